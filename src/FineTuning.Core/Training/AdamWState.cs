@@ -1,0 +1,69 @@
+using System;
+using System.Collections.Generic;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuning.Training;
+
+/// <summary>Moments (and fp32 master weights for low-precision parameters) of one AdamW run.</summary>
+internal sealed class AdamWState : IOptimizerState
+{
+    private readonly AdamWOptimizer _options;
+    private readonly List<Slot> _slots = new();
+    private long _step;
+
+    public AdamWState(AdamWOptimizer options, IReadOnlyList<TrainableParameter> parameters)
+    {
+        _options = options;
+        using (no_grad())
+        {
+            foreach (TrainableParameter p in parameters)
+            {
+                bool decay = p.ApplyWeightDecay || options.DecayNormsAndBiases;
+                _slots.Add(new Slot(p.Parameter, decay, MasterWeights.For(p.Parameter),
+                    zeros_like(p.Parameter, dtype: ScalarType.Float32).DetachFromDisposeScope(),
+                    zeros_like(p.Parameter, dtype: ScalarType.Float32).DetachFromDisposeScope()));
+            }
+        }
+    }
+
+    public void Step(double learningRate)
+    {
+        _step++;
+        double bias1 = 1 - Math.Pow(_options.Beta1, _step);
+        double bias2 = 1 - Math.Pow(_options.Beta2, _step);
+        // Scalars are native objects outside any dispose scope: create them once per step and dispose them.
+        using Scalar beta1 = _options.Beta1, oneMinusBeta1 = 1 - _options.Beta1;
+        using Scalar beta2 = _options.Beta2, oneMinusBeta2 = 1 - _options.Beta2;
+        using Scalar sqrtBias2 = Math.Sqrt(bias2), eps = _options.Epsilon;
+        using Scalar stepSize = -learningRate / bias1, decay = 1 - learningRate * _options.WeightDecay;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (Slot s in _slots)
+        {
+            Tensor? grad = s.Parameter.grad;
+            if (grad is null) continue;
+            Tensor g = grad.dtype == ScalarType.Float32 ? grad : grad.to(ScalarType.Float32);
+            Tensor target = s.Master?.Weights ?? s.Parameter;
+            if (s.Decay && _options.WeightDecay != 0) target.mul_(decay);
+            s.M.mul_(beta1).add_(g, alpha: oneMinusBeta1);
+            s.V.mul_(beta2).addcmul_(g, g, value: oneMinusBeta2);
+            Tensor denom = s.V.sqrt().div_(sqrtBias2).add_(eps);
+            target.addcdiv_(s.M, denom, value: stepSize);
+            s.Master?.CopyToParameter();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (Slot s in _slots)
+        {
+            s.M.Dispose();
+            s.V.Dispose();
+            s.Master?.Dispose();
+        }
+        _slots.Clear();
+    }
+
+    private sealed record Slot(TorchSharp.Modules.Parameter Parameter, bool Decay, MasterWeights? Master, Tensor M, Tensor V);
+}

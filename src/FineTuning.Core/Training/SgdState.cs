@@ -1,0 +1,60 @@
+using System.Collections.Generic;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuning.Training;
+
+/// <summary>Momentum buffers (and fp32 master weights for low-precision parameters) of one SGD run.</summary>
+internal sealed class SgdState : IOptimizerState
+{
+    private readonly SgdOptimizer _options;
+    private readonly List<Slot> _slots = new();
+
+    public SgdState(SgdOptimizer options, IReadOnlyList<TrainableParameter> parameters)
+    {
+        _options = options;
+        foreach (TrainableParameter p in parameters)
+            _slots.Add(new Slot(p.Parameter, p.ApplyWeightDecay || options.DecayNormsAndBiases, MasterWeights.For(p.Parameter)));
+    }
+
+    public void Step(double learningRate)
+    {
+        using Scalar wd = _options.WeightDecay, momentum = _options.Momentum, minusLr = -learningRate;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (Slot s in _slots)
+        {
+            Tensor? grad = s.Parameter.grad;
+            if (grad is null) continue;
+            Tensor target = s.Master?.Weights ?? s.Parameter;
+            Tensor g = grad.to(ScalarType.Float32, copy: true);
+            if (s.Decay && _options.WeightDecay != 0) g.add_(target, alpha: wd);
+            if (_options.Momentum != 0)
+            {
+                if (s.Buffer is null) s.Buffer = g.clone().DetachFromDisposeScope();
+                else s.Buffer.mul_(momentum).add_(g);
+                g = _options.Nesterov ? g.add(s.Buffer, alpha: momentum) : s.Buffer;
+            }
+            target.add_(g, alpha: minusLr);
+            s.Master?.CopyToParameter();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (Slot s in _slots)
+        {
+            s.Buffer?.Dispose();
+            s.Master?.Dispose();
+        }
+        _slots.Clear();
+    }
+
+    private sealed class Slot(TorchSharp.Modules.Parameter parameter, bool decay, MasterWeights? master)
+    {
+        public TorchSharp.Modules.Parameter Parameter { get; } = parameter;
+        public bool Decay { get; } = decay;
+        public MasterWeights? Master { get; } = master;
+        public Tensor? Buffer { get; set; }
+    }
+}

@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Logging;
+
+namespace FineTuning.Training;
+
+/// <summary>Structured log messages of the trainer.</summary>
+internal static partial class TrainerLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+        Message = "Training {Parameters} trainable parameters of {AllParameters} for {TotalSteps} steps ({Examples} examples, batch {BatchSize} x {Accumulation} accumulation, {DType})")]
+    public static partial void RunStarting(ILogger logger, long parameters, long allParameters, long totalSteps, int examples, int batchSize, int accumulation, string dtype);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information,
+        Message = "Step {Step}/{TotalSteps} epoch {Epoch}: loss {Loss:F4}, lr {LearningRate:G4}, grad norm {GradientNorm:F3}")]
+    public static partial void StepDone(ILogger logger, long step, long totalSteps, int epoch, double loss, double learningRate, double gradientNorm);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning,
+        Message = "Step {Step}: the {What} is {Value}; the step was skipped")]
+    public static partial void StepSkipped(ILogger logger, long step, string what, double value);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information,
+        Message = "Training cancelled after {Steps} of {TotalSteps} steps")]
+    public static partial void Cancelled(ILogger logger, long steps, long totalSteps);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information,
+        Message = "Validation at step {Step}: loss {Loss:F4} over {Targets} targets")]
+    public static partial void Evaluated(ILogger logger, long step, double loss, long targets);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information,
+        Message = "Training finished: {Steps} steps in {Elapsed}")]
+    public static partial void Finished(ILogger logger, long steps, System.TimeSpan elapsed);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Debug,
+        Message = "Set the glibc malloc mmap threshold to {Bytes} bytes to keep resident memory flat")]
+    public static partial void AllocatorTuned(ILogger logger, int bytes);
+}

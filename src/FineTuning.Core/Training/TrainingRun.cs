@@ -1,0 +1,61 @@
+using System;
+using System.Collections.Generic;
+using TorchSharp;
+
+namespace FineTuning.Training;
+
+/// <summary>
+/// The result of <c>Train</c>: the trained model (trained in place), the metrics history and evaluations.
+/// Owns what the run created (optimizer state); dispose it when done. The model stays the caller's.
+/// </summary>
+public sealed class TrainingRun : IDisposable
+{
+    private IOptimizerState? _optimizerState;
+
+    internal TrainingRun(torch.nn.Module model, long totalSteps, IOptimizerState optimizerState)
+    {
+        Model = model;
+        TotalSteps = totalSteps;
+        _optimizerState = optimizerState;
+    }
+
+    /// <summary>The model that was trained (the same instance that was passed in).</summary>
+    public torch.nn.Module Model { get; }
+
+    /// <summary>Optimizer steps planned.</summary>
+    public long TotalSteps { get; }
+
+    /// <summary>Optimizer steps applied or skipped.</summary>
+    public long StepsCompleted => History.Count + SkippedSteps;
+
+    /// <summary>Steps dropped because their loss was not finite (with <see cref="NonFiniteLossPolicy.SkipStep"/>).</summary>
+    public int SkippedSteps { get; internal set; }
+
+    /// <summary>True when the run stopped early at a step boundary because its token was cancelled.</summary>
+    public bool Cancelled { get; internal set; }
+
+    /// <summary>Wall time of the run.</summary>
+    public TimeSpan Elapsed { get; internal set; }
+
+    /// <summary>One entry per applied optimizer step.</summary>
+    public IReadOnlyList<StepMetrics> History => HistoryList;
+
+    /// <summary>Validation losses, in order (empty without a validation set).</summary>
+    public IReadOnlyList<EvaluationMetrics> Evaluations => EvaluationList;
+
+    /// <summary>The loss of the last applied step, or null when none was applied.</summary>
+    public double? FinalLoss => HistoryList.Count == 0 ? null : HistoryList[^1].Loss;
+
+    internal IOptimizerState Optimizer => _optimizerState ?? throw new ObjectDisposedException(nameof(TrainingRun));
+
+    internal List<StepMetrics> HistoryList { get; } = new();
+
+    internal List<EvaluationMetrics> EvaluationList { get; } = new();
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _optimizerState?.Dispose();
+        _optimizerState = null;
+    }
+}
