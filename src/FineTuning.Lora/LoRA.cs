@@ -1,0 +1,91 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using TorchSharp;
+
+namespace FineTuning.Lora;
+
+/// <summary>Operations over every LoRA layer of a model: disable, merge, unmerge, switch adapters, summarise.</summary>
+public static class LoRA
+{
+    /// <summary>The LoRA layers of <paramref name="model"/> with their full module names.</summary>
+    public static IReadOnlyList<(string Name, LoRALinear Layer)> Layers(torch.nn.Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.named_modules().Where(m => m.module is LoRALinear).Select(m => (m.name, (LoRALinear)m.module)).ToList();
+    }
+
+    /// <summary>
+    /// Runs the base model: adapters are bypassed until the returned token is disposed, which restores the
+    /// previous state (scopes nest). Refused while adapters are merged (their update is inside the weights).
+    /// </summary>
+    public static IDisposable DisableAdapters(torch.nn.Module model)
+    {
+        IReadOnlyList<(string Name, LoRALinear Layer)> layers = RequireLayers(model);
+        if (layers.Any(l => l.Layer.MergedAdapters.Count > 0))
+            throw new InvalidOperationException("Adapters are merged into the weights; call LoRA.Unmerge before disabling them.");
+        var tokens = layers.Select(l => l.Layer.Disable()).ToList();
+        return new Tokens(tokens);
+    }
+
+    /// <summary>Merges the active adapter into every base weight (fp32 arithmetic; <paramref name="safe"/> refuses non-finite results).</summary>
+    public static void Merge(torch.nn.Module model, bool safe = true)
+    {
+        foreach ((string name, LoRALinear layer) in RequireLayers(model))
+        {
+            try
+            {
+                layer.Merge(safe);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InvalidOperationException($"Merging into \"{name}\" failed: {e.Message}", e);
+            }
+        }
+    }
+
+    /// <summary>Subtracts merged adapters from every base weight again.</summary>
+    public static void Unmerge(torch.nn.Module model)
+    {
+        foreach ((_, LoRALinear layer) in RequireLayers(model)) layer.Unmerge();
+    }
+
+    /// <summary>Makes <paramref name="adapter"/> the active adapter of every LoRA layer that has it.</summary>
+    public static void SetActiveAdapter(torch.nn.Module model, string adapter)
+    {
+        IReadOnlyList<(string Name, LoRALinear Layer)> layers = RequireLayers(model);
+        if (!layers.Any(l => l.Layer.AdapterNames.Contains(adapter)))
+            throw new ArgumentException($"No layer has an adapter named \"{adapter}\"; adapters: {string.Join(", ", layers.SelectMany(l => l.Layer.AdapterNames).Distinct())}.", nameof(adapter));
+        foreach ((_, LoRALinear layer) in layers)
+            layer.SetActiveAdapter(layer.AdapterNames.Contains(adapter) ? adapter : null);
+    }
+
+    /// <summary>Trainable and total parameter counts, printed as PEFT prints them.</summary>
+    public static ParameterSummary Summary(torch.nn.Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        long trainable = 0, all = 0;
+        foreach (var p in model.parameters())
+        {
+            all += p.numel();
+            if (p.requires_grad) trainable += p.numel();
+        }
+        return new ParameterSummary(trainable, all);
+    }
+
+    private static IReadOnlyList<(string Name, LoRALinear Layer)> RequireLayers(torch.nn.Module model)
+    {
+        IReadOnlyList<(string Name, LoRALinear Layer)> layers = Layers(model);
+        if (layers.Count == 0) throw new InvalidOperationException("The model has no LoRA layers; apply a LoRAAdapter (WithLoRA) first.");
+        return layers;
+    }
+
+    private sealed class Tokens(List<IDisposable> tokens) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (IDisposable t in tokens) t.Dispose();
+            tokens.Clear();
+        }
+    }
+}

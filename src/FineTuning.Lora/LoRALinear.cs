@@ -1,0 +1,178 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTuning.Lora;
+
+/// <summary>
+/// A frozen linear layer plus low-rank adapters: <c>y = base_layer(x) + scaling * lora_B(lora_A(dropout(x)))</c>.
+/// Field names give PEFT's state-dict keys (<c>base_layer.weight</c>, <c>lora_A.default.weight</c>,
+/// <c>lora_B.default.weight</c>). Several named adapters can be attached; one is active at a time.
+/// </summary>
+public sealed class LoRALinear : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006, SA1300 // field names are state-dict keys (PEFT's)
+    private readonly Linear base_layer;
+    private readonly NamedModules<Linear> lora_A = new();
+    private readonly NamedModules<Linear> lora_B = new();
+    private readonly NamedModules<Dropout> lora_dropout = new();
+#pragma warning restore IDE1006, SA1300
+    private readonly Dictionary<string, double> _scaling = new(StringComparer.Ordinal);
+    private readonly List<string> _merged = new();
+    private readonly Dictionary<string, LoRAOptions> _options = new(StringComparer.Ordinal);
+    private int _disabled;
+
+    /// <summary>Wraps <paramref name="baseLayer"/> (which is frozen) without any adapter yet.</summary>
+    public LoRALinear(Linear baseLayer)
+        : base(nameof(LoRALinear))
+    {
+        ArgumentNullException.ThrowIfNull(baseLayer);
+        base_layer = baseLayer;
+        foreach (Parameter p in base_layer.parameters()) p.requires_grad = false;
+        RegisterComponents();
+    }
+
+    /// <summary>The wrapped linear layer.</summary>
+    public Linear BaseLayer => base_layer;
+
+    /// <summary>Input features.</summary>
+    public long InFeatures => base_layer.weight!.shape[1];
+
+    /// <summary>Output features.</summary>
+    public long OutFeatures => base_layer.weight!.shape[0];
+
+    /// <summary>Names of the attached adapters.</summary>
+    public IReadOnlyCollection<string> AdapterNames => _scaling.Keys;
+
+    /// <summary>The adapter used by <see cref="forward"/>, or null for none.</summary>
+    public string? ActiveAdapter { get; private set; }
+
+    /// <summary>Adapters currently merged into the base weight.</summary>
+    public IReadOnlyList<string> MergedAdapters => _merged;
+
+    /// <summary>True while a disable scope is open (LoRA.DisableAdapters).</summary>
+    public bool AdaptersDisabled => _disabled > 0;
+
+    /// <summary>The A matrix ([r, in]) of an adapter.</summary>
+    public Parameter A(string adapter) => lora_A[adapter].weight!;
+
+    /// <summary>The B matrix ([out, r]) of an adapter.</summary>
+    public Parameter B(string adapter) => lora_B[adapter].weight!;
+
+    /// <summary>The scale of an adapter's update.</summary>
+    public double Scaling(string adapter) => _scaling[adapter];
+
+    /// <summary>
+    /// Attaches a new adapter and makes it active: A ~ Kaiming-uniform(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)) as PEFT
+    /// (drawn from <paramref name="generator"/>), B = 0, so the layer's output is unchanged at first.
+    /// </summary>
+    public void AddAdapter(string name, int r, double scaling, double dropout, Generator generator)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(generator);
+        if (_scaling.ContainsKey(name)) throw new InvalidOperationException($"An adapter named \"{name}\" is already attached.");
+        ScalarType dtype = base_layer.weight!.dtype;
+        Device device = base_layer.weight.device;
+        Linear a = nn.Linear(InFeatures, r, hasBias: false, device: device, dtype: dtype);
+        Linear b = nn.Linear(r, OutFeatures, hasBias: false, device: device, dtype: dtype);
+        using (no_grad())
+        {
+            double bound = 1.0 / Math.Sqrt(InFeatures);
+            using Tensor uniform = rand(new[] { (long)r, InFeatures }, generator: generator);
+            using Tensor scaled = uniform.mul(2 * bound).sub_(bound);
+            a.weight!.copy_(scaled);
+            b.weight!.zero_();
+        }
+        lora_A.Add(name, a);
+        lora_B.Add(name, b);
+        lora_dropout.Add(name, nn.Dropout(dropout));
+        _scaling[name] = scaling;
+        ActiveAdapter = name;
+    }
+
+    /// <summary>Makes <paramref name="name"/> the adapter used by forward (null: none).</summary>
+    public void SetActiveAdapter(string? name)
+    {
+        if (name is not null && !_scaling.ContainsKey(name))
+            throw new ArgumentException($"No adapter named \"{name}\"; attached: {string.Join(", ", _scaling.Keys)}.", nameof(name));
+        if (_merged.Count > 0) throw new InvalidOperationException("Unmerge the merged adapters before switching the active adapter.");
+        ActiveAdapter = name;
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input)
+    {
+        Tensor result = base_layer.call(input);
+        string? active = ActiveAdapter;
+        if (active is null || _disabled > 0 || _merged.Count > 0) return result;
+        using Tensor dropped = lora_dropout[active].call(input);
+        using Tensor down = lora_A[active].call(dropped);
+        using Tensor up = lora_B[active].call(down);
+        return result.add_(up, alpha: _scaling[active]);
+    }
+
+    /// <summary>
+    /// Adds <c>scaling * B·A</c> of the active adapter to the base weight, computed in fp32. With
+    /// <paramref name="safe"/>, a merge that would produce NaN or infinity is refused and the weight is unchanged.
+    /// </summary>
+    public void Merge(bool safe = true)
+    {
+        string active = ActiveAdapter ?? throw new InvalidOperationException("No active adapter to merge.");
+        if (_merged.Contains(active)) return;
+        ApplyDelta(active, sign: +1, safe);
+        _merged.Add(active);
+    }
+
+    /// <summary>Subtracts the merged adapters' updates from the base weight again (fp32).</summary>
+    public void Unmerge()
+    {
+        for (int i = _merged.Count - 1; i >= 0; i--) ApplyDelta(_merged[i], sign: -1, safe: false);
+        _merged.Clear();
+    }
+
+    /// <summary>The update <c>scaling * B·A</c> of an adapter in fp32, [out, in].</summary>
+    public Tensor Delta(string adapter)
+    {
+        using var noGrad = no_grad();
+        using Tensor b = B(adapter).to(ScalarType.Float32);
+        using Tensor a = A(adapter).to(ScalarType.Float32);
+        using Tensor ba = b.matmul(a);
+        return ba.mul(_scaling[adapter]);
+    }
+
+    /// <summary>The options an adapter was created with (null when it was attached directly).</summary>
+    public LoRAOptions? OptionsOf(string adapter) => _options.TryGetValue(adapter, out LoRAOptions? o) ? o.Clone() : null;
+
+    internal void RecordOptions(string adapter, LoRAOptions options) => _options[adapter] = options.Clone();
+
+    internal IDisposable Disable()
+    {
+        _disabled++;
+        return new Restore(() => _disabled--);
+    }
+
+    private void ApplyDelta(string adapter, int sign, bool safe)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Parameter w = base_layer.weight!;
+        Tensor updated = w.to(ScalarType.Float32).add(Delta(adapter), alpha: sign);
+        if (safe && !updated.isfinite().all().item<bool>())
+            throw new InvalidOperationException($"Merging adapter \"{adapter}\" would make the base weight non-finite; the weight is unchanged.");
+        w.copy_(updated);
+    }
+
+    private sealed class Restore(Action action) : IDisposable
+    {
+        private Action? _action = action;
+
+        public void Dispose()
+        {
+            _action?.Invoke();
+            _action = null;
+        }
+    }
+}

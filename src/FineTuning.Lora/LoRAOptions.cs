@@ -1,0 +1,59 @@
+using System.Collections.Generic;
+
+namespace FineTuning.Lora;
+
+/// <summary>
+/// LoRA settings, named as PEFT's <c>LoraConfig</c> names them (<c>r</c>, <c>lora_alpha</c>, <c>lora_dropout</c>,
+/// <c>target_modules</c>, <c>modules_to_save</c>, <c>use_rslora</c>, <c>use_dora</c>) so that knowledge and
+/// <c>adapter_config.json</c> files carry over. See Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models".
+/// </summary>
+public sealed class LoRAOptions
+{
+    /// <summary>Rank <c>r</c> of the update B·A. Default 8 (PEFT's default).</summary>
+    public int R { get; set; } = 8;
+
+    /// <summary><c>lora_alpha</c>: the update is scaled by alpha / r (alpha / sqrt(r) with rsLoRA). Default 8 (PEFT's default).</summary>
+    public double Alpha { get; set; } = 8;
+
+    /// <summary><c>lora_dropout</c> on the adapter's input. Default 0.</summary>
+    public double Dropout { get; set; }
+
+    /// <summary>Which linear layers get adapters. Default <see cref="LoRATargets.AllLinear"/> (every linear layer except the output head).</summary>
+    public LoRATargets Targets { get; set; } = LoRATargets.AllLinear;
+
+    /// <summary><c>modules_to_save</c>: module names (or name suffixes) trained fully and saved with the adapter, e.g. a classifier head.</summary>
+    public IList<string> ModulesToSave { get; set; } = new List<string>();
+
+    /// <summary><c>use_rslora</c>: scale by alpha / sqrt(r) (Kalajdzievski 2023, "A Rank Stabilization Scaling Factor for Fine-Tuning with LoRA").</summary>
+    public bool UseRsLoRA { get; set; }
+
+    /// <summary><c>use_dora</c>: weight-decomposed LoRA (Liu et al. 2024). Not supported yet: building a run with it reports so.</summary>
+    public bool UseDoRA { get; set; }
+
+    /// <summary>Name of the adapter; several named adapters can live on one model. Default "default" (as PEFT).</summary>
+    public string AdapterName { get; set; } = "default";
+
+    /// <summary>Seed of the generator that initialises A (Kaiming-uniform as PEFT; B starts at zero).</summary>
+    public ulong Seed { get; set; }
+
+    /// <summary>The scale applied to B·A.</summary>
+    public double Scaling => UseRsLoRA ? Alpha / System.Math.Sqrt(R) : Alpha / R;
+
+    internal LoRAOptions Clone()
+    {
+        var copy = (LoRAOptions)MemberwiseClone();
+        copy.ModulesToSave = new List<string>(ModulesToSave);
+        return copy;
+    }
+
+    internal IEnumerable<string> Validate()
+    {
+        if (R < 1) yield return $"LoRA r must be at least 1 (was {R}).";
+        if (!(Alpha > 0) || double.IsInfinity(Alpha)) yield return $"LoRA alpha must be a positive finite number (was {Alpha}).";
+        if (!(Dropout >= 0 && Dropout < 1)) yield return $"LoRA dropout must be in [0, 1) (was {Dropout}).";
+        if (Targets is null) yield return "LoRA targets must be set.";
+        if (string.IsNullOrWhiteSpace(AdapterName) || AdapterName.Contains('.', System.StringComparison.Ordinal))
+            yield return $"LoRA adapter name must be non-empty and contain no '.' (was \"{AdapterName}\").";
+        if (UseDoRA) yield return "DoRA (use_dora) is not supported yet.";
+    }
+}
