@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using FineTuning.Generation;
 using FineTuning.Training;
 using TorchSharp;
@@ -47,7 +48,8 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguag
     public int VocabSize => Config.VocabSize;
 
     /// <inheritdoc />
-    public Device Device => model.EmbeddingWeight.device;
+    /// <remarks>Read from the registered parameters: TorchSharp's <c>Embedding.weight</c> getter makes a new tensor wrapper on every call.</remarks>
+    public Device Device => parameters().First().device;
 
     nn.Module IFineTunable<TokenSequence>.Module => this;
 
