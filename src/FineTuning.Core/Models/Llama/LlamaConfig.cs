@@ -91,6 +91,8 @@ public sealed record LlamaConfig
         }
 
         if (config is null) throw new ModelConfigException("LlamaConfig JSON is null.");
+        var unsupported = UnsupportedFields(json);
+        if (unsupported.Count > 0) throw new ModelConfigException(nameof(LlamaConfig), unsupported);
         config.Validate();
         return config;
     }
@@ -132,6 +134,25 @@ public sealed record LlamaConfig
         }
 
         if (problems.Count > 0) throw new ModelConfigException(nameof(LlamaConfig), problems);
+    }
+
+    /// <summary>Fields this implementation would silently ignore though they change the model's output.</summary>
+    private static List<string> UnsupportedFields(string json)
+    {
+        var problems = new List<string>();
+        using JsonDocument document = JsonDocument.Parse(json);
+        JsonElement root = document.RootElement;
+        if (root.TryGetProperty("rope_scaling", out JsonElement scaling) && scaling.ValueKind != JsonValueKind.Null)
+        {
+            problems.Add($"rope_scaling is not supported yet (got {scaling.GetRawText()}).");
+        }
+
+        if (root.TryGetProperty("hidden_act", out JsonElement act) && act.ValueKind == JsonValueKind.String && act.GetString() != "silu")
+        {
+            problems.Add($"hidden_act must be \"silu\", got \"{act.GetString()}\".");
+        }
+
+        return problems;
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { NumberHandling = JsonNumberHandling.AllowReadingFromString };

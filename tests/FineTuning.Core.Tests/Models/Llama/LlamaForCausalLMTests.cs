@@ -84,6 +84,24 @@ public sealed class LlamaForCausalLMTests
     }
 
     [Fact]
+    public void Forward_ChunkAfterCachedPrefix_MatchesFullSequence()
+    {
+        // A multi-token chunk after cached positions needs the causal mask shifted by the cache length.
+        using LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config());
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        Tensor ids = torch.tensor(new long[] { 1, 4, 9, 16, 25, 36, 49 }, new long[] { 1, 7 });
+        Tensor full = model.forward(ids);
+
+        using var cache = model.CreateCache();
+        Tensor first = model.Forward(ids.narrow(1, 0, 3), cache: cache);
+        Tensor rest = model.Forward(ids.narrow(1, 3, 4), cache: cache);
+
+        Assert.Equal(7, cache.Length);
+        Assert.True(torch.cat(new[] { first, rest }, 1).allclose(full, rtol: 0, atol: 1e-5));
+    }
+
+    [Fact]
     public void Config_WithSeveralProblems_ThrowsListingAll()
     {
         var config = TinyLlama.Config() with { HiddenSize = 34, NumKeyValueHeads = 3, VocabSize = 0, RmsNormEps = -1 };
@@ -111,6 +129,19 @@ public sealed class LlamaForCausalLMTests
         Assert.Equal(8, config.EffectiveHeadDim);
         Assert.True(config.TieWordEmbeddings);
         Assert.Equal(1e-5, config.RmsNormEps);
+    }
+
+    [Fact]
+    public void Config_FromJsonWithRopeScalingOrOtherActivation_ThrowsRatherThanIgnoring()
+    {
+        const string json = """
+            {"hidden_size": 64, "intermediate_size": 172, "num_hidden_layers": 5, "num_attention_heads": 8,
+             "vocab_size": 512, "hidden_act": "gelu", "rope_scaling": {"rope_type": "llama3", "factor": 8.0}}
+            """;
+
+        ModelConfigException e = Assert.Throws<ModelConfigException>(() => LlamaConfig.FromJson(json));
+
+        Assert.Equal(2, e.Problems.Count);
     }
 
     [Fact]
