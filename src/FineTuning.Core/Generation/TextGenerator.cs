@@ -88,7 +88,7 @@ public sealed class TextGenerator
             }
         }
 
-        // Ids end where the text ended: drop tokens after a stop string appeared.
+        // A row stops at the token that completed a stop string; its ids include that token, its text does not.
         return (rows.Select(r => r.Text).ToArray(), session.Generated.Select(g => (IReadOnlyList<int>)g.ToArray()).ToArray());
     }
 
