@@ -52,5 +52,12 @@ public sealed class GenerationOptions
         if (problems.Count > 0) throw new ArgumentException("Invalid generation options: " + string.Join(" ", problems));
     }
 
-    internal GenerationOptions Clone() => (GenerationOptions)MemberwiseClone();
+    /// <summary>A copy whose lists are copies too, so later changes by the caller do not reach a running generation.</summary>
+    internal GenerationOptions Clone()
+    {
+        var copy = (GenerationOptions)MemberwiseClone();
+        copy.StopTokenIds = StopTokenIds?.ToArray();
+        copy.StopStrings = StopStrings?.ToArray()!;
+        return copy;
+    }
 }

@@ -176,27 +176,37 @@ public sealed class Llama2CTokenizer : ITokenizer
         return byte.TryParse(Encoding.ASCII.GetString(piece[3..5]), System.Globalization.NumberStyles.AllowHexSpecifier, null, out value);
     }
 
-    /// <summary>Repeatedly merges the adjacent pair whose concatenation is a piece with the highest score (first such pair on ties).</summary>
+    /// <summary>
+    /// Repeatedly merges the adjacent pair whose concatenation is a piece with the highest score, taking the
+    /// leftmost pair on ties (run.c scans left to right with a strict comparison). The merged id of each
+    /// adjacent pair is cached, so a merge only re-examines its two new neighbours.
+    /// </summary>
     private void MergePairs(List<int> tokens)
     {
+        var pairs = new List<int>(Math.Max(tokens.Count - 1, 0));
+        for (int i = 0; i + 1 < tokens.Count; i++) pairs.Add(MergedId(tokens[i], tokens[i + 1]));
         while (true)
         {
             float bestScore = -1e10f;
-            int bestId = -1, bestIndex = -1;
-            for (int i = 0; i < tokens.Count - 1; i++)
+            int bestIndex = -1;
+            for (int i = 0; i < pairs.Count; i++)
             {
-                string merged = Encoding.Latin1.GetString(pieces[tokens[i]]) + Encoding.Latin1.GetString(pieces[tokens[i + 1]]);
-                if (lookup.TryGetValue(merged, out int id) && scores[id] > bestScore)
+                if (pairs[i] >= 0 && scores[pairs[i]] > bestScore)
                 {
-                    bestScore = scores[id];
-                    bestId = id;
+                    bestScore = scores[pairs[i]];
                     bestIndex = i;
                 }
             }
 
             if (bestIndex < 0) return;
-            tokens[bestIndex] = bestId;
+            tokens[bestIndex] = pairs[bestIndex];
             tokens.RemoveAt(bestIndex + 1);
+            pairs.RemoveAt(bestIndex);
+            if (bestIndex > 0) pairs[bestIndex - 1] = MergedId(tokens[bestIndex - 1], tokens[bestIndex]);
+            if (bestIndex < pairs.Count) pairs[bestIndex] = MergedId(tokens[bestIndex], tokens[bestIndex + 1]);
         }
     }
+
+    private int MergedId(int left, int right) =>
+        lookup.TryGetValue(Encoding.Latin1.GetString(pieces[left]) + Encoding.Latin1.GetString(pieces[right]), out int id) ? id : -1;
 }

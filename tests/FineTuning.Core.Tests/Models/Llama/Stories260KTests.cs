@@ -1,6 +1,8 @@
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using FineTuning.Generation;
+using FineTuning.Core.Tests.Models.Tokenizers;
 using FineTuning.Models.Llama;
 using FineTuning.Models.Tokenizers;
 using FineTuning.Testing;
@@ -44,6 +46,19 @@ public sealed class Stories260KTests(ITestOutputHelper output)
         Assert.Equal(512, tokenizer.VocabSize);
         Assert.Equal(new[] { 1, 403, 407, 261, 378 }, tokenizer.Encode("Once upon a time", addBos: true));
         Assert.Equal("Once upon a time", tokenizer.Decode(tokenizer.Encode("Once upon a time", addBos: true)));
+    }
+
+    [SkippableFact]
+    public void Encode_PublishedStory_MatchesRunCTranscriptionAndRoundTrips()
+    {
+        string path = Path.Combine(ModelFiles.Stories260K(), "tok512.bin");
+        Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(path);
+        const string text = Expected + " Ünïcödé → 日本 🙂 <0x41>";
+
+        IReadOnlyList<int> ids = tokenizer.Encode(text, addBos: true);
+
+        Assert.Equal(new NaiveLlama2CEncoder(path).Encode(text, bos: true), ids);
+        Assert.Equal(text, tokenizer.Decode(ids));
     }
 
     [SkippableFact]
