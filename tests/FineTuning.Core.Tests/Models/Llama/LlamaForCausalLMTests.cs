@@ -102,6 +102,25 @@ public sealed class LlamaForCausalLMTests
     }
 
     [Fact]
+    public void To_BFloat16_ForwardRunsInBFloat16CloseToFloat32()
+    {
+        using LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config(tied: true));
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        Tensor ids = torch.tensor(new long[] { 1, 5, 6, 7, 8 }, new long[] { 1, 5 });
+        Tensor reference = model.forward(ids);
+
+        model.to(ScalarType.BFloat16);
+        Tensor logits = model.forward(ids);
+
+        Assert.Equal(ScalarType.BFloat16, logits.dtype);
+        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        double error = (logits.to_type(ScalarType.Float32) - reference).abs().max().item<float>();
+        double scale = reference.abs().max().item<float>();
+        Assert.True(error < 0.05 * scale, $"max error {error}, max logit {scale}");
+    }
+
+    [Fact]
     public void Config_WithSeveralProblems_ThrowsListingAll()
     {
         var config = TinyLlama.Config() with { HiddenSize = 34, NumKeyValueHeads = 3, VocabSize = 0, RmsNormEps = -1 };
