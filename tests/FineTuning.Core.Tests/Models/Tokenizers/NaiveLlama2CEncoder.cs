@@ -11,6 +11,7 @@ internal sealed class NaiveLlama2CEncoder
 {
     private readonly List<byte[]> vocab = new();
     private readonly List<float> scores = new();
+    private readonly Dictionary<string, int> index = new();
 
     internal NaiveLlama2CEncoder(string path)
     {
@@ -64,5 +65,14 @@ internal sealed class NaiveLlama2CEncoder
         return tokens;
     }
 
-    private int Lookup(byte[] piece) => vocab.FindIndex(v => v.AsSpan().SequenceEqual(piece));
+    // run.c binary-searches a sorted copy of the vocabulary; a dictionary of the first id per byte string is equivalent.
+    private int Lookup(byte[] piece)
+    {
+        if (index.Count == 0)
+        {
+            for (int i = 0; i < vocab.Count; i++) index.TryAdd(Convert.ToHexString(vocab[i]), i);
+        }
+
+        return index.TryGetValue(Convert.ToHexString(piece), out int id) ? id : -1;
+    }
 }
