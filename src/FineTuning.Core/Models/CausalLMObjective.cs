@@ -1,0 +1,70 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using FineTuning.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuning.Models;
+
+/// <summary>
+/// Next-token cross-entropy for decoder-only models: right-pads a micro-batch, predicts token t+1 from
+/// positions 0..t, and sums the cross-entropy over every label that is not <see cref="TokenSequence.IgnoreIndex"/>.
+/// Works with any module mapping token ids [batch, seq] to logits [batch, seq, vocab] under causal
+/// attention (right padding never influences earlier positions, so no attention mask is needed).
+/// </summary>
+public sealed class CausalLMObjective : ITrainingObjective<TokenSequence>
+{
+    /// <summary>Creates the objective.</summary>
+    /// <param name="padTokenId">Id written into the padding positions (never learned, never attended to by real tokens).</param>
+    public CausalLMObjective(long padTokenId = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(padTokenId);
+        PadTokenId = padTokenId;
+    }
+
+    /// <summary>Id written into padding positions.</summary>
+    public long PadTokenId { get; }
+
+    /// <inheritdoc />
+    public long CountTargets(IReadOnlyList<TokenSequence> examples)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        return examples.Sum(e => (long)e.TargetCount);
+    }
+
+    /// <inheritdoc />
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<TokenSequence> examples, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        if (model is not nn.Module<Tensor, Tensor> lm)
+        {
+            throw new ArgumentException($"{nameof(CausalLMObjective)} needs a module mapping token ids to logits (nn.Module<Tensor, Tensor>), got {model?.GetType().Name ?? "null"}.", nameof(model));
+        }
+
+        if (examples.Count == 0) throw new ArgumentException("the micro-batch is empty.", nameof(examples));
+        int length = examples.Max(e => e.InputIds.Count);
+        var ids = new long[examples.Count * length];
+        var labels = new long[examples.Count * length];
+        Array.Fill(ids, PadTokenId);
+        Array.Fill(labels, TokenSequence.IgnoreIndex);
+        for (int b = 0; b < examples.Count; b++)
+        {
+            for (int t = 0; t < examples[b].InputIds.Count; t++)
+            {
+                ids[(b * length) + t] = examples[b].InputIds[t];
+                labels[(b * length) + t] = examples[b].Labels[t];
+            }
+        }
+
+        using var scope = torch.NewDisposeScope();
+        Tensor input = torch.tensor(ids, new long[] { examples.Count, length }, device: device);
+        Tensor target = torch.tensor(labels, new long[] { examples.Count, length }, device: device);
+        Tensor logits = lm.call(input);
+        long vocab = logits.shape[^1];
+        Tensor shiftedLogits = logits.narrow(1, 0, length - 1).reshape(-1, vocab).to_type(ScalarType.Float32);
+        Tensor shiftedLabels = target.narrow(1, 1, length - 1).reshape(-1);
+        Tensor loss = nn.functional.cross_entropy(shiftedLogits, shiftedLabels, ignore_index: TokenSequence.IgnoreIndex, reduction: nn.Reduction.Sum);
+        return loss.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,39 @@
+using FineTuning.Generation;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuning.Models.Llama;
+
+/// <summary>One pre-norm decoder layer: <c>x + attn(norm(x))</c>, then <c>x + mlp(norm(x))</c>.</summary>
+internal sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006 // field names are state-dict keys
+    private readonly RmsNorm input_layernorm;
+    private readonly LlamaAttention self_attn;
+    private readonly RmsNorm post_attention_layernorm;
+    private readonly LlamaMlp mlp;
+#pragma warning restore IDE1006
+    private readonly int index;
+
+    internal LlamaDecoderLayer(LlamaConfig config, int index, Device? device, ScalarType? dtype)
+        : base(nameof(LlamaDecoderLayer))
+    {
+        this.index = index;
+        input_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device, dtype);
+        self_attn = new LlamaAttention(config, device, dtype);
+        post_attention_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device, dtype);
+        mlp = new LlamaMlp(config, device, dtype);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input) =>
+        throw new System.NotSupportedException("LlamaDecoderLayer needs rotary tables; call it through LlamaForCausalLM.");
+
+    internal Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KVCache? cache)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor h = x + self_attn.Forward(input_layernorm.call(x), cos, sin, mask, cache, index);
+        Tensor output = h + mlp.call(post_attention_layernorm.call(h));
+        return output.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,42 @@
+using System;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuning.Models.Llama;
+
+/// <summary>
+/// Rotary position embeddings (Su et al. 2021, https://arxiv.org/abs/2104.09864) in Hugging Face's
+/// "rotate half" layout: dimension i of a head is paired with dimension i + head_dim/2, rotated by
+/// angle <c>position * theta^(-2i/head_dim)</c>.
+/// </summary>
+internal static class RotaryEmbedding
+{
+    /// <summary>cos and sin tables of shape [batch, 1, seq, headDim] for <paramref name="positionIds"/> [batch, seq].</summary>
+    internal static (Tensor Cos, Tensor Sin) Tables(Tensor positionIds, int headDim, double theta, ScalarType dtype)
+    {
+        var invFreq = new float[headDim / 2];
+        for (int i = 0; i < invFreq.Length; i++)
+        {
+            invFreq[i] = (float)(1.0 / Math.Pow(theta, 2.0 * i / headDim));
+        }
+
+        using var scope = torch.NewDisposeScope();
+        Tensor inv = torch.tensor(invFreq, device: positionIds.device);
+        Tensor freqs = positionIds.to_type(ScalarType.Float32).unsqueeze(-1) * inv; // [B, T, hd/2]
+        Tensor emb = torch.cat(new[] { freqs, freqs }, -1).unsqueeze(1);            // [B, 1, T, hd]
+        Tensor cos = emb.cos().to_type(dtype);
+        Tensor sin = emb.sin().to_type(dtype);
+        return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Rotates <paramref name="x"/> [batch, heads, seq, headDim] by the tables from <see cref="Tables"/>.</summary>
+    internal static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = torch.NewDisposeScope();
+        long half = x.shape[^1] / 2;
+        Tensor x1 = x.narrow(-1, 0, half);
+        Tensor x2 = x.narrow(-1, half, half);
+        Tensor rotated = torch.cat(new[] { x2.neg(), x1 }, -1);
+        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,212 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+
+namespace FineTuning.Models.Tokenizers;
+
+/// <summary>
+/// The SentencePiece-style BPE tokenizer of llama2.c (<c>tokenizer.bin</c>, <c>tok512.bin</c>), encoding and
+/// decoding exactly as llama2.c's run.c: <c>encode</c> maps characters (or their UTF-8 bytes, via the
+/// byte-fallback tokens 3..258) to pieces and then repeatedly merges the adjacent pair whose concatenation
+/// has the highest score.
+/// File format: int32 max_token_length, then per token float32 score, int32 byte length, bytes.
+/// </summary>
+public sealed class Llama2CTokenizer : ITokenizer
+{
+    private const int ByteTokenOffset = 3;
+    private readonly byte[][] pieces;
+    private readonly float[] scores;
+    private readonly Dictionary<string, int> lookup; // Latin-1 view of the piece bytes -> first id with those bytes
+
+    private Llama2CTokenizer(byte[][] pieces, float[] scores)
+    {
+        this.pieces = pieces;
+        this.scores = scores;
+        lookup = new Dictionary<string, int>(pieces.Length, StringComparer.Ordinal);
+        for (int i = 0; i < pieces.Length; i++)
+        {
+            lookup.TryAdd(Encoding.Latin1.GetString(pieces[i]), i);
+        }
+    }
+
+    /// <inheritdoc />
+    public int VocabSize => pieces.Length;
+
+    /// <inheritdoc />
+    public int BosId => 1;
+
+    /// <inheritdoc />
+    public int EosId => 2;
+
+    /// <summary>Reads a llama2.c tokenizer file.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="vocabSize">Number of tokens to read (llama2.c takes it from the checkpoint); null reads to the end of the file.</param>
+    /// <returns>The tokenizer.</returns>
+    /// <exception cref="Models.ModelFileException">The file is truncated or holds impossible lengths.</exception>
+    public static Llama2CTokenizer Load(string path, int? vocabSize = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (vocabSize is <= ByteTokenOffset + 255) throw new ArgumentOutOfRangeException(nameof(vocabSize), vocabSize, "a llama2.c vocabulary holds at least the 3 special and 256 byte tokens.");
+        using FileStream stream = File.OpenRead(path);
+        using var reader = new BinaryReader(stream);
+        try
+        {
+            int maxTokenLength = reader.ReadInt32();
+            if (maxTokenLength <= 0 || maxTokenLength > 1 << 16)
+            {
+                throw new ModelFileException(path, $"not a llama2.c tokenizer: max_token_length={maxTokenLength}.", null);
+            }
+
+            var pieces = new List<byte[]>();
+            var scores = new List<float>();
+            while (vocabSize is null ? stream.Position < stream.Length : pieces.Count < vocabSize)
+            {
+                float score = reader.ReadSingle();
+                int length = reader.ReadInt32();
+                if (length < 0 || length > maxTokenLength)
+                {
+                    throw new ModelFileException(path, $"token {pieces.Count} has length {length}, outside 0..{maxTokenLength}.", null);
+                }
+
+                byte[] bytes = reader.ReadBytes(length);
+                if (bytes.Length < length) throw new EndOfStreamException();
+                pieces.Add(bytes);
+                scores.Add(score);
+            }
+
+            if (pieces.Count <= ByteTokenOffset + 255)
+            {
+                throw new ModelFileException(path, $"only {pieces.Count} tokens; a llama2.c vocabulary holds at least the 3 special and 256 byte tokens.", null);
+            }
+
+            return new Llama2CTokenizer(pieces.ToArray(), scores.ToArray());
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new ModelFileException(path, $"truncated llama2.c tokenizer at byte {stream.Position} of {stream.Length}.", e);
+        }
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<int> Encode(string text, bool addBos) => Encode(text, addBos, addEos: false);
+
+    /// <summary>Encodes as llama2.c's <c>encode(t, text, bos, eos, ...)</c>.</summary>
+    /// <param name="text">The text.</param>
+    /// <param name="addBos">Prepend BOS (1).</param>
+    /// <param name="addEos">Append EOS (2).</param>
+    /// <returns>The ids.</returns>
+    public IReadOnlyList<int> Encode(string text, bool addBos, bool addEos)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var tokens = new List<int>();
+        if (addBos) tokens.Add(BosId);
+        byte[] utf8 = Encoding.UTF8.GetBytes(text);
+        if (utf8.Length > 0)
+        {
+            // SentencePiece's add_dummy_prefix: the text starts as if after a space.
+            tokens.Add(lookup.TryGetValue(" ", out int space) ? space : ' ' + ByteTokenOffset);
+        }
+
+        // One code point at a time (its UTF-8 bytes: a lead byte and up to 3 continuation bytes, as run.c).
+        int start = 0;
+        while (start < utf8.Length)
+        {
+            int end = start + 1;
+            while (end < utf8.Length && (utf8[end] & 0xC0) == 0x80 && end - start < 4) end++;
+            string piece = Encoding.Latin1.GetString(utf8, start, end - start);
+            if (lookup.TryGetValue(piece, out int id))
+            {
+                tokens.Add(id);
+            }
+            else
+            {
+                for (int i = start; i < end; i++) tokens.Add(utf8[i] + ByteTokenOffset);
+            }
+
+            start = end;
+        }
+
+        MergePairs(tokens);
+        if (addEos) tokens.Add(EosId);
+        return tokens;
+    }
+
+    /// <inheritdoc />
+    public string Decode(IEnumerable<int> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var bytes = new List<byte>();
+        int previous = -1;
+        foreach (int id in ids)
+        {
+            if (id < 0 || id >= pieces.Length) throw new ArgumentOutOfRangeException(nameof(ids), id, $"token id outside 0..{pieces.Length - 1}.");
+            AppendPiece(bytes, previous, id);
+            previous = id;
+        }
+
+        return Encoding.UTF8.GetString(bytes.ToArray());
+    }
+
+    /// <summary>The piece of <paramref name="id"/> as stored (byte tokens as <c>&lt;0xNN&gt;</c>).</summary>
+    /// <param name="id">Token id.</param>
+    /// <returns>The piece, decoded as UTF-8.</returns>
+    public string Piece(int id) => Encoding.UTF8.GetString(pieces[id]);
+
+    /// <summary>llama2.c's <c>decode(t, prev, token)</c>, with BOS/EOS producing nothing.</summary>
+    private void AppendPiece(List<byte> output, int previous, int id)
+    {
+        if (id == BosId || id == EosId) return;
+        ReadOnlySpan<byte> piece = pieces[id];
+        // After BOS SentencePiece strips the dummy-prefix space.
+        if (previous == BosId && piece.Length > 0 && piece[0] == (byte)' ') piece = piece[1..];
+        if (TryParseByteToken(piece, out byte value))
+        {
+            output.Add(value);
+            return;
+        }
+
+        foreach (byte b in piece) output.Add(b);
+    }
+
+    private static bool TryParseByteToken(ReadOnlySpan<byte> piece, out byte value)
+    {
+        value = 0;
+        if (piece.Length != 6 || piece[0] != '<' || piece[1] != '0' || piece[2] != 'x' || piece[5] != '>') return false;
+        return byte.TryParse(Encoding.ASCII.GetString(piece[3..5]), System.Globalization.NumberStyles.AllowHexSpecifier, null, out value);
+    }
+
+    /// <summary>
+    /// Repeatedly merges the adjacent pair whose concatenation is a piece with the highest score, taking the
+    /// leftmost pair on ties (run.c scans left to right with a strict comparison). The merged id of each
+    /// adjacent pair is cached, so a merge only re-examines its two new neighbours.
+    /// </summary>
+    private void MergePairs(List<int> tokens)
+    {
+        var pairs = new List<int>(Math.Max(tokens.Count - 1, 0));
+        for (int i = 0; i + 1 < tokens.Count; i++) pairs.Add(MergedId(tokens[i], tokens[i + 1]));
+        while (true)
+        {
+            float bestScore = -1e10f;
+            int bestIndex = -1;
+            for (int i = 0; i < pairs.Count; i++)
+            {
+                if (pairs[i] >= 0 && scores[pairs[i]] > bestScore)
+                {
+                    bestScore = scores[pairs[i]];
+                    bestIndex = i;
+                }
+            }
+
+            if (bestIndex < 0) return;
+            tokens[bestIndex] = pairs[bestIndex];
+            tokens.RemoveAt(bestIndex + 1);
+            pairs.RemoveAt(bestIndex);
+            if (bestIndex > 0) pairs[bestIndex - 1] = MergedId(tokens[bestIndex - 1], tokens[bestIndex]);
+            if (bestIndex < pairs.Count) pairs[bestIndex] = MergedId(tokens[bestIndex], tokens[bestIndex + 1]);
+        }
+    }
+
+    private int MergedId(int left, int right) =>
+        lookup.TryGetValue(Encoding.Latin1.GetString(pieces[left]) + Encoding.Latin1.GetString(pieces[right]), out int id) ? id : -1;
+}
