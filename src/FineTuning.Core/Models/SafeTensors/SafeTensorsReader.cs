@@ -10,7 +10,8 @@ namespace FineTuning.Models.SafeTensors;
 /// <summary>
 /// Reads one safetensors file (<see href="https://github.com/huggingface/safetensors#format"/>). Opening
 /// reads and validates the header only; <see cref="Load"/> reads one tensor's bytes with positional reads
-/// straight into the tensor's native memory. The file stays open (shared for reading) until disposed.
+/// straight into the tensor's native memory. The file stays open (shared for reading and deletion, so a
+/// writer can replace it) until disposed.
 /// Concurrent <see cref="Load"/> calls are safe.
 /// </summary>
 public sealed class SafeTensorsReader : ISafeTensorsReader
@@ -32,7 +33,7 @@ public sealed class SafeTensorsReader : ISafeTensorsReader
     public static SafeTensorsReader Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.RandomAccess);
         try
         {
             return new SafeTensorsReader(handle, SafeTensorsHeaderParser.Read(handle, path));

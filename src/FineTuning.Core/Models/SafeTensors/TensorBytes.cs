@@ -12,11 +12,11 @@ namespace FineTuning.Models.SafeTensors;
 /// </summary>
 internal static class TensorBytes
 {
-    /// <summary><c>Tensor.bytes</c> spans are limited to int.MaxValue bytes, so large tensors go through 1 GiB views.</summary>
-    private const long ChunkBytes = 1L << 30;
+    /// <summary><c>Tensor.bytes</c> spans are limited to int.MaxValue bytes, so large tensors go through 1 GiB views (tests pass smaller chunks).</summary>
+    internal const long DefaultChunkBytes = 1L << 30;
 
     /// <summary>Creates a CPU tensor for <paramref name="info"/> and fills it from the file; the caller owns the result.</summary>
-    internal static Tensor Load(SafeFileHandle handle, long dataStart, SafeTensorInfo info)
+    internal static Tensor Load(SafeFileHandle handle, long dataStart, SafeTensorInfo info, long chunkBytes = DefaultChunkBytes)
     {
         if (!BitConverter.IsLittleEndian)
         {
@@ -26,7 +26,7 @@ internal static class TensorBytes
         Tensor tensor = torch.empty(info.GetShapeArray(), info.ScalarType);
         try
         {
-            ForEachChunk(tensor, info.ByteLength, (span, offset) =>
+            ForEachChunk(tensor, info.ByteLength, chunkBytes, (span, offset) =>
             {
                 FileRanges.ReadExactly(handle, span, dataStart + info.DataBegin + offset, info.FilePath, info.Name);
                 // A bool byte other than 0 or 1 is undefined behaviour in libtorch: reject it here.
@@ -45,22 +45,22 @@ internal static class TensorBytes
     }
 
     /// <summary>Writes the bytes of a contiguous CPU tensor to <paramref name="stream"/>.</summary>
-    internal static void Write(Tensor contiguousCpu, Stream stream) =>
-        ForEachChunk(contiguousCpu, contiguousCpu.NumberOfElements * contiguousCpu.ElementSize, (span, _) => stream.Write(span));
+    internal static void Write(Tensor contiguousCpu, Stream stream, long chunkBytes = DefaultChunkBytes) =>
+        ForEachChunk(contiguousCpu, contiguousCpu.NumberOfElements * contiguousCpu.ElementSize, chunkBytes, (span, _) => stream.Write(span));
 
     private delegate void ChunkAction(Span<byte> span, long offset);
 
-    private static void ForEachChunk(Tensor tensor, long byteLength, ChunkAction action)
+    private static void ForEachChunk(Tensor tensor, long byteLength, long chunkBytes, ChunkAction action)
     {
         if (byteLength == 0) return;
-        if (byteLength <= ChunkBytes)
+        if (byteLength <= chunkBytes)
         {
             action(tensor.bytes, 0);
             return;
         }
 
         long elementSize = tensor.ElementSize;
-        long elementsPerChunk = ChunkBytes / elementSize;
+        long elementsPerChunk = Math.Max(1, chunkBytes / elementSize);
         long elements = byteLength / elementSize;
         using Tensor flat = tensor.view(elements);
         for (long start = 0; start < elements; start += elementsPerChunk)
