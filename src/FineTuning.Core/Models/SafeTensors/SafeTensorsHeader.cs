@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Collections.ObjectModel;
 
 namespace FineTuning.Models.SafeTensors;
 
@@ -10,8 +11,8 @@ internal sealed class SafeTensorsHeader
         FilePath = filePath;
         DataStart = dataStart;
         DataLength = dataLength;
-        Tensors = tensorsByName;
-        Metadata = metadata;
+        Tensors = tensorsByName.AsReadOnly();
+        Metadata = new ReadOnlyDictionary<string, string>(metadata);
         ByName = new Dictionary<string, SafeTensorInfo>(tensorsByName.Count, System.StringComparer.Ordinal);
         foreach (SafeTensorInfo info in tensorsByName) ByName.Add(info.Name, info);
     }

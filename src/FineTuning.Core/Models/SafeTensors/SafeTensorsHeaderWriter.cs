@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Collections.Generic;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace FineTuning.Models.SafeTensors;
@@ -11,7 +12,8 @@ internal readonly record struct HeaderEntry(string Name, SafeTensorsDType DType,
 /// <summary>
 /// Serializes a header as the reference implementation does: <c>__metadata__</c> first, then tensors in
 /// the order given (offset order), compact JSON, padded with spaces so its length is a multiple of 8 and
-/// the data buffer starts 8-byte aligned.
+/// the data buffer starts 8-byte aligned. Non-ASCII text is written as raw UTF-8 like the reference
+/// (the relaxed encoder still escapes quotes, backslashes and control characters; no HTML context applies).
 /// </summary>
 internal static class SafeTensorsHeaderWriter
 {
@@ -20,7 +22,7 @@ internal static class SafeTensorsHeaderWriter
     internal static byte[] Build(IReadOnlyList<HeaderEntry> entries, IReadOnlyDictionary<string, string>? metadata)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
             if (metadata is { Count: > 0 })

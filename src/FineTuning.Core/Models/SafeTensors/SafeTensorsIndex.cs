@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.Text.Encodings.Web;
 using System.IO;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -18,19 +20,19 @@ internal sealed class SafeTensorsIndex
 
     private SafeTensorsIndex(Dictionary<string, string> metadata, SortedDictionary<string, string> weightMap)
     {
-        Metadata = metadata;
-        WeightMap = weightMap;
+        Metadata = new ReadOnlyDictionary<string, string>(metadata);
+        WeightMap = new ReadOnlyDictionary<string, string>(weightMap);
     }
 
     /// <summary>String values as they are; other JSON values (e.g. the number <c>total_size</c>) as their JSON text.</summary>
     internal IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>Tensor name to shard file name (a plain file name in the index's folder), in ordinal name order.</summary>
-    internal SortedDictionary<string, string> WeightMap { get; }
+    internal IReadOnlyDictionary<string, string> WeightMap { get; }
 
     internal static void Write(Stream stream, long totalSize, IReadOnlyDictionary<string, string>? metadata, SortedDictionary<string, string> weightMap)
     {
-        using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         json.WriteStartObject();
         json.WriteStartObject("metadata");
         var keys = new List<string>(metadata?.Keys ?? []) { TotalSizeKey };

@@ -113,6 +113,8 @@ public sealed class SafeTensorsRoundTripTests : IDisposable
         using var reader = SafeTensorsReader.Open(path);
 
         Assert.Equal(metadata.OrderBy(p => p.Key), reader.Metadata.OrderBy(p => p.Key));
+        // Non-ASCII is stored as raw UTF-8, as the reference writer does, not as \u escapes.
+        Assert.Contains("Grüße \\\"quoted\\\" \\\\ é 日本", System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(path)), StringComparison.Ordinal);
     }
 
     [Fact]

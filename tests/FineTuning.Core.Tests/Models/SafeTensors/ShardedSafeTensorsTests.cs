@@ -71,6 +71,24 @@ public sealed class ShardedSafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void CheckpointOpen_ShardedSingleOrNeither_PicksTheRightReader()
+    {
+        string sharded = Path.Combine(_dir.Path, "sharded"), single = Path.Combine(_dir.Path, "single"), empty = Path.Combine(_dir.Path, "empty");
+        SafeTensorsWriter.WriteSharded(sharded, _tensors, maxShardBytes: 100);
+        SafeTensorsWriter.Write(Path.Combine(single, "model.safetensors"), _tensors);
+        Directory.CreateDirectory(empty);
+
+        using ISafeTensorsReader fromShards = SafeTensorsCheckpoint.Open(sharded);
+        using ISafeTensorsReader fromSingle = SafeTensorsCheckpoint.Open(single);
+
+        Assert.IsType<ShardedSafeTensorsReader>(fromShards);
+        Assert.IsType<SafeTensorsReader>(fromSingle);
+        Assert.Equal(fromShards.Tensors.Select(t => (t.Name, t.DType, t.ByteLength)), fromSingle.Tensors.Select(t => (t.Name, t.DType, t.ByteLength)));
+        Assert.True(fromSingle.TryGetInfo("e", out SafeTensorInfo? e) && e.ElementCount == 25);
+        Assert.Throws<FileNotFoundException>(() => SafeTensorsCheckpoint.Open(empty));
+    }
+
+    [Fact]
     public void WriteSharded_Index_IsHuggingFaceShaped()
     {
         string index = SafeTensorsWriter.WriteSharded(_dir.Path, _tensors, maxShardBytes: 1_000_000, filePrefix: "adapter");
