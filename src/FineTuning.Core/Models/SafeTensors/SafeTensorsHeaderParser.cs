@@ -68,6 +68,11 @@ internal static class SafeTensorsHeaderParser
         {
             throw new SafeTensorsFormatException(path, null, $"the header is not valid JSON: {e.Message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // JsonElement.GetString / JsonProperty.Name throw this for escapes that decode to invalid UTF-16 (lone surrogates).
+            throw new SafeTensorsFormatException(path, null, $"the header holds an invalid string: {e.Message}", e);
+        }
     }
 
     private static SafeTensorsHeader FromJson(JsonElement root, string path, long dataStart, long dataLength)

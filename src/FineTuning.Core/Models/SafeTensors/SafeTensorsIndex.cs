@@ -70,6 +70,11 @@ internal sealed class SafeTensorsIndex
         {
             throw new SafeTensorsFormatException(path, null, $"the index is not valid JSON: {e.Message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // Escapes that decode to invalid UTF-16 (lone surrogates) surface from JsonElement.GetString as this.
+            throw new SafeTensorsFormatException(path, null, $"the index holds an invalid string: {e.Message}", e);
+        }
     }
 
     private static SafeTensorsIndex FromJson(JsonElement root, string path)

@@ -58,6 +58,9 @@ public sealed class SafeTensorsBadInputTests : IDisposable
         { "metadata-number-value", """{"__metadata__":{"k":1}}""", 0, null, "not a string" },
         { "metadata-duplicate-key", """{"__metadata__":{"k":"1","k":"2"}}""", 0, null, "'k' appears more than once" },
         { "duplicate-metadata", """{"__metadata__":{},"__metadata__":{}}""", 0, "__metadata__", "more than once" },
+        { "lone-surrogate-name", "{\"\\ud800\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, null, "invalid" },
+        { "lone-surrogate-metadata", "{\"__metadata__\":{\"k\":\"\\udc00x\"}}", 0, null, "invalid" },
+        { "lone-surrogate-dtype", "{\"w\":{\"dtype\":\"\\ud800\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, null, "invalid" },
         { "deep-nesting", "{\"w\":" + new string('[', 1000) + new string(']', 1000) + "}", 0, null, "not valid JSON" },
     };
 

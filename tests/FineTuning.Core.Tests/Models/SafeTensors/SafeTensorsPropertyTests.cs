@@ -23,11 +23,18 @@ public sealed class SafeTensorsPropertyTests : IDisposable
         public override string ToString() => $"{DType}[{string.Join(",", Shape)}]#{Seed}";
     }
 
-    /// <summary>Byte edits (position, new value) and an optional truncation length (-1: none).</summary>
-    public sealed record Mutation((int Position, byte Value)[] Edits, int TruncateTo)
+    /// <summary>Overwrites (position, bytes written there, clipped at the end of the file) and an optional truncation length (-1: none).</summary>
+    public sealed record Mutation((int Position, byte[] Bytes)[] Edits, int TruncateTo)
     {
-        public override string ToString() => $"edits [{string.Join(" ", Edits.Select(e => $"{e.Position}:{e.Value:X2}"))}] truncate {TruncateTo}";
+        public override string ToString() => $"edits [{string.Join(" ", Edits.Select(e => $"{e.Position}:{Convert.ToHexString(e.Bytes)}"))}] truncate {TruncateTo}";
     }
+
+    /// <summary>Tokens that push the parser towards its edge cases when written over part of a header.</summary>
+    private static readonly byte[][] Tokens = new[]
+    {
+        "\\ud800", "\\udc00", "-1", "1.5", "1e400", "18446744073709551616", "9223372036854775807", "null", "[]", "{}",
+        "\"__metadata__\"", "\"BOOL\"", "\"F64\"", "\"U8\"", "[0,0]", "[]]", "\"\"", "\\\"",
+    }.Select(t => System.Text.Encoding.UTF8.GetBytes(t)).ToArray();
 
     private static readonly Gen<TensorSpec> Spec =
         from dtype in Gen.Elements(Enum.GetValues<SafeTensorsDType>())
@@ -62,20 +69,21 @@ public sealed class SafeTensorsPropertyTests : IDisposable
                 && SafeTensorsTestData.BytesOf(loaded[p.Key]).AsSpan().SequenceEqual(SafeTensorsTestData.BytesOf(p.Value)));
         });
 
-    [Property(MaxTest = 200, Replay = "(20261128,3)")]
+    [Property(MaxTest = 300, Replay = "(20261128,3)")]
     public Property MutatedOrTruncatedFile_OpenAndLoadAll_OnlyEverThrowFormatException()
     {
         string basePath = _dir.File("base.safetensors");
-        SafeTensorsTestData.WriteSample(basePath);
+        WriteFuzzBase(basePath);
         byte[] original = File.ReadAllBytes(basePath);
         int headerEnd;
         using (var reader = SafeTensorsReader.Open(basePath)) headerEnd = (int)reader.DataStart;
 
         // Most edits land in the header, where the parser's decisions are; some write JSON-significant characters.
         Gen<int> position = Gen.Frequency((4, Gen.Choose(0, headerEnd - 1)), (1, Gen.Choose(0, original.Length - 1)));
-        Gen<byte> value = Gen.Frequency(
-            (1, Gen.Choose(0, 255).Select(v => (byte)v)),
-            (2, Gen.Elements("{}[]\",:-0123456789e. \\".Select(c => (byte)c).ToArray())));
+        Gen<byte[]> value = Gen.Frequency(
+            (2, Gen.Choose(0, 255).Select(v => new[] { (byte)v })),
+            (3, Gen.Elements("{}[]\",:-0123456789e. \\".Select(c => new[] { (byte)c }).ToArray())),
+            (3, Gen.Elements(Tokens)));
         Gen<Mutation> mutation =
             from count in Gen.Choose(0, 4)
             from edits in Gen.ArrayOf(Gen.Zip(position, value, (p, v) => (p, v)), count)
@@ -85,7 +93,7 @@ public sealed class SafeTensorsPropertyTests : IDisposable
         return Prop.ForAll(Arb.From(mutation), m =>
         {
             byte[] bytes = (byte[])original.Clone();
-            foreach ((int p, byte v) in m.Edits) bytes[p] = v;
+            foreach ((int p, byte[] v) in m.Edits) v.AsSpan(0, Math.Min(v.Length, bytes.Length - p)).CopyTo(bytes.AsSpan(p));
             if (m.TruncateTo >= 0) bytes = bytes[..m.TruncateTo];
             string path = _dir.File("mutated.safetensors");
             File.WriteAllBytes(path, bytes);
@@ -100,5 +108,20 @@ public sealed class SafeTensorsPropertyTests : IDisposable
                 return e.Message.Contains("mutated.safetensors", StringComparison.Ordinal);
             }
         });
+    }
+
+    /// <summary>Long names and metadata give edits a fair chance to land inside JSON strings.</summary>
+    private static void WriteFuzzBase(string path)
+    {
+        var random = new Random(11);
+        using DisposeScope scope = torch.NewDisposeScope();
+        SafeTensorsWriter.Write(path, new Dictionary<string, Tensor>
+        {
+            ["model.layers.0.self_attn.q_proj.weight"] = SafeTensorsTestData.RandomTensor(SafeTensorsDType.BF16, [2, 2], random),
+            ["model.layers.0.mlp.gate_proj.flags"] = SafeTensorsTestData.RandomTensor(SafeTensorsDType.Bool, [3], random),
+            ["model.embed_tokens.weight"] = SafeTensorsTestData.RandomTensor(SafeTensorsDType.F32, [2], random),
+            ["lm_head.bias"] = SafeTensorsTestData.RandomTensor(SafeTensorsDType.I64, [], random),
+            ["model.norm.empty_weight"] = SafeTensorsTestData.RandomTensor(SafeTensorsDType.F16, [0, 2], random),
+        }, new Dictionary<string, string> { ["format"] = "pt", ["description"] = "a longer metadata value for the fuzzer to edit" });
     }
 }

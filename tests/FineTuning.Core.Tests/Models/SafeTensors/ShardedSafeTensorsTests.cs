@@ -144,6 +144,8 @@ public sealed class ShardedSafeTensorsTests : IDisposable
     [InlineData("""{"weight_map":[]}""", "no 'weight_map'")]
     [InlineData("""{"metadata":3,"weight_map":{}}""", "'metadata' is a JSON Number")]
     [InlineData("""{"weight_map":{},"weight_map":{}}""", "more than once")]
+    [InlineData("""{"weight_map":{"\udc00":"s.safetensors"}}""", "invalid string")]
+    [InlineData("""{"metadata":{"k":"\ud800"},"weight_map":{}}""", "invalid string")]
     public void Open_MalformedIndex_ThrowsFormatException(string json, string fragment)
     {
         File.WriteAllText(_dir.File("model.safetensors.index.json"), json);
