@@ -110,6 +110,48 @@ public sealed class SafeTensorsPropertyTests : IDisposable
         });
     }
 
+    [Property(MaxTest = 300, Replay = "(20261128,5)")]
+    public Property MutatedIndex_OpenSharded_OnlyEverThrowsFormatException()
+    {
+        string folder = _dir.File("sharded");
+        using (DisposeScope scope = torch.NewDisposeScope())
+        {
+            var random = new Random(12);
+            var tensors = new Dictionary<string, Tensor>();
+            for (int i = 0; i < 4; i++) tensors[$"model.layers.{i}.weight"] = SafeTensorsTestData.RandomTensor(SafeTensorsDType.F32, [2], random);
+            SafeTensorsWriter.WriteSharded(folder, tensors, maxShardBytes: 16, new Dictionary<string, string> { ["format"] = "pt" });
+        }
+
+        string indexPath = Path.Combine(folder, ShardedSafeTensorsReader.DefaultIndexFileName);
+        byte[] original = File.ReadAllBytes(indexPath);
+        Gen<byte[]> value = Gen.Frequency(
+            (2, Gen.Choose(0, 255).Select(v => new[] { (byte)v })),
+            (3, Gen.Elements("{}[]\",:-0123456789./ \\".Select(c => new[] { (byte)c }).ToArray())),
+            (3, Gen.Elements(Tokens)));
+        Gen<Mutation> mutation =
+            from count in Gen.Choose(1, 3)
+            from edits in Gen.ArrayOf(Gen.Zip(Gen.Choose(0, original.Length - 1), value, (p, v) => (p, v)), count)
+            from truncate in Gen.Frequency((4, Gen.Constant(-1)), (1, Gen.Choose(0, original.Length - 1)))
+            select new Mutation(edits, truncate);
+
+        return Prop.ForAll(Arb.From(mutation), m =>
+        {
+            byte[] bytes = (byte[])original.Clone();
+            foreach ((int p, byte[] v) in m.Edits) v.AsSpan(0, Math.Min(v.Length, bytes.Length - p)).CopyTo(bytes.AsSpan(p));
+            if (m.TruncateTo >= 0) bytes = bytes[..m.TruncateTo];
+            File.WriteAllBytes(indexPath, bytes);
+            try
+            {
+                using var reader = ShardedSafeTensorsReader.Open(folder);
+                return reader.Tensors.Count == reader.WeightMap.Count;
+            }
+            catch (SafeTensorsFormatException e)
+            {
+                return e.Message.Contains(ShardedSafeTensorsReader.DefaultIndexFileName, StringComparison.Ordinal);
+            }
+        });
+    }
+
     /// <summary>Long names and metadata give edits a fair chance to land inside JSON strings.</summary>
     private static void WriteFuzzBase(string path)
     {
