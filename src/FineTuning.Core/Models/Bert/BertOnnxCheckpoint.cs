@@ -48,8 +48,17 @@ public sealed class BertOnnxCheckpoint
     {
         ArgumentNullException.ThrowIfNull(vocabText);
         OnnxModel model = OnnxModel.Parse(onnx);
-        Dictionary<string, HfWeight> weights = OnnxBertImporter.ReadWeights(model.Graph);
-        BertConfig config = OnnxBertImporter.InferConfig(model.Graph, weights);
+        Dictionary<string, HfWeight> weights;
+        BertConfig config;
+        try
+        {
+            weights = OnnxBertImporter.ReadWeights(model.Graph);
+            config = OnnxBertImporter.InferConfig(model.Graph, weights);
+        }
+        catch (OverflowException e)
+        {
+            throw new OnnxFormatException("The ONNX graph holds an out-of-range size.", e);
+        }
         IReadOnlyList<string> vocabulary = WordPieceTokenizer.ParseVocabulary(vocabText);
         if (vocabulary.Count != config.VocabSize)
         {

@@ -140,6 +140,7 @@ internal static class OnnxBertImporter
     private static float[] Transpose(float[] data, int rows, int cols)
     {
         var result = new float[data.Length];
+        if (data.Length == 0) return result;
         for (int r = 0; r < rows; r++)
         {
             for (int c = 0; c < cols; c++) result[(c * rows) + r] = data[(r * cols) + c];

@@ -51,8 +51,9 @@ internal sealed class OnnxTensor
             long n = 1;
             foreach (long d in Dims)
             {
-                if (d < 0) throw new OnnxFormatException($"Tensor '{Name}' has a negative dimension {d}.");
-                n = checked(n * d);
+                if (d < 0 || d > int.MaxValue) throw new OnnxFormatException($"Tensor '{Name}' has an invalid dimension {d}.");
+                if (d != 0 && n > long.MaxValue / d) throw new OnnxFormatException($"Tensor '{Name}' has too many elements.");
+                n *= d;
             }
             return n;
         }
@@ -64,7 +65,7 @@ internal sealed class OnnxTensor
         long count = ElementCount;
         if (!RawData.IsEmpty)
         {
-            if (RawData.Length != count * sizeof(float)) throw SizeMismatch(RawData.Length, count * sizeof(float));
+            if (RawData.Length / sizeof(float) != count || RawData.Length % sizeof(float) != 0) throw SizeMismatch(RawData.Length, count * sizeof(float));
             float[] result = new float[count];
             if (BitConverter.IsLittleEndian)
             {
@@ -93,7 +94,7 @@ internal sealed class OnnxTensor
         long count = ElementCount;
         if (!RawData.IsEmpty)
         {
-            if (RawData.Length != count * sizeof(long)) throw SizeMismatch(RawData.Length, count * sizeof(long));
+            if (RawData.Length / sizeof(long) != count || RawData.Length % sizeof(long) != 0) throw SizeMismatch(RawData.Length, count * sizeof(long));
             long[] result = new long[count];
             for (int i = 0; i < result.Length; i++)
             {
