@@ -65,6 +65,25 @@ public sealed class SequenceClassificationTests
     }
 
     [Fact]
+    public void SummedLoss_RepeatedStepsInDisposeScopes_DoNotLeakTensors()
+    {
+        using var model = new BertForSequenceClassification(Tiny, numLabels: 3, BertClassifierPooling.Mean);
+        long Step()
+        {
+            using (var scope = NewDisposeScope())
+            {
+                model.DefaultObjective.SummedLoss(model, Examples, CPU).backward();
+            }
+            model.zero_grad();
+            return TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        }
+        Step();
+        long before = Step();
+        for (int i = 0; i < 3; i++) Step();
+        Assert.Equal(before, Step());
+    }
+
+    [Fact]
     public void StateDict_Classifier_UsesHfSequenceClassificationKeys()
     {
         using var model = new BertForSequenceClassification(Tiny, numLabels: 2);
