@@ -1,0 +1,83 @@
+using System;
+using FineTuning.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTuning.Models.Bert;
+
+/// <summary>
+/// A BERT encoder with a classification head, state-dict keys as HF's <c>BertForSequenceClassification</c>
+/// (<c>bert.*</c>, <c>classifier.weight</c>, <c>classifier.bias</c>). <c>forward(input_ids, attention_mask,
+/// token_type_ids)</c> returns logits [batch, num_labels]; its default objective is label cross-entropy.
+/// </summary>
+public sealed class BertForSequenceClassification : nn.Module<Tensor, Tensor, Tensor, Tensor>, IFineTunable<TextClassificationExample>
+{
+#pragma warning disable IDE1006 // Field names are Hugging Face state-dict keys.
+    private readonly BertModel bert;
+    private readonly Dropout dropout;
+    private nn.Module<Tensor, Tensor> classifier;
+#pragma warning restore IDE1006
+
+    /// <summary>Creates a classifier over a new, randomly initialised encoder.</summary>
+    /// <param name="config">The encoder architecture.</param>
+    /// <param name="numLabels">Number of classes (at least 2).</param>
+    /// <param name="pooling">How token states become one vector per sequence.</param>
+    public BertForSequenceClassification(BertConfig config, int numLabels, BertClassifierPooling pooling = BertClassifierPooling.Pooler)
+        : this(new BertModel(config, pooling == BertClassifierPooling.Pooler), numLabels, pooling)
+    {
+    }
+
+    /// <summary>Creates a classifier over <paramref name="encoder"/> (for example a pretrained one); the classifier owns it from now on.</summary>
+    /// <param name="encoder">The encoder; it needs a pooler when <paramref name="pooling"/> is <see cref="BertClassifierPooling.Pooler"/>.</param>
+    /// <param name="numLabels">Number of classes (at least 2).</param>
+    /// <param name="pooling">How token states become one vector per sequence.</param>
+    public BertForSequenceClassification(BertModel encoder, int numLabels, BertClassifierPooling pooling = BertClassifierPooling.Pooler)
+        : base(nameof(BertForSequenceClassification))
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numLabels, 2);
+        if (!Enum.IsDefined(pooling)) throw new ArgumentOutOfRangeException(nameof(pooling));
+        if (pooling == BertClassifierPooling.Pooler && !encoder.HasPooler) throw new ArgumentException("Pooler pooling needs an encoder with a pooling layer.", nameof(encoder));
+        bert = encoder;
+        NumLabels = numLabels;
+        Pooling = pooling;
+        dropout = nn.Dropout(encoder.Config.HiddenDropoutProb);
+        classifier = nn.Linear(encoder.Config.HiddenSize, numLabels);
+        RegisterComponents();
+        DefaultObjective = new SequenceClassificationObjective(encoder.Config.PadTokenId);
+    }
+
+    /// <summary>Number of classes.</summary>
+    public int NumLabels { get; }
+
+    /// <summary>How token states are pooled.</summary>
+    public BertClassifierPooling Pooling { get; }
+
+    /// <summary>The encoder (owned by this classifier).</summary>
+    public BertModel Encoder => bert;
+
+    /// <inheritdoc />
+    public nn.Module Module => this;
+
+    /// <inheritdoc />
+    public ITrainingObjective<TextClassificationExample> DefaultObjective { get; }
+
+    /// <summary>Computes class logits.</summary>
+    /// <param name="inputIds">Token ids, int64 [batch, seq].</param>
+    /// <param name="attentionMask">1 for tokens, 0 for padding, [batch, seq].</param>
+    /// <param name="tokenTypeIds">Segment ids, int64 [batch, seq].</param>
+    /// <returns>Logits [batch, num_labels].</returns>
+    public override Tensor forward(Tensor inputIds, Tensor attentionMask, Tensor tokenTypeIds)
+    {
+        using var scope = NewDisposeScope();
+        Tensor hidden = bert.forward(inputIds, attentionMask, tokenTypeIds);
+        Tensor pooled = Pooling switch
+        {
+            BertClassifierPooling.Pooler => bert.Pool(hidden),
+            BertClassifierPooling.Cls => BertPooling.Cls(hidden),
+            _ => BertPooling.Mean(hidden, attentionMask),
+        };
+        return classifier.forward(dropout.forward(pooled)).MoveToOuterDisposeScope();
+    }
+}
