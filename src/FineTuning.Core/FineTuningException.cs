@@ -17,7 +17,7 @@ public class FineTuningException : Exception
     }
 
     /// <summary>Creates an exception with a message and the error that caused it.</summary>
-    public FineTuningException(string message, Exception innerException)
+    public FineTuningException(string message, Exception? innerException)
         : base(message, innerException)
     {
     }
