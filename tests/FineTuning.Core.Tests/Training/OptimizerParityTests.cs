@@ -76,7 +76,7 @@ public sealed class OptimizerParityTests
         matrix.grad = zeros(2, 2);
         bias.grad = zeros(2);
         state.Step(0.1);
-        Assert.Equal(1 - 0.1 * 0.5, matrix.data<float>()[0], 6);
+        Assert.Equal(1 - 0.1 * 0.5, matrix.data<float>()[0], tolerance: 1e-6);
         Assert.Equal(1f, bias.data<float>()[0]);
     }
 
