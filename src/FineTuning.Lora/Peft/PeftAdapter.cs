@@ -1,0 +1,159 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using FineTuning.Models.SafeTensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTuning.Lora.Peft;
+
+/// <summary>
+/// Saves and loads LoRA adapters in PEFT's format: <c>adapter_config.json</c> + <c>adapter_model.safetensors</c> with
+/// keys <c>base_model.model.&lt;module path&gt;.lora_A.weight</c> / <c>.lora_B.weight</c> (the adapter name removed)
+/// and <c>base_model.model.&lt;module path&gt;.&lt;parameter&gt;</c> for modules_to_save.
+/// </summary>
+public static class PeftAdapter
+{
+    /// <summary>The weights file name PEFT uses.</summary>
+    public const string WeightsFileName = "adapter_model.safetensors";
+
+    private const string Prefix = "base_model.model.";
+
+    /// <summary>Writes adapter <paramref name="adapterName"/> of <paramref name="model"/> to <paramref name="directory"/>.</summary>
+    public static void Save(nn.Module model, string directory, string adapterName = "default", string? baseModelNameOrPath = null, string? taskType = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        var layers = LoRA.Layers(model).Where(l => l.Layer.AdapterNames.Contains(adapterName)).ToList();
+        if (layers.Count == 0) throw new InvalidOperationException($"The model has no LoRA adapter named \"{adapterName}\" to save.");
+        if (layers.Any(l => l.Layer.MergedAdapters.Count > 0)) throw new InvalidOperationException("Unmerge the adapters before saving them.");
+        LoRALinear first = layers[0].Layer;
+        LoRAOptions options = first.OptionsOf(adapterName) ?? new LoRAOptions
+        {
+            R = (int)first.A(adapterName).shape[0], Alpha = first.Scaling(adapterName) * first.A(adapterName).shape[0],
+        };
+
+        using var scope = NewDisposeScope();
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach ((string name, LoRALinear layer) in layers)
+        {
+            tensors[Prefix + name + ".lora_A.weight"] = layer.A(adapterName).detach().cpu();
+            tensors[Prefix + name + ".lora_B.weight"] = layer.B(adapterName).detach().cpu();
+        }
+        var savedModules = new List<string>();
+        foreach ((string name, nn.Module module) in model.named_modules())
+        {
+            if (!options.ModulesToSave.Any(m => LoRAAdapter.NameMatches(name, m))) continue;
+            savedModules.Add(name);
+            foreach ((string p, Parameter param) in module.named_parameters())
+                tensors[Prefix + name + "." + p] = param.detach().cpu();
+        }
+
+        Directory.CreateDirectory(directory);
+        SafeTensorsWriter.Write(Path.Combine(directory, WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        new PeftAdapterConfig
+        {
+            R = options.R,
+            LoraAlpha = options.Alpha,
+            LoraDropout = options.Dropout,
+            UseRsLoRA = options.UseRsLoRA,
+            TargetModules = layers.Select(l => l.Name[(l.Name.LastIndexOf('.') + 1)..]).Distinct().OrderBy(n => n, StringComparer.Ordinal).ToArray(),
+            ModulesToSave = options.ModulesToSave.ToArray(),
+            BaseModelNameOrPath = baseModelNameOrPath,
+            TaskType = taskType,
+        }.Write(Path.Combine(directory, PeftAdapterConfig.FileName));
+    }
+
+    /// <summary>
+    /// Loads a PEFT LoRA adapter from <paramref name="directory"/> onto <paramref name="model"/> as adapter
+    /// <paramref name="adapterName"/> and makes it active. The layers named in the weights file are wrapped (or get
+    /// another adapter if already wrapped); the shapes must fit the model, else an <see cref="AdapterFormatException"/>
+    /// names the tensor. modules_to_save weights are copied into the model. Nothing is changed when a check fails.
+    /// </summary>
+    public static void Load(nn.Module model, string directory, string adapterName = "default")
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        string configPath = Path.Combine(directory, PeftAdapterConfig.FileName);
+        string weightsPath = Path.Combine(directory, WeightsFileName);
+        if (!File.Exists(configPath)) throw new AdapterFormatException($"{configPath} does not exist.");
+        if (!File.Exists(weightsPath)) throw new AdapterFormatException($"{weightsPath} does not exist (only the safetensors format is read; never pickled .bin files).");
+        PeftAdapterConfig config = PeftAdapterConfig.Read(configPath);
+        if (config.UseDoRA) throw new AdapterFormatException($"{configPath}: use_dora is true; DoRA adapters are not supported yet.");
+
+        using var scope = NewDisposeScope();
+        using SafeTensorsReader reader = SafeTensorsReader.Open(weightsPath);
+        Dictionary<string, nn.Module> modules = model.named_modules().ToDictionary(m => m.name, m => m.module, StringComparer.Ordinal);
+        var pairs = new Dictionary<string, (Tensor? A, Tensor? B)>(StringComparer.Ordinal);
+        var saved = new List<(string Key, Parameter Target, Tensor Value)>();
+        foreach (SafeTensorInfo info in reader.Tensors)
+        {
+            string key = info.Name;
+            if (!key.StartsWith(Prefix, StringComparison.Ordinal)) throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\" does not start with \"{Prefix}\".");
+            string rest = key[Prefix.Length..];
+            if (rest.Contains("lora_magnitude_vector", StringComparison.Ordinal))
+                throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\" is a DoRA magnitude vector; DoRA adapters are not supported yet.");
+            if (rest.EndsWith(".lora_A.weight", StringComparison.Ordinal) || rest.EndsWith(".lora_B.weight", StringComparison.Ordinal))
+            {
+                string path = rest[..^".lora_A.weight".Length];
+                (Tensor? a, Tensor? b) = pairs.GetValueOrDefault(path);
+                if (rest[^8] == 'A') a = reader.Load(key); else b = reader.Load(key);
+                pairs[path] = (a, b);
+                continue;
+            }
+            int dot = rest.LastIndexOf('.');
+            string modulePath = dot < 0 ? "" : rest[..dot];
+            if (!config.ModulesToSave.Any(m => LoRAAdapter.NameMatches(modulePath, m)) || !modules.TryGetValue(modulePath, out nn.Module? owner))
+                throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\" is neither a LoRA weight nor a parameter of a modules_to_save module of this model.");
+            Parameter? target = owner.named_parameters().FirstOrDefault(p => p.name == rest[(dot + 1)..]).parameter;
+            if (target is null) throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\": module \"{modulePath}\" has no parameter \"{rest[(dot + 1)..]}\".");
+            Tensor value = reader.Load(key);
+            CheckShape(weightsPath, key, value.shape, target.shape);
+            saved.Add((key, target, value));
+        }
+
+        // Check everything before changing anything.
+        var plan = new List<(string Path, Tensor A, Tensor B)>();
+        foreach ((string path, (Tensor? a, Tensor? b)) in pairs.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            if (a is null || b is null) throw new AdapterFormatException($"{weightsPath}: \"{Prefix}{path}\" has lora_{(a is null ? "A" : "B")}.weight missing.");
+            if (!modules.TryGetValue(path, out nn.Module? m) || m is not (Linear or LoRALinear))
+                throw new AdapterFormatException($"{weightsPath}: tensor \"{Prefix}{path}.lora_A.weight\" targets \"{path}\", which is not a linear layer of this model.");
+            long inFeatures = m is LoRALinear l ? l.InFeatures : ((Linear)m).weight!.shape[1];
+            long outFeatures = m is LoRALinear l2 ? l2.OutFeatures : ((Linear)m).weight!.shape[0];
+            CheckShape(weightsPath, $"{Prefix}{path}.lora_A.weight", a.shape, new[] { (long)config.R, inFeatures });
+            CheckShape(weightsPath, $"{Prefix}{path}.lora_B.weight", b.shape, new[] { outFeatures, (long)config.R });
+            if (m is LoRALinear existing && existing.AdapterNames.Contains(adapterName))
+                throw new AdapterFormatException($"Module \"{path}\" already has an adapter named \"{adapterName}\"; load it under another name.");
+            plan.Add((path, a, b));
+        }
+        if (plan.Count == 0) throw new AdapterFormatException($"{weightsPath} holds no LoRA weights.");
+
+        var options = new LoRAOptions
+        {
+            R = config.R, Alpha = config.LoraAlpha, Dropout = config.LoraDropout, UseRsLoRA = config.UseRsLoRA,
+            AdapterName = adapterName, Targets = LoRATargets.Names(plan.Select(p => p.Path).ToArray()),
+        };
+        foreach (string m in config.ModulesToSave) options.ModulesToSave.Add(m);
+        new LoRAAdapter(options).Apply(model); // as after WithLoRA: adapters (and modules_to_save) trainable, the rest frozen
+        using (no_grad())
+        {
+            foreach ((string path, Tensor a, Tensor b) in plan)
+            {
+                var layer = (LoRALinear)model.named_modules().First(m => m.name == path).module;
+                layer.A(adapterName).copy_(a);
+                layer.B(adapterName).copy_(b);
+            }
+            foreach ((_, Parameter target, Tensor value) in saved) target.copy_(value);
+        }
+        LoRA.SetActiveAdapter(model, adapterName);
+    }
+
+    private static void CheckShape(string file, string key, long[] actual, long[] expected)
+    {
+        if (!actual.SequenceEqual(expected))
+            throw new AdapterFormatException($"{file}: tensor \"{key}\" has shape [{string.Join(", ", actual)}] but the model needs [{string.Join(", ", expected)}].");
+    }
+}
