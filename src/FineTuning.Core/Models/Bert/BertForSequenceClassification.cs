@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using FineTuning.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -79,5 +81,39 @@ public sealed class BertForSequenceClassification : nn.Module<Tensor, Tensor, Te
             _ => BertPooling.Mean(hidden, attentionMask),
         };
         return classifier.forward(dropout.forward(pooled)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The most likely label of each example: batched, without gradients, in evaluation mode (the previous mode is
+    /// restored afterwards).
+    /// </summary>
+    public int[] Predict(IReadOnlyList<TextClassificationExample> examples, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        bool wasTraining = training;
+        eval();
+        try
+        {
+            using var noGrad = no_grad();
+            Device device = parameters().First().device;
+            var predictions = new int[examples.Count];
+            for (int start = 0; start < examples.Count; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                TextClassificationExample[] batch = examples.Skip(start).Take(batchSize).ToArray();
+                int length = batch.Max(e => e.InputIds.Count);
+                (long[] ids, long[] mask, long[] types) = BertBatch.Pad(batch.Select(e => e.InputIds).ToArray(), null, length, 0);
+                Tensor logits = forward(tensor(ids, batch.Length, length, device: device), tensor(mask, batch.Length, length, device: device),
+                    tensor(types, batch.Length, length, device: device));
+                long[] best = logits.argmax(-1).cpu().data<long>().ToArray();
+                for (int i = 0; i < best.Length; i++) predictions[start + i] = (int)best[i];
+            }
+            return predictions;
+        }
+        finally
+        {
+            train(wasTraining);
+        }
     }
 }

@@ -4,6 +4,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using FineTuning;
+using FineTuning.Examples;
 using FineTuning.Examples.FullFineTuning;
 using FineTuning.Training;
 using TorchSharp;

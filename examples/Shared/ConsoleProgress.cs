@@ -1,7 +1,7 @@
 using System;
 using FineTuning.Training;
 
-namespace FineTuning.Examples.FullFineTuning;
+namespace FineTuning.Examples;
 
 /// <summary>A one-line progress bar, redrawn in place; synchronous so it never lags behind the run.</summary>
 internal sealed class ConsoleProgress : IProgress<TrainingProgress>
