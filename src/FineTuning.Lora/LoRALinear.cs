@@ -103,10 +103,10 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Use the fused autograd kernel (<c>FusedLoRAFunction</c>) when no dropout is active. Default true; the
-    /// plain composition is used otherwise. Gradients are equal (tests); speed: docs/benchmarks/lora-fused.md.
+    /// Use the fused autograd kernel (<c>FusedLoRAFunction</c>) when no dropout is active. Default false: its gradients
+    /// equal the plain composition's (tests) but it measured no faster (docs/benchmarks/lora-fused.md).
     /// </summary>
-    public bool UseFusedKernel { get; set; } = true;
+    public bool UseFusedKernel { get; set; }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)

@@ -44,7 +44,9 @@ public sealed class TrainingOptions
     public double? MaxGradNorm { get; set; } = 1.0;
 
     /// <summary>Parameter dtype: <see cref="torch.ScalarType.Float32"/> (default) or <see cref="torch.ScalarType.BFloat16"/>
-    /// (about 2.5x faster matmuls on CPUs with AVX512-BF16; the optimizer then keeps fp32 master weights).</summary>
+    /// (half the weight memory; the optimizer then keeps fp32 master weights). Whether bf16 is faster depends on the
+    /// CPU: a full training step was 1.6x slower in bf16 on our 2-core Xeon VM (docs/benchmarks/training-step.md), while
+    /// bf16 matmuls were measured 2-3x faster on a Zen 4 machine. Measure on yours.</summary>
     public torch.ScalarType ParameterDType { get; set; } = torch.ScalarType.Float32;
 
     /// <summary>Device to train on. Default CPU. CUDA needs a CUDA TorchSharp backend chosen by the application.</summary>

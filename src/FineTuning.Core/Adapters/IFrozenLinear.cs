@@ -1,0 +1,23 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuning.Adapters;
+
+/// <summary>
+/// A frozen linear map <c>y = x W^T + b</c> whose weight may be stored in another form (for example 4-bit
+/// quantized blocks). It is the contract between add-on packages that must cooperate without referencing each
+/// other: FineTuning.Quantization implements it, FineTuning.Lora wraps any module that implements it (QLoRA).
+/// Implementations are <c>Module&lt;Tensor, Tensor&gt;</c>s whose parameters never require gradients; their
+/// backward must still give the input gradient.
+/// </summary>
+public interface IFrozenLinear
+{
+    /// <summary>Input features.</summary>
+    long InFeatures { get; }
+
+    /// <summary>Output features.</summary>
+    long OutFeatures { get; }
+
+    /// <summary>The weight as a new dense [out, in] tensor of <paramref name="dtype"/> (the caller disposes it).</summary>
+    Tensor DenseWeight(ScalarType dtype);
+}
