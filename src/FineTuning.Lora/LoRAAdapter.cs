@@ -35,7 +35,7 @@ public sealed class LoRAAdapter : IModelAdapter
         List<Target> targets = FindTargets(model);
         if (targets.Count == 0)
         {
-            string linears = string.Join(", ", model.named_modules().Where(m => m.module is Linear or LoRALinear).Select(m => m.name).Take(40));
+            string linears = string.Join(", ", model.named_modules().Where(m => m.module is Linear or LoRALinear or IFrozenLinear).Select(m => m.name).Take(40));
             string all = string.Join(", ", model.named_modules().Select(m => m.name).Where(n => n.Length > 0).Take(40));
             problems.Add($"No linear layer matches the LoRA targets ({_options.Targets}). Linear layers: [{linears}]. All modules: [{all}].");
         }
@@ -77,7 +77,7 @@ public sealed class LoRAAdapter : IModelAdapter
 
     private static LoRALinear Wrap(Target t)
     {
-        var wrapper = new LoRALinear((Linear)t.Module);
+        LoRALinear wrapper = t.Module is Linear linear ? new LoRALinear(linear) : new LoRALinear((IFrozenLinear)t.Module);
         ModuleSurgery.Replace(t.Parent, t.ChildName, t.Module, wrapper);
         return wrapper;
     }
@@ -91,7 +91,7 @@ public sealed class LoRAAdapter : IModelAdapter
             if (parent is LoRALinear) continue; // its base_layer is not a target of its own
             foreach ((string childName, torch.nn.Module child) in parent.named_children())
             {
-                if (child is not (Linear or LoRALinear)) continue;
+                if (child is not (Linear or LoRALinear or IFrozenLinear)) continue;
                 string name = parentName.Length == 0 ? childName : parentName + "." + childName;
                 if (_options.Targets.Matches(name) && !_options.ModulesToSave.Any(m => NameMatches(name, m)))
                     targets.Add(new Target(name, parentName, childName, parent, child));

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using FineTuning.Adapters;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -15,7 +16,7 @@ namespace FineTuning.Lora;
 public sealed class LoRALinear : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006, SA1300 // field names are state-dict keys (PEFT's)
-    private readonly Linear base_layer;
+    private readonly nn.Module<Tensor, Tensor> base_layer;
     private readonly NamedModules<Linear> lora_A = new();
     private readonly NamedModules<Linear> lora_B = new();
     private readonly NamedModules<Dropout> lora_dropout = new();
@@ -27,6 +28,20 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
 
     /// <summary>Wraps <paramref name="baseLayer"/> (which is frozen) without any adapter yet.</summary>
     public LoRALinear(Linear baseLayer)
+        : this((nn.Module<Tensor, Tensor>)baseLayer)
+    {
+    }
+
+    /// <summary>
+    /// Wraps a frozen linear map stored in another form (an <see cref="IFrozenLinear"/> such as a 4-bit quantized
+    /// layer: QLoRA). Such a base cannot be merged into.
+    /// </summary>
+    public LoRALinear(IFrozenLinear baseLayer)
+        : this(baseLayer as nn.Module<Tensor, Tensor> ?? throw new ArgumentException("An IFrozenLinear base must be a Module<Tensor, Tensor>.", nameof(baseLayer)))
+    {
+    }
+
+    private LoRALinear(nn.Module<Tensor, Tensor> baseLayer)
         : base(nameof(LoRALinear))
     {
         ArgumentNullException.ThrowIfNull(baseLayer);
@@ -35,14 +50,17 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>The wrapped linear layer.</summary>
-    public Linear BaseLayer => base_layer;
+    /// <summary>The wrapped layer: a <see cref="Linear"/> or an <see cref="IFrozenLinear"/>.</summary>
+    public nn.Module<Tensor, Tensor> BaseLayer => base_layer;
 
     /// <summary>Input features.</summary>
-    public long InFeatures => base_layer.weight!.shape[1];
+    public long InFeatures => base_layer is Linear l ? l.weight!.shape[1] : ((IFrozenLinear)base_layer).InFeatures;
 
     /// <summary>Output features.</summary>
-    public long OutFeatures => base_layer.weight!.shape[0];
+    public long OutFeatures => base_layer is Linear l ? l.weight!.shape[0] : ((IFrozenLinear)base_layer).OutFeatures;
+
+    /// <summary>True when the base is a plain <see cref="Linear"/> (so adapters can be merged into its weight).</summary>
+    public bool CanMerge => base_layer is Linear;
 
     /// <summary>Names of the attached adapters.</summary>
     public IReadOnlyCollection<string> AdapterNames => _scaling.Keys;
@@ -74,8 +92,11 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(generator);
         if (_scaling.ContainsKey(name)) throw new InvalidOperationException($"An adapter named \"{name}\" is already attached.");
-        ScalarType dtype = base_layer.weight!.dtype;
-        Device device = base_layer.weight.device;
+        // A quantized base keeps packed integer buffers: take the dtype from its first floating tensor, else fp32.
+        Tensor? reference = base_layer.parameters().Cast<Tensor>().Concat(base_layer.buffers()).FirstOrDefault(t => torch.is_floating_point(t))
+                            ?? base_layer.buffers().FirstOrDefault();
+        ScalarType dtype = reference is not null && torch.is_floating_point(reference) ? reference.dtype : ScalarType.Float32;
+        Device device = reference?.device ?? CPU;
         Linear a = nn.Linear(InFeatures, r, hasBias: false, device: device, dtype: dtype);
         Linear b = nn.Linear(r, OutFeatures, hasBias: false, device: device, dtype: dtype);
         using (no_grad())
@@ -113,10 +134,10 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     {
         string? active = ActiveAdapter;
         if (active is null || _disabled > 0 || _merged.Count > 0) return base_layer.call(input);
-        if (UseFusedKernel && (!training || lora_dropout[active].p == 0))
+        if (UseFusedKernel && base_layer is Linear linear && (!training || lora_dropout[active].p == 0))
         {
             return FusedLoRAFunction.apply(input, A(active), B(active),
-                new FusedLoRAFunction.Frozen(base_layer.weight!, base_layer.bias, _scaling[active]));
+                new FusedLoRAFunction.Frozen(linear.weight!, linear.bias, _scaling[active]));
         }
         Tensor result = base_layer.call(input);
         using Tensor dropped = lora_dropout[active].call(input);
@@ -132,6 +153,8 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     public void Merge(bool safe = true)
     {
         string active = ActiveAdapter ?? throw new InvalidOperationException("No active adapter to merge.");
+        if (base_layer is not Linear)
+            throw new InvalidOperationException($"The base layer is a {base_layer.GetType().Name}, not a dense Linear: adapters cannot be merged into it (dequantize the model first).");
         if (_merged.Contains(active)) return;
         ApplyDelta(active, sign: +1, safe);
         _merged.Add(active);
@@ -169,7 +192,7 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        Parameter w = base_layer.weight!;
+        Parameter w = ((Linear)base_layer).weight!;
         Tensor updated = w.to(ScalarType.Float32).add(Delta(adapter), alpha: sign);
         if (safe && !updated.isfinite().all().item<bool>())
             throw new InvalidOperationException($"Merging adapter \"{adapter}\" would make the base weight non-finite; the weight is unchanged.");

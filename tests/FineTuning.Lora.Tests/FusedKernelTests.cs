@@ -30,8 +30,8 @@ public sealed class FusedKernelTests
         using var layer = MakeLayer(bias: true, ScalarType.Float32);
         Tensor x = randn(2, 3, 16, requires_grad: true);
         layer.call(x).sum().backward();
-        Assert.Null(layer.BaseLayer.weight!.grad);
-        Assert.Null(layer.BaseLayer.bias!.grad);
+        Assert.Null(((Linear)layer.BaseLayer).weight!.grad);
+        Assert.Null(((Linear)layer.BaseLayer).bias!.grad);
         Assert.NotNull(layer.A("default").grad);
     }
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using FineTuning.Adapters;
 using FineTuning.Models.SafeTensors;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -119,10 +120,14 @@ public static class PeftAdapter
         foreach ((string path, (Tensor? a, Tensor? b)) in pairs.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             if (a is null || b is null) throw new AdapterFormatException($"{weightsPath}: \"{Prefix}{path}\" has lora_{(a is null ? "A" : "B")}.weight missing.");
-            if (!modules.TryGetValue(path, out nn.Module? m) || m is not (Linear or LoRALinear))
+            if (!modules.TryGetValue(path, out nn.Module? m) || m is not (Linear or LoRALinear or IFrozenLinear))
                 throw new AdapterFormatException($"{weightsPath}: tensor \"{Prefix}{path}.lora_A.weight\" targets \"{path}\", which is not a linear layer of this model.");
-            long inFeatures = m is LoRALinear l ? l.InFeatures : ((Linear)m).weight!.shape[1];
-            long outFeatures = m is LoRALinear l2 ? l2.OutFeatures : ((Linear)m).weight!.shape[0];
+            (long inFeatures, long outFeatures) = m switch
+            {
+                LoRALinear l => (l.InFeatures, l.OutFeatures),
+                Linear l => (l.weight!.shape[1], l.weight!.shape[0]),
+                _ => (((IFrozenLinear)m).InFeatures, ((IFrozenLinear)m).OutFeatures),
+            };
             CheckShape(weightsPath, $"{Prefix}{path}.lora_A.weight", a.shape, new[] { (long)config.R, inFeatures });
             CheckShape(weightsPath, $"{Prefix}{path}.lora_B.weight", b.shape, new[] { outFeatures, (long)config.R });
             if (m is LoRALinear existing && existing.AdapterNames.Contains(adapterName))
