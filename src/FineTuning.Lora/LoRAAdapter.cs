@@ -67,7 +67,7 @@ public sealed class LoRAAdapter : IModelAdapter
         foreach (Target t in FindTargets(model))
         {
             LoRALinear layer = t.Module as LoRALinear ?? Wrap(t);
-            layer.AddAdapter(_options.AdapterName, _options.R, _options.Scaling, _options.Dropout, generator);
+            layer.AddAdapter(_options.AdapterName, _options.R, _options.Scaling, _options.Dropout, generator, _options.UseDoRA);
             layer.RecordOptions(_options.AdapterName, _options);
         }
         foreach ((string name, torch.nn.Module module) in model.named_modules())

@@ -20,10 +20,13 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     private readonly NamedModules<Linear> lora_A = new();
     private readonly NamedModules<Linear> lora_B = new();
     private readonly NamedModules<Dropout> lora_dropout = new();
+    private readonly NamedModules<DoRAMagnitude> lora_magnitude_vector = new();
 #pragma warning restore IDE1006, SA1300
     private readonly Dictionary<string, double> _scaling = new(StringComparer.Ordinal);
     private readonly List<string> _merged = new();
     private readonly Dictionary<string, LoRAOptions> _options = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dora = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Tensor> _mergedNorms = new(StringComparer.Ordinal);
     private int _disabled;
 
     /// <summary>Wraps <paramref name="baseLayer"/> (which is frozen) without any adapter yet.</summary>
@@ -80,6 +83,14 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     /// <summary>The B matrix ([out, r]) of an adapter.</summary>
     public Parameter B(string adapter) => lora_B[adapter].weight!;
 
+    /// <summary>True when the adapter is DoRA (has a magnitude vector).</summary>
+    public bool IsDoRA(string adapter) => _dora.Contains(adapter);
+
+    /// <summary>DoRA's magnitude vector m ([out]) of an adapter.</summary>
+    public Parameter Magnitude(string adapter) => _dora.Contains(adapter)
+        ? lora_magnitude_vector[adapter].Weight
+        : throw new InvalidOperationException($"Adapter \"{adapter}\" is not a DoRA adapter.");
+
     /// <summary>The scale of an adapter's update.</summary>
     public double Scaling(string adapter) => _scaling[adapter];
 
@@ -87,7 +98,7 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     /// Attaches a new adapter and makes it active: A ~ Kaiming-uniform(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)) as PEFT
     /// (drawn from <paramref name="generator"/>), B = 0, so the layer's output is unchanged at first.
     /// </summary>
-    public void AddAdapter(string name, int r, double scaling, double dropout, Generator generator)
+    public void AddAdapter(string name, int r, double scaling, double dropout, Generator generator, bool useDoRA = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(generator);
@@ -110,6 +121,15 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
         lora_A.Add(name, a);
         lora_B.Add(name, b);
         lora_dropout.Add(name, nn.Dropout(dropout));
+        if (useDoRA)
+        {
+            // m starts at ||W|| per output row, so the layer's output is unchanged at first (B = 0).
+            using Tensor dense = DenseWeight(ScalarType.Float32);
+            using Tensor norm = DoRAMath.WeightNorm(dense, a.weight!, b.weight!, scaling);
+            using Tensor initial = norm.to(dtype);
+            lora_magnitude_vector.Add(name, new DoRAMagnitude(initial));
+            _dora.Add(name);
+        }
         _scaling[name] = scaling;
         ActiveAdapter = name;
     }
@@ -134,7 +154,7 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     {
         string? active = ActiveAdapter;
         if (active is null || _disabled > 0 || _merged.Count > 0) return base_layer.call(input);
-        if (UseFusedKernel && base_layer is Linear linear && (!training || lora_dropout[active].p == 0))
+        if (UseFusedKernel && base_layer is Linear linear && !_dora.Contains(active) && (!training || lora_dropout[active].p == 0))
         {
             return FusedLoRAFunction.apply(input, A(active), B(active),
                 new FusedLoRAFunction.Frozen(linear.weight!, linear.bias, _scaling[active]));
@@ -143,11 +163,29 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
         using Tensor dropped = lora_dropout[active].call(input);
         using Tensor down = lora_A[active].call(dropped);
         using Tensor up = lora_B[active].call(down);
+        if (_dora.Contains(active)) return DoRAForward(active, dropped, result, up);
         return result.add_(up, alpha: _scaling[active]);
     }
 
+    private Tensor DoRAForward(string active, Tensor dropped, Tensor result, Tensor up)
+    {
+        using var scope = NewDisposeScope();
+        Tensor dense = DenseWeight(result.dtype);
+        Tensor norm = DoRAMath.WeightNorm(dense, A(active), B(active), _scaling[active]);
+        // PEFT: with dropout active the base part of the DoRA term uses the dropped input.
+        bool dropping = training && lora_dropout[active].p > 0;
+        Tensor? bias = base_layer is Linear l ? l.bias : null;
+        Tensor withoutBias = dropping ? dropped.matmul(dense.t()) : bias is null ? result : result.sub(bias);
+        return DoRAMath.Combine(result, withoutBias, up, Magnitude(active), norm, _scaling[active]).MoveToOuterDisposeScope();
+    }
+
+    private Tensor DenseWeight(ScalarType dtype) => base_layer is Linear l
+        ? l.weight!.to(dtype)
+        : ((IFrozenLinear)base_layer).DenseWeight(dtype);
+
     /// <summary>
-    /// Adds <c>scaling * B·A</c> of the active adapter to the base weight, computed in fp32. With
+    /// Adds <c>scaling * B·A</c> of the active adapter to the base weight (DoRA: replaces W by
+    /// <c>m / ||W + sBA|| * (W + sBA)</c>), computed in fp32. With
     /// <paramref name="safe"/>, a merge that would produce NaN or infinity is refused and the weight is unchanged.
     /// </summary>
     public void Merge(bool safe = true)
@@ -193,7 +231,27 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         Parameter w = ((Linear)base_layer).weight!;
-        Tensor updated = w.to(ScalarType.Float32).add(Delta(adapter), alpha: sign);
+        Tensor updated;
+        if (!_dora.Contains(adapter))
+        {
+            updated = w.to(ScalarType.Float32).add(Delta(adapter), alpha: sign);
+        }
+        else if (sign > 0)
+        {
+            // W' = m / ||W + sBA|| * (W + sBA); keep the norm to undo it exactly.
+            Tensor norm = DoRAMath.WeightNorm(w, A(adapter), B(adapter), _scaling[adapter]);
+            Tensor scale = Magnitude(adapter).to(ScalarType.Float32).div(norm).unsqueeze(1);
+            updated = w.to(ScalarType.Float32).add(Delta(adapter)).mul(scale);
+            if (!safe || updated.isfinite().all().item<bool>()) _mergedNorms[adapter] = norm.detach().clone().DetachFromDisposeScope();
+        }
+        else
+        {
+            Tensor norm = _mergedNorms[adapter];
+            Tensor scale = Magnitude(adapter).to(ScalarType.Float32).div(norm).unsqueeze(1);
+            updated = w.to(ScalarType.Float32).div(scale).sub(Delta(adapter));
+            _mergedNorms.Remove(adapter);
+            norm.Dispose();
+        }
         if (safe && !updated.isfinite().all().item<bool>())
             throw new InvalidOperationException($"Merging adapter \"{adapter}\" would make the base weight non-finite; the weight is unchanged.");
         w.copy_(updated);

@@ -27,7 +27,8 @@ public sealed class LoRAOptions
     /// <summary><c>use_rslora</c>: scale by alpha / sqrt(r) (Kalajdzievski 2023, "A Rank Stabilization Scaling Factor for Fine-Tuning with LoRA").</summary>
     public bool UseRsLoRA { get; set; }
 
-    /// <summary><c>use_dora</c>: weight-decomposed LoRA (Liu et al. 2024). Not supported yet: building a run with it reports so.</summary>
+    /// <summary><c>use_dora</c>: weight-decomposed LoRA (Liu et al. 2024): a learnable magnitude per output row times the
+    /// direction of W + s·B·A (the norm treated as a constant in the backward pass, as PEFT does).</summary>
     public bool UseDoRA { get; set; }
 
     /// <summary>Name of the adapter; several named adapters can live on one model. Default "default" (as PEFT).</summary>
@@ -54,6 +55,5 @@ public sealed class LoRAOptions
         if (Targets is null) yield return "LoRA targets must be set.";
         if (string.IsNullOrWhiteSpace(AdapterName) || AdapterName.Contains('.', System.StringComparison.Ordinal))
             yield return $"LoRA adapter name must be non-empty and contain no '.' (was \"{AdapterName}\").";
-        if (UseDoRA) yield return "DoRA (use_dora) is not supported yet.";
     }
 }

@@ -16,13 +16,15 @@ namespace FineTuning.Lora.Tests;
 /// </summary>
 public sealed class AdapterContractTests
 {
-    public static TheoryData<string> Kinds => new() { "lora", "rslora", "lora-dropout" };
+    public static TheoryData<string> Kinds => new() { "lora", "rslora", "lora-dropout", "dora", "dora-rslora" };
 
     internal static LoRAOptions OptionsFor(string kind) => kind switch
     {
         "lora" => new LoRAOptions { R = 4, Alpha = 8 },
         "rslora" => new LoRAOptions { R = 4, Alpha = 8, UseRsLoRA = true },
-        "lora-dropout" => new LoRAOptions { R = 2, Alpha = 4, Dropout = 0.5 },
+        "lora-dropout" => new LoRAOptions { R = 4, Alpha = 8, Dropout = 0.1 },
+        "dora" => new LoRAOptions { R = 4, Alpha = 8, UseDoRA = true },
+        "dora-rslora" => new LoRAOptions { R = 4, Alpha = 8, UseDoRA = true, UseRsLoRA = true, Dropout = 0.25 },
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -32,7 +34,7 @@ public sealed class AdapterContractTests
         return randn(new long[] { 5, 8 }, generator: g);
     }
 
-    /// <summary>Gives every B a non-zero value so the adapter changes the output.</summary>
+    /// <summary>Gives every B (and DoRA magnitude) a non-zero change so the adapter changes the output.</summary>
     internal static void Perturb(torch.nn.Module model, ulong seed)
     {
         using var g = new Generator(seed);
@@ -42,6 +44,11 @@ public sealed class AdapterContractTests
             {
                 using Tensor r = randn(layer.B(adapter).shape, generator: g);
                 layer.B(adapter).copy_(r.mul(0.1));
+                if (layer.IsDoRA(adapter))
+                {
+                    using Tensor m = rand(layer.Magnitude(adapter).shape, generator: g);
+                    layer.Magnitude(adapter).mul_(m.add(0.5));
+                }
             }
     }
 
@@ -66,11 +73,18 @@ public sealed class AdapterContractTests
         using var model = new TinyBlock();
         new LoRAAdapter(OptionsFor(kind)).Apply(model);
         string[] trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).OrderBy(n => n, StringComparer.Ordinal).ToArray();
-        Assert.Equal(new[]
-        {
-            "model.q_proj.lora_A.default.weight", "model.q_proj.lora_B.default.weight",
-            "model.v_proj.lora_A.default.weight", "model.v_proj.lora_B.default.weight",
-        }, trainable);
+        string[] expected = OptionsFor(kind).UseDoRA
+            ? new[]
+            {
+                "model.q_proj.lora_A.default.weight", "model.q_proj.lora_B.default.weight", "model.q_proj.lora_magnitude_vector.default.weight",
+                "model.v_proj.lora_A.default.weight", "model.v_proj.lora_B.default.weight", "model.v_proj.lora_magnitude_vector.default.weight",
+            }
+            : new[]
+            {
+                "model.q_proj.lora_A.default.weight", "model.q_proj.lora_B.default.weight",
+                "model.v_proj.lora_A.default.weight", "model.v_proj.lora_B.default.weight",
+            };
+        Assert.Equal(expected, trainable);
         Assert.Contains(model.named_parameters(), p => p.name == "model.q_proj.base_layer.weight" && !p.parameter.requires_grad);
     }
 
@@ -141,6 +155,32 @@ public sealed class AdapterContractTests
         }
         long first = LiveAfterSteps(5);
         Assert.Equal(first, LiveAfterSteps(50));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void TrainingThroughBuilder_LowersLoss_AndMovesOnlyAdapterParameters(string kind)
+    {
+        using var model = new TinyBlock();
+        Dictionary<string, Tensor> before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        var data = Enumerable.Range(0, 32).Select(i => i).ToArray();
+        using Training.TrainingRun run = FineTuner
+            .For<int>(model, (m, batch, device) =>
+            {
+                Tensor x = stack(batch.Select(Input).ToArray()).reshape(-1, 8);
+                Tensor target = x.narrow(1, 0, 3).mul(2).sin(); // a fixed function of the input
+                return ((nn.Module<Tensor, Tensor>)m).call(x).sub(target).square().sum();
+            }, batch => batch.Count * 5L * 3)
+            .WithLoRA(OptionsFor(kind))
+            .WithOptions(o => { o.Epochs = 15; o.BatchSize = 8; o.LearningRate = 1e-2; o.Shuffle = false; })
+            .Train(data);
+        // Mean of the last 4 steps (dropout draws from the global generator, so single steps are noisy).
+        double last = run.History.TakeLast(4).Average(h => h.Loss);
+        Assert.True(last < 0.8 * run.History[0].Loss, $"{kind}: loss {run.History[0].Loss:F4} -> {last:F4}");
+        foreach ((string name, Parameter p) in model.named_parameters().Where(p => !p.name.Contains("lora_", StringComparison.Ordinal)))
+            Assert.True(p.equal(before[name.Replace(".base_layer", "", StringComparison.Ordinal)]).all().item<bool>(), $"{name} must stay frozen");
+        if (OptionsFor(kind).UseDoRA)
+            Assert.False(LoRA.Layers(model)[0].Layer.Magnitude("default").allclose(before["model.q_proj.weight"].square().sum(new long[] { 1 }).sqrt()), "magnitude trained");
     }
 
     [Property(MaxTest = 40)]

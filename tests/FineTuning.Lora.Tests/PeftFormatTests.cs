@@ -118,6 +118,51 @@ public sealed class PeftFormatTests : IDisposable
         Assert.Single(LoRA.Layers(model));
     }
 
+    /// <summary>DoRA as PEFT computes it, by hand: W' = m / ||W + s B A||_row * (W + s B A), bias added after.</summary>
+    [Fact]
+    public void Load_HandWrittenDoRAFixture_MatchesPeftFormula()
+    {
+        using var scope = NewDisposeScope();
+        File.WriteAllText(Path.Combine(_dir, "adapter_config.json"),
+            "{\"peft_type\": \"LORA\", \"r\": 2, \"lora_alpha\": 4, \"target_modules\": [\"q_proj\"], \"use_dora\": true}");
+        Tensor a = arange(16, dtype: ScalarType.Float32).reshape(2, 8).div(10);
+        Tensor b = arange(16, dtype: ScalarType.Float32).reshape(8, 2).div(-20);
+        Tensor m = linspace(0.5, 2.0, 8);
+        SafeTensorsWriter.Write(Path.Combine(_dir, "adapter_model.safetensors"), new Dictionary<string, Tensor>
+        {
+            ["base_model.model.model.q_proj.lora_A.weight"] = a,
+            ["base_model.model.model.q_proj.lora_B.weight"] = b,
+            ["base_model.model.model.q_proj.lora_magnitude_vector"] = m,
+        });
+        using var model = new TinyBlock();
+        var q = (TorchSharp.Modules.Linear)model.named_modules().First(x => x.name == "model.q_proj").module;
+        Tensor w = q.weight!.detach().clone(), bias = q.bias!.detach().clone();
+
+        PeftAdapter.Load(model, _dir);
+        model.eval();
+
+        Tensor combined = w + b.matmul(a) * 2.0;
+        Tensor norm = combined.square().sum(new long[] { 1 }).sqrt();
+        Tensor expectedWeight = combined * (m / norm).unsqueeze(1);
+        Tensor x = Input();
+        var layer = (LoRALinear)model.named_modules().First(n => n.name == "model.q_proj").module;
+        Assert.True(layer.call(x).allclose(x.matmul(expectedWeight.t()) + bias, rtol: 1e-5, atol: 1e-5));
+        Assert.True(layer.IsDoRA("default"));
+    }
+
+    [Fact]
+    public void Load_MagnitudeWithoutUseDora_IsATypedError()
+    {
+        File.WriteAllText(Path.Combine(_dir, "adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 2}");
+        SafeTensorsWriter.Write(Path.Combine(_dir, "adapter_model.safetensors"), new Dictionary<string, Tensor>
+        {
+            ["base_model.model.model.q_proj.lora_magnitude_vector"] = ones(8),
+        });
+        using var model = new TinyBlock();
+        var ex = Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(model, _dir));
+        Assert.Contains("use_dora", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Load_ShapeMismatch_NamesTheTensor_AndLeavesModelUnchanged()
     {
@@ -145,8 +190,6 @@ public sealed class PeftFormatTests : IDisposable
         Assert.Contains("\"r\"", ex.Message, StringComparison.Ordinal);
         File.WriteAllText(Path.Combine(_dir, "adapter_config.json"), "{\"peft_type\": \"PREFIX_TUNING\", \"r\": 8}");
         Assert.Contains("PREFIX_TUNING", Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(model, _dir)).Message, StringComparison.Ordinal);
-        File.WriteAllText(Path.Combine(_dir, "adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 8, \"use_dora\": true}");
-        Assert.Contains("DoRA", Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(model, _dir)).Message, StringComparison.Ordinal);
         File.WriteAllText(Path.Combine(_dir, "adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 8}");
         Assert.Throws<SafeTensorsFormatException>(() => PeftAdapter.Load(model, _dir)); // the weights file is garbage
         Assert.Empty(LoRA.Layers(model));

@@ -42,6 +42,8 @@ public static class PeftAdapter
         {
             tensors[Prefix + name + ".lora_A.weight"] = layer.A(adapterName).detach().cpu();
             tensors[Prefix + name + ".lora_B.weight"] = layer.B(adapterName).detach().cpu();
+            // PEFT saves DoRA's magnitude without the ".weight" of its live module (older files have it; both are read).
+            if (layer.IsDoRA(adapterName)) tensors[Prefix + name + ".lora_magnitude_vector"] = layer.Magnitude(adapterName).detach().cpu();
         }
         var savedModules = new List<string>();
         foreach ((string name, nn.Module module) in model.named_modules())
@@ -60,6 +62,7 @@ public static class PeftAdapter
             LoraAlpha = options.Alpha,
             LoraDropout = options.Dropout,
             UseRsLoRA = options.UseRsLoRA,
+            UseDoRA = layers.Any(l => l.Layer.IsDoRA(adapterName)),
             TargetModules = layers.Select(l => l.Name[(l.Name.LastIndexOf('.') + 1)..]).Distinct().OrderBy(n => n, StringComparer.Ordinal).ToArray(),
             ModulesToSave = options.ModulesToSave.ToArray(),
             BaseModelNameOrPath = baseModelNameOrPath,
@@ -82,20 +85,25 @@ public static class PeftAdapter
         if (!File.Exists(configPath)) throw new AdapterFormatException($"{configPath} does not exist.");
         if (!File.Exists(weightsPath)) throw new AdapterFormatException($"{weightsPath} does not exist (only the safetensors format is read; never pickled .bin files).");
         PeftAdapterConfig config = PeftAdapterConfig.Read(configPath);
-        if (config.UseDoRA) throw new AdapterFormatException($"{configPath}: use_dora is true; DoRA adapters are not supported yet.");
 
         using var scope = NewDisposeScope();
         using SafeTensorsReader reader = SafeTensorsReader.Open(weightsPath);
         Dictionary<string, nn.Module> modules = model.named_modules().ToDictionary(m => m.name, m => m.module, StringComparer.Ordinal);
         var pairs = new Dictionary<string, (Tensor? A, Tensor? B)>(StringComparer.Ordinal);
+        var magnitudes = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var saved = new List<(string Key, Parameter Target, Tensor Value)>();
         foreach (SafeTensorInfo info in reader.Tensors)
         {
             string key = info.Name;
             if (!key.StartsWith(Prefix, StringComparison.Ordinal)) throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\" does not start with \"{Prefix}\".");
             string rest = key[Prefix.Length..];
-            if (rest.Contains("lora_magnitude_vector", StringComparison.Ordinal))
-                throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\" is a DoRA magnitude vector; DoRA adapters are not supported yet.");
+            int magnitudeAt = rest.IndexOf(".lora_magnitude_vector", StringComparison.Ordinal);
+            if (magnitudeAt >= 0)
+            {
+                if (!config.UseDoRA) throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\" is a DoRA magnitude vector but use_dora is false in {configPath}.");
+                magnitudes[rest[..magnitudeAt]] = reader.Load(key); // ".lora_magnitude_vector" or ".lora_magnitude_vector.weight"
+                continue;
+            }
             if (rest.EndsWith(".lora_A.weight", StringComparison.Ordinal) || rest.EndsWith(".lora_B.weight", StringComparison.Ordinal))
             {
                 string path = rest[..^".lora_A.weight".Length];
@@ -130,6 +138,12 @@ public static class PeftAdapter
             };
             CheckShape(weightsPath, $"{Prefix}{path}.lora_A.weight", a.shape, new[] { (long)config.R, inFeatures });
             CheckShape(weightsPath, $"{Prefix}{path}.lora_B.weight", b.shape, new[] { outFeatures, (long)config.R });
+            if (config.UseDoRA)
+            {
+                if (!magnitudes.TryGetValue(path, out Tensor? magnitude))
+                    throw new AdapterFormatException($"{weightsPath}: use_dora is true but \"{Prefix}{path}.lora_magnitude_vector\" is missing.");
+                CheckShape(weightsPath, $"{Prefix}{path}.lora_magnitude_vector", magnitude.shape, new[] { outFeatures });
+            }
             if (m is LoRALinear existing && existing.AdapterNames.Contains(adapterName))
                 throw new AdapterFormatException($"Module \"{path}\" already has an adapter named \"{adapterName}\"; load it under another name.");
             plan.Add((path, a, b));
@@ -138,7 +152,7 @@ public static class PeftAdapter
 
         var options = new LoRAOptions
         {
-            R = config.R, Alpha = config.LoraAlpha, Dropout = config.LoraDropout, UseRsLoRA = config.UseRsLoRA,
+            R = config.R, Alpha = config.LoraAlpha, Dropout = config.LoraDropout, UseRsLoRA = config.UseRsLoRA, UseDoRA = config.UseDoRA,
             AdapterName = adapterName, Targets = LoRATargets.Names(plan.Select(p => p.Path).ToArray()),
         };
         foreach (string m in config.ModulesToSave) options.ModulesToSave.Add(m);
@@ -150,6 +164,7 @@ public static class PeftAdapter
                 var layer = (LoRALinear)model.named_modules().First(m => m.name == path).module;
                 layer.A(adapterName).copy_(a);
                 layer.B(adapterName).copy_(b);
+                if (config.UseDoRA) layer.Magnitude(adapterName).copy_(magnitudes[path]);
             }
             foreach ((_, Parameter target, Tensor value) in saved) target.copy_(value);
         }
