@@ -27,16 +27,18 @@ public sealed class FineTuner<TExample>
     private readonly IProgress<TrainingProgress>? _progress;
     private readonly IReadOnlyList<TExample>? _validation;
     private readonly ImmutableList<IModelAdapter> _adapters;
+    private readonly string? _resumeFrom;
 
     internal FineTuner(torch.nn.Module model, ITrainingObjective<TExample> objective)
-        : this(model, objective, new TrainingOptions(), NullLoggerFactory.Instance, null, null, ImmutableList<IModelAdapter>.Empty)
+        : this(model, objective, new TrainingOptions(), NullLoggerFactory.Instance, null, null, ImmutableList<IModelAdapter>.Empty, null)
     {
     }
 
     private FineTuner(torch.nn.Module model, ITrainingObjective<TExample> objective, TrainingOptions options,
         ILoggerFactory loggerFactory, IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation,
-        ImmutableList<IModelAdapter> adapters)
+        ImmutableList<IModelAdapter> adapters, string? resumeFrom)
     {
+        _resumeFrom = resumeFrom;
         _model = model;
         _objective = objective;
         _options = options;
@@ -75,7 +77,7 @@ public sealed class FineTuner<TExample>
     public FineTuner<TExample> WithObjective(ITrainingObjective<TExample> objective)
     {
         ArgumentNullException.ThrowIfNull(objective);
-        return new FineTuner<TExample>(_model, objective, _options, _loggerFactory, _progress, _validation, _adapters);
+        return new FineTuner<TExample>(_model, objective, _options, _loggerFactory, _progress, _validation, _adapters, _resumeFrom);
     }
 
     /// <summary>Returns a builder that logs through <paramref name="loggerFactory"/> (default: no logging).</summary>
@@ -108,7 +110,19 @@ public sealed class FineTuner<TExample>
     public FineTuner<TExample> WithAdapter(IModelAdapter adapter)
     {
         ArgumentNullException.ThrowIfNull(adapter);
-        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters.Add(adapter));
+        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters.Add(adapter), _resumeFrom);
+    }
+
+    /// <summary>
+    /// Returns a builder that continues the run saved in <paramref name="checkpoint"/> (a <c>checkpoint-N</c> folder, or the
+    /// checkpoint directory, whose newest checkpoint is taken): trainable parameters, optimizer state, step, history and
+    /// the data order are restored, so the loss curve continues as if the run had not stopped. The model, adapters and
+    /// options must be those of the original run (checked: parameter names and shapes, seed).
+    /// </summary>
+    public FineTuner<TExample> ResumeFrom(string checkpoint)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(checkpoint);
+        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters, checkpoint);
     }
 
     /// <summary>Every problem that would stop <see cref="Train"/> on <paramref name="data"/>; empty when it can run.</summary>
@@ -135,7 +149,7 @@ public sealed class FineTuner<TExample>
         IReadOnlyList<string> problems = Validate(data);
         if (problems.Count > 0) throw new InvalidConfigurationException(problems);
         ILogger logger = _loggerFactory.CreateLogger("FineTuning.Trainer");
-        var trainer = new Trainer<TExample>(_model, _objective, _options, logger, _progress, _validation, _adapters);
+        var trainer = new Trainer<TExample>(_model, _objective, _options, logger, _progress, _validation, _adapters, _resumeFrom);
         return trainer.Run(data, cancellationToken);
     }
 
@@ -150,5 +164,5 @@ public sealed class FineTuner<TExample>
     private FineTuner<TExample> With(TrainingOptions? options = null, ILoggerFactory? loggerFactory = null,
         IProgress<TrainingProgress>? progress = null, IReadOnlyList<TExample>? validation = null) =>
         new(_model, _objective, options ?? _options, loggerFactory ?? _loggerFactory, progress ?? _progress,
-            validation ?? _validation, _adapters);
+            validation ?? _validation, _adapters, _resumeFrom);
 }

@@ -10,6 +10,7 @@ internal sealed class AdamWState : IOptimizerState
 {
     private readonly AdamWOptimizer _options;
     private readonly List<Slot> _slots = new();
+    private readonly Tensor _stepTensor = zeros(Array.Empty<long>(), ScalarType.Int64).DetachFromDisposeScope();
     private long _step;
 
     public AdamWState(AdamWOptimizer options, IReadOnlyList<TrainableParameter> parameters)
@@ -20,7 +21,7 @@ internal sealed class AdamWState : IOptimizerState
             foreach (TrainableParameter p in parameters)
             {
                 bool decay = p.ApplyWeightDecay || options.DecayNormsAndBiases;
-                _slots.Add(new Slot(p.Parameter, decay, MasterWeights.For(p.Parameter),
+                _slots.Add(new Slot(p.Name, p.Parameter, decay, MasterWeights.For(p.Parameter),
                     zeros_like(p.Parameter, dtype: ScalarType.Float32).DetachFromDisposeScope(),
                     zeros_like(p.Parameter, dtype: ScalarType.Float32).DetachFromDisposeScope()));
             }
@@ -63,7 +64,37 @@ internal sealed class AdamWState : IOptimizerState
             s.Master?.Dispose();
         }
         _slots.Clear();
+        _stepTensor.Dispose();
     }
 
-    private sealed record Slot(TorchSharp.Modules.Parameter Parameter, bool Decay, MasterWeights? Master, Tensor M, Tensor V);
+    public IReadOnlyDictionary<string, Tensor> StateDict()
+    {
+        var state = new Dictionary<string, Tensor>(StringComparer.Ordinal) { ["step"] = _stepTensor.fill_(_step) };
+        foreach (Slot s in _slots)
+        {
+            state[s.Name + ".exp_avg"] = s.M;
+            state[s.Name + ".exp_avg_sq"] = s.V;
+            if (s.Master is not null) state[s.Name + ".master"] = s.Master.Weights;
+        }
+        return state;
+    }
+
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
+    {
+        OptimizerStateIO.CheckKeys(state, StateDict().Keys);
+        using var noGrad = no_grad();
+        foreach (Slot s in _slots)
+        {
+            OptimizerStateIO.CopyInto(s.M, state[s.Name + ".exp_avg"], s.Name + ".exp_avg");
+            OptimizerStateIO.CopyInto(s.V, state[s.Name + ".exp_avg_sq"], s.Name + ".exp_avg_sq");
+            if (s.Master is not null)
+            {
+                OptimizerStateIO.CopyInto(s.Master.Weights, state[s.Name + ".master"], s.Name + ".master");
+                s.Master.CopyToParameter();
+            }
+        }
+        _step = state["step"].to(ScalarType.Int64).item<long>();
+    }
+
+    private sealed record Slot(string Name, TorchSharp.Modules.Parameter Parameter, bool Decay, MasterWeights? Master, Tensor M, Tensor V);
 }

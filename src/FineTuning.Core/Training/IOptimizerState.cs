@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using static TorchSharp.torch;
 
 namespace FineTuning.Training;
 
@@ -7,4 +9,13 @@ public interface IOptimizerState : IDisposable
 {
     /// <summary>Applies one update from the parameters' current gradients at this learning rate.</summary>
     void Step(double learningRate);
+
+    /// <summary>
+    /// The state to checkpoint, by name (e.g. <c>model.fc1.weight.exp_avg</c>). The tensors are the live state: the
+    /// caller copies them and must not change them.
+    /// </summary>
+    IReadOnlyDictionary<string, Tensor> StateDict();
+
+    /// <summary>Restores state written by <see cref="StateDict"/>; throws <see cref="CheckpointException"/> when it does not fit.</summary>
+    void LoadStateDict(IReadOnlyDictionary<string, Tensor> state);
 }

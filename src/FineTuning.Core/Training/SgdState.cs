@@ -14,7 +14,7 @@ internal sealed class SgdState : IOptimizerState
     {
         _options = options;
         foreach (TrainableParameter p in parameters)
-            _slots.Add(new Slot(p.Parameter, p.ApplyWeightDecay || options.DecayNormsAndBiases, MasterWeights.For(p.Parameter)));
+            _slots.Add(new Slot(p.Name, p.Parameter, p.ApplyWeightDecay || options.DecayNormsAndBiases, MasterWeights.For(p.Parameter)));
     }
 
     public void Step(double learningRate)
@@ -50,8 +50,44 @@ internal sealed class SgdState : IOptimizerState
         _slots.Clear();
     }
 
-    private sealed class Slot(TorchSharp.Modules.Parameter parameter, bool decay, MasterWeights? master)
+    public IReadOnlyDictionary<string, Tensor> StateDict()
     {
+        var state = new Dictionary<string, Tensor>(System.StringComparer.Ordinal);
+        foreach (Slot s in _slots)
+        {
+            if (s.Buffer is not null) state[s.Name + ".momentum_buffer"] = s.Buffer;
+            if (s.Master is not null) state[s.Name + ".master"] = s.Master.Weights;
+        }
+        return state;
+    }
+
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
+    {
+        using var noGrad = no_grad();
+        var expected = new List<string>();
+        foreach (Slot s in _slots)
+        {
+            if (state.TryGetValue(s.Name + ".momentum_buffer", out Tensor? buffer))
+            {
+                expected.Add(s.Name + ".momentum_buffer");
+                s.Buffer?.Dispose();
+                s.Buffer = zeros_like(s.Parameter, dtype: ScalarType.Float32).DetachFromDisposeScope();
+                OptimizerStateIO.CopyInto(s.Buffer, buffer, s.Name + ".momentum_buffer");
+            }
+            if (s.Master is not null)
+            {
+                expected.Add(s.Name + ".master");
+                OptimizerStateIO.CopyInto(s.Master.Weights, state[s.Name + ".master"], s.Name + ".master");
+                s.Master.CopyToParameter();
+            }
+        }
+        OptimizerStateIO.CheckKeys(state, expected);
+    }
+
+    private sealed class Slot(string name, TorchSharp.Modules.Parameter parameter, bool decay, MasterWeights? master)
+    {
+        public string Name { get; } = name;
+
         public TorchSharp.Modules.Parameter Parameter { get; } = parameter;
         public bool Decay { get; } = decay;
         public MasterWeights? Master { get; } = master;

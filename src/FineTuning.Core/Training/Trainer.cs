@@ -24,10 +24,12 @@ internal sealed class Trainer<TExample>
     private readonly IProgress<TrainingProgress>? _progress;
     private readonly IReadOnlyList<TExample>? _validation;
     private readonly IReadOnlyList<IModelAdapter> _adapters;
+    private readonly string? _resumeFrom;
 
     public Trainer(nn.Module model, ITrainingObjective<TExample> objective, TrainingOptions options, ILogger logger,
-        IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation, IReadOnlyList<IModelAdapter> adapters)
+        IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation, IReadOnlyList<IModelAdapter> adapters, string? resumeFrom)
     {
+        _resumeFrom = resumeFrom;
         _model = model;
         _objective = objective;
         _options = options;
@@ -65,10 +67,16 @@ internal sealed class Trainer<TExample>
         ZeroGradients(trainable);
         try
         {
-            if (_validation is not null) Evaluate(run, 0, device);
+            long resumedAt = _resumeFrom is null ? 0 : Resume(run, trainable, totalSteps);
+            if (_validation is not null && resumedAt == 0) Evaluate(run, 0, device);
             long step = 0;
             foreach ((int epoch, List<IReadOnlyList<TExample>> microBatches) in Steps(data))
             {
+                if (step < resumedAt)
+                {
+                    step++; // replay the data order up to the checkpoint without computing anything
+                    continue;
+                }
                 if (step == totalSteps) break;
                 if (cancellationToken.IsCancellationRequested)
                 {
@@ -88,9 +96,12 @@ internal sealed class Trainer<TExample>
                 }
                 if (_validation is not null && _options.EvaluateEverySteps > 0 && step % _options.EvaluateEverySteps == 0 && step != totalSteps)
                     Evaluate(run, step, device);
+                if (_options.CheckpointDirectory is not null && _options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step != totalSteps)
+                    Checkpoint(run, step, trainable, totalSteps);
             }
             if (_validation is not null && (run.Evaluations.Count == 0 || run.Evaluations[^1].Step != run.StepsCompleted))
                 Evaluate(run, run.StepsCompleted, device);
+            if (_options.CheckpointDirectory is not null && run.StepsCompleted > resumedAt) Checkpoint(run, run.StepsCompleted, trainable, totalSteps);
         }
         catch
         {
@@ -165,6 +176,29 @@ internal sealed class Trainer<TExample>
             }
             if (step.Count > 0) yield return (epoch, step);
         }
+    }
+
+    private long Resume(TrainingRun run, List<TrainableParameter> trainable, long totalSteps)
+    {
+        string folder = Checkpoints.TrainingCheckpoint.Latest(_resumeFrom!)
+            ?? throw new CheckpointException($"No checkpoint found at {_resumeFrom} (expected a trainer_state.json there or in a checkpoint-N sub-folder).");
+        Checkpoints.TrainerState state = Checkpoints.TrainingCheckpoint.Load(folder, trainable, run.Optimizer);
+        if (state.Seed != _options.Seed)
+            throw new CheckpointException($"{folder} was written by a run with Seed {state.Seed}; this run has Seed {_options.Seed}, so its data order would differ.");
+        if (state.GlobalStep > totalSteps)
+            throw new CheckpointException($"{folder} is at step {state.GlobalStep}, beyond this run's {totalSteps} steps.");
+        run.HistoryList.AddRange(state.LogHistory);
+        run.EvaluationList.AddRange(state.Evaluations);
+        run.SkippedSteps = state.SkippedSteps;
+        TrainerLog.Resumed(_logger, folder, state.GlobalStep);
+        return state.GlobalStep;
+    }
+
+    private void Checkpoint(TrainingRun run, long step, List<TrainableParameter> trainable, long totalSteps)
+    {
+        var state = new Checkpoints.TrainerState(step, totalSteps, _options.Seed, run.SkippedSteps, run.HistoryList.ToArray(), run.EvaluationList.ToArray());
+        string folder = Checkpoints.TrainingCheckpoint.Save(_options.CheckpointDirectory!, state, trainable, run.Optimizer, _options.KeepCheckpoints);
+        TrainerLog.CheckpointSaved(_logger, folder, step);
     }
 
     private void Evaluate(TrainingRun run, long step, Device device)

@@ -29,6 +29,12 @@ internal static partial class TrainerLog
         Message = "Training finished: {Steps} steps in {Elapsed}")]
     public static partial void Finished(ILogger logger, long steps, System.TimeSpan elapsed);
 
+    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Resumed from {Folder} at step {Step}")]
+    public static partial void Resumed(ILogger logger, string folder, long step);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Saved checkpoint {Folder} at step {Step}")]
+    public static partial void CheckpointSaved(ILogger logger, string folder, long step);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Debug,
         Message = "Set the glibc malloc mmap threshold to {Bytes} bytes to keep resident memory flat")]
     public static partial void AllocatorTuned(ILogger logger, int bytes);

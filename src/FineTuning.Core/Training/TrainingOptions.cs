@@ -75,6 +75,18 @@ public sealed class TrainingOptions
     /// </summary>
     public bool TuneNativeAllocator { get; set; } = true;
 
+    /// <summary>
+    /// Folder for resumable checkpoints (<c>checkpoint-&lt;step&gt;</c> sub-folders); null (default) writes none. A checkpoint
+    /// is also written when the run is cancelled, so no finished step is lost. Resume with <c>ResumeFrom</c>.
+    /// </summary>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>Write a checkpoint every this many optimizer steps (0 = only at the end or on cancellation). Default 0.</summary>
+    public int CheckpointEverySteps { get; set; }
+
+    /// <summary>How many checkpoints to keep (the newest). Default 2.</summary>
+    public int KeepCheckpoints { get; set; } = 2;
+
     internal TrainingOptions Clone() => (TrainingOptions)MemberwiseClone();
 
     internal IEnumerable<string> Validate()
@@ -91,6 +103,9 @@ public sealed class TrainingOptions
             yield return $"ParameterDType must be Float32 or BFloat16 (was {ParameterDType}); Float16 is very slow on CPU and Float64 is not supported.";
         if (LogEverySteps < 0) yield return $"LogEverySteps must not be negative (was {LogEverySteps}).";
         if (EvaluateEverySteps < 0) yield return $"EvaluateEverySteps must not be negative (was {EvaluateEverySteps}).";
+        if (CheckpointEverySteps < 0) yield return $"CheckpointEverySteps must not be negative (was {CheckpointEverySteps}).";
+        if (KeepCheckpoints < 1) yield return $"KeepCheckpoints must be at least 1 (was {KeepCheckpoints}).";
+        if (CheckpointEverySteps > 0 && CheckpointDirectory is null) yield return "CheckpointEverySteps is set but CheckpointDirectory is not.";
         if (string.IsNullOrWhiteSpace(Device)) yield return "Device must name a device such as \"cpu\" or \"cuda:0\".";
         if (Optimizer is null) yield return "Optimizer must be set.";
         else foreach (string p in Optimizer.Validate()) yield return p;
