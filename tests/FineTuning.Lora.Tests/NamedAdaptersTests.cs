@@ -1,0 +1,47 @@
+using System;
+using System.IO;
+using FineTuning.Lora.Peft;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace FineTuning.Lora.Tests;
+
+public sealed class NamedAdaptersTests
+{
+    [Fact]
+    public void TwoNamedAdapters_SwitchingChangesOutput_AndEachMatchesItsOwnSavedCopy()
+    {
+        using var scope = NewDisposeScope();
+        Tensor x = linspace(-1, 1, 40).reshape(5, 8);
+        using var model = new TinyBlock();
+        model.eval();
+        Tensor baseOut = model.call(x);
+        new LoRAAdapter(new LoRAOptions { R = 4, AdapterName = "first", Seed = 1 }).Apply(model);
+        new LoRAAdapter(new LoRAOptions { R = 2, AdapterName = "second", Seed = 2, Targets = LoRATargets.Names("v_proj") }).Apply(model);
+        AdapterContractTests.Perturb(model, 3);
+        model.eval();
+
+        LoRA.SetActiveAdapter(model, "first");
+        Tensor first = model.call(x);
+        LoRA.SetActiveAdapter(model, "second");
+        Tensor second = model.call(x);
+        Assert.False(first.allclose(second));
+        Assert.False(second.allclose(baseOut));
+
+        string dir = Directory.CreateTempSubdirectory("named").FullName;
+        try
+        {
+            PeftAdapter.Save(model, dir, "first");
+            using var fresh = new TinyBlock();
+            PeftAdapter.Load(fresh, dir, "restored");
+            fresh.eval();
+            Assert.True(fresh.call(x).allclose(first, rtol: 0, atol: 0));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        Assert.Throws<ArgumentException>(() => LoRA.SetActiveAdapter(model, "third"));
+    }
+}
