@@ -80,6 +80,19 @@ public sealed class FineTuner<TExample>
         return new FineTuner<TExample>(_model, objective, _options, _loggerFactory, _progress, _validation, _adapters, _resumeFrom);
     }
 
+    /// <summary>
+    /// Returns a builder for another kind of example (e.g. preference pairs instead of token sequences) that keeps this
+    /// builder's model, options, adapters, logging, progress and resume point. A validation set cannot carry over
+    /// (its examples have the old type): set it again on the new builder.
+    /// </summary>
+    public FineTuner<TOther> WithObjective<TOther>(ITrainingObjective<TOther> objective)
+    {
+        ArgumentNullException.ThrowIfNull(objective);
+        if (_validation is not null)
+            throw new InvalidOperationException("Change the objective before calling WithValidation: the validation examples have the old example type.");
+        return new FineTuner<TOther>(_model, objective, _options, _loggerFactory, _progress, null, _adapters, _resumeFrom);
+    }
+
     /// <summary>Returns a builder that logs through <paramref name="loggerFactory"/> (default: no logging).</summary>
     public FineTuner<TExample> WithLogging(ILoggerFactory loggerFactory)
     {

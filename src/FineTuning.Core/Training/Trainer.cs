@@ -68,6 +68,11 @@ internal sealed class Trainer<TExample>
         try
         {
             long resumedAt = _resumeFrom is null ? 0 : Resume(run, trainable, totalSteps);
+            if (_objective is IPreparingObjective<TExample> preparing)
+            {
+                preparing.Prepare(_model, data, device, resuming: resumedAt > 0);
+                _model.train();
+            }
             if (_validation is not null && resumedAt == 0) Evaluate(run, 0, device);
             long step = 0;
             foreach ((int epoch, List<IReadOnlyList<TExample>> microBatches) in Steps(data))

@@ -1,0 +1,199 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using FineTuning.Rlhf.Data;
+using FineTuning.Rlhf.Losses;
+using FineTuning.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuning.Rlhf;
+
+/// <summary>
+/// Trains a causal LM (<c>Module&lt;Tensor, Tensor&gt;</c>: ids [N, T] to logits [N, T, V]) on preference pairs with an
+/// <see cref="IPreferenceLoss"/>. Chosen and rejected sequences (prompt + completion, loss only on the completion) run
+/// as one right-padded batch; the loss is summed over pairs (one target per pair).
+/// </summary>
+public sealed class PreferenceObjective : IPreparingObjective<PreferencePair>
+{
+    private readonly Dictionary<PreferencePair, (double Chosen, double Rejected)> _referenceCache = new(ReferenceEqualityComparer.Instance);
+    private readonly List<PreferenceMetrics> _history = new();
+
+    /// <summary>Creates the objective.</summary>
+    /// <param name="loss">The preference loss.</param>
+    /// <param name="reference">Where reference log-probabilities come from; default <see cref="ReferencePolicy.Precomputed"/> when the loss needs them, else none.</param>
+    /// <param name="padTokenId">Id used to pad (never a target).</param>
+    /// <param name="maxLength">The model's context length; longer pairs are a <see cref="PreferenceDataException"/>.</param>
+    public PreferenceObjective(IPreferenceLoss loss, ReferencePolicy? reference = null, long padTokenId = 0, int? maxLength = null)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        Loss = loss;
+        Reference = reference ?? (loss.NeedsReference ? ReferencePolicy.Precomputed : ReferencePolicy.None);
+        if (loss.NeedsReference && Reference == ReferencePolicy.None)
+            throw new ArgumentException($"{loss.GetType().Name} needs a reference policy; use ReferencePolicy.Precomputed or WithinScope.", nameof(reference));
+        PadTokenId = padTokenId;
+        MaxLength = maxLength;
+    }
+
+    /// <summary>The loss.</summary>
+    public IPreferenceLoss Loss { get; }
+
+    /// <summary>The reference policy.</summary>
+    public ReferencePolicy Reference { get; }
+
+    /// <summary>Padding id.</summary>
+    public long PadTokenId { get; }
+
+    /// <summary>Context length limit, if any.</summary>
+    public int? MaxLength { get; }
+
+    /// <summary>Metrics of every training micro-batch (rewards, margin, accuracy), in order.</summary>
+    public IReadOnlyList<PreferenceMetrics> History => _history;
+
+    /// <inheritdoc />
+    public long CountTargets(IReadOnlyList<PreferencePair> examples)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        return examples.Count;
+    }
+
+    /// <inheritdoc />
+    public void Prepare(nn.Module model, IReadOnlyList<PreferencePair> data, Device device, bool resuming)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        Check(data);
+        if (Reference != ReferencePolicy.Precomputed) return;
+        if (resuming && data.Any(p => !_referenceCache.ContainsKey(p)))
+            throw new CheckpointException("A run with precomputed reference log-probabilities cannot resume in a new process: the model no longer is the reference. Use ReferencePolicy.WithinScope (e.g. LoRA.DisableAdapters) to resume.");
+        AddReference(model, data, device);
+    }
+
+    /// <summary>
+    /// Computes and caches reference log-probabilities for <paramref name="pairs"/> with the model as it is now. Call it
+    /// before training for validation pairs when using <see cref="ReferencePolicy.Precomputed"/>.
+    /// </summary>
+    public void AddReference(nn.Module model, IReadOnlyList<PreferencePair> pairs, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(pairs);
+        device ??= model.parameters().First().device;
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            foreach (PreferencePair[] chunk in pairs.Where(p => !_referenceCache.ContainsKey(p)).Chunk(8))
+            {
+                using var scope = NewDisposeScope();
+                (Tensor chosen, Tensor rejected, _, _) = LogProbs(model, chunk, device);
+                double[] c = chosen.to(ScalarType.Float64).cpu().data<double>().ToArray(), r = rejected.to(ScalarType.Float64).cpu().data<double>().ToArray();
+                for (int i = 0; i < chunk.Length; i++) _referenceCache[chunk[i]] = (c[i], r[i]);
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+
+    /// <inheritdoc />
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<PreferencePair> examples, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        Check(examples);
+        using var scope = NewDisposeScope();
+        (Tensor chosen, Tensor rejected, Tensor chosenLength, Tensor rejectedLength) = LogProbs(model, examples, device);
+        (Tensor? refChosen, Tensor? refRejected) = ReferenceLogProbs(model, examples, device);
+        var logProbs = new PreferenceLogProbs(chosen, rejected, refChosen, refRejected, chosenLength, rejectedLength);
+        Tensor loss = Loss.Loss(logProbs).sum();
+        if (model.training) _history.Add(PreferenceMetrics.From(Loss, logProbs));
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Mean rewards, margin and accuracy (chosen reward above rejected) of the model on <paramref name="pairs"/>.</summary>
+    public PreferenceMetrics Evaluate(nn.Module model, IReadOnlyList<PreferencePair> pairs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(pairs);
+        Device device = model.parameters().First().device;
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            var parts = new List<PreferenceMetrics>();
+            foreach (PreferencePair[] chunk in pairs.Chunk(8))
+            {
+                using var scope = NewDisposeScope();
+                (Tensor c, Tensor r, Tensor cl, Tensor rl) = LogProbs(model, chunk, device);
+                (Tensor? rc, Tensor? rr) = ReferenceLogProbs(model, chunk, device);
+                parts.Add(PreferenceMetrics.From(Loss, new PreferenceLogProbs(c, r, rc, rr, cl, rl)));
+            }
+            return PreferenceMetrics.Combine(parts);
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+
+    private (Tensor? Chosen, Tensor? Rejected) ReferenceLogProbs(nn.Module model, IReadOnlyList<PreferencePair> examples, Device device)
+    {
+        if (!Loss.NeedsReference) return (null, null);
+        if (Reference.Scope is { } scope)
+        {
+            using IDisposable off = scope(model);
+            using var noGrad = no_grad();
+            (Tensor c, Tensor r, _, _) = LogProbs(model, examples, device);
+            return (c, r);
+        }
+        var chosen = new double[examples.Count];
+        var rejected = new double[examples.Count];
+        for (int i = 0; i < examples.Count; i++)
+        {
+            if (!_referenceCache.TryGetValue(examples[i], out var v))
+                throw new InvalidOperationException("No precomputed reference log-probabilities for this pair: pairs outside the training data (e.g. validation pairs) need PreferenceObjective.AddReference before training.");
+            (chosen[i], rejected[i]) = v;
+        }
+        return (tensor(chosen, device: device).to(ScalarType.Float32), tensor(rejected, device: device).to(ScalarType.Float32));
+    }
+
+    private (Tensor Chosen, Tensor Rejected, Tensor ChosenLength, Tensor RejectedLength) LogProbs(nn.Module model, IReadOnlyList<PreferencePair> pairs, Device device)
+    {
+        if (model is not nn.Module<Tensor, Tensor> lm)
+            throw new ArgumentException($"{nameof(PreferenceObjective)} needs a module mapping token ids to logits (Module<Tensor, Tensor>), got {model.GetType().Name}.", nameof(model));
+        int n = pairs.Count;
+        int length = pairs.Max(p => p.MaxLength);
+        var ids = new long[2 * n * length];
+        var labels = new long[2 * n * length];
+        Array.Fill(ids, PadTokenId);
+        Array.Fill(labels, -100L);
+        for (int i = 0; i < n; i++)
+        {
+            Fill(ids, labels, i * length, pairs[i].PromptIds, pairs[i].ChosenIds);
+            Fill(ids, labels, (n + i) * length, pairs[i].PromptIds, pairs[i].RejectedIds);
+        }
+        Tensor input = tensor(ids, new long[] { 2 * n, length }, device: device);
+        Tensor target = tensor(labels, new long[] { 2 * n, length }, device: device);
+        (Tensor sum, Tensor count) = SequenceLogProbs.Compute(lm.call(input), target);
+        return (sum.narrow(0, 0, n), sum.narrow(0, n, n), count.narrow(0, 0, n), count.narrow(0, n, n));
+    }
+
+    private static void Fill(long[] ids, long[] labels, int offset, IReadOnlyList<long> prompt, IReadOnlyList<long> completion)
+    {
+        for (int t = 0; t < prompt.Count; t++) ids[offset + t] = prompt[t];
+        for (int t = 0; t < completion.Count; t++)
+        {
+            ids[offset + prompt.Count + t] = completion[t];
+            labels[offset + prompt.Count + t] = completion[t];
+        }
+    }
+
+    private void Check(IReadOnlyList<PreferencePair> pairs)
+    {
+        if (MaxLength is not { } max) return;
+        for (int i = 0; i < pairs.Count; i++)
+            if (pairs[i].MaxLength > max)
+                throw new PreferenceDataException($"Pair {i} needs {pairs[i].MaxLength} tokens (prompt {pairs[i].PromptIds.Count} + completion), more than the context of {max}.");
+    }
+}
