@@ -105,7 +105,7 @@ public sealed class PreferenceTrainingTests
         if (loss.NeedsReference) Assert.Equal(0, before.Margin, 6); // policy == reference before training
         // Measured: DPO reaches 90-100 %, ORPO (whose reward is the absolute average log-probability, no reference) ~85-90 %.
         double required = lossName == "dpo" ? 0.9 : 0.8;
-        Assert.InRange(before.Accuracy, 0.2, 0.8);
+        if (!loss.NeedsReference) Assert.InRange(before.Accuracy, 0.2, 0.8); // with a reference, all rewards start at 0
         Assert.True(after.Accuracy >= required, $"{lossName}: held-out accuracy {before.Accuracy:P0} -> {after.Accuracy:P0}");
         Assert.True(after.Margin > before.Margin, $"{lossName}: margin {before.Margin:F3} -> {after.Margin:F3}");
         Assert.True(objective.History.Count >= run.History.Count);
