@@ -23,7 +23,7 @@ public sealed class BertForSequenceClassification : nn.Module<Tensor, Tensor, Te
 
     /// <summary>Creates a classifier over a new, randomly initialised encoder.</summary>
     /// <param name="config">The encoder architecture.</param>
-    /// <param name="numLabels">Number of classes (at least 2).</param>
+    /// <param name="numLabels">Number of classes (at least 2), or 1 for a single score (a reward model, as HF's num_labels = 1).</param>
     /// <param name="pooling">How token states become one vector per sequence.</param>
     public BertForSequenceClassification(BertConfig config, int numLabels, BertClassifierPooling pooling = BertClassifierPooling.Pooler)
         : this(new BertModel(config, pooling == BertClassifierPooling.Pooler), numLabels, pooling)
@@ -32,13 +32,13 @@ public sealed class BertForSequenceClassification : nn.Module<Tensor, Tensor, Te
 
     /// <summary>Creates a classifier over <paramref name="encoder"/> (for example a pretrained one); the classifier owns it from now on.</summary>
     /// <param name="encoder">The encoder; it needs a pooler when <paramref name="pooling"/> is <see cref="BertClassifierPooling.Pooler"/>.</param>
-    /// <param name="numLabels">Number of classes (at least 2).</param>
+    /// <param name="numLabels">Number of classes (at least 2), or 1 for a single score (a reward model, as HF's num_labels = 1).</param>
     /// <param name="pooling">How token states become one vector per sequence.</param>
     public BertForSequenceClassification(BertModel encoder, int numLabels, BertClassifierPooling pooling = BertClassifierPooling.Pooler)
         : base(nameof(BertForSequenceClassification))
     {
         ArgumentNullException.ThrowIfNull(encoder);
-        ArgumentOutOfRangeException.ThrowIfLessThan(numLabels, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numLabels, 1);
         if (!Enum.IsDefined(pooling)) throw new ArgumentOutOfRangeException(nameof(pooling));
         if (pooling == BertClassifierPooling.Pooler && !encoder.HasPooler) throw new ArgumentException("Pooler pooling needs an encoder with a pooling layer.", nameof(encoder));
         bert = encoder;

@@ -54,6 +54,7 @@ public sealed class SequenceClassificationObjective : ITrainingObjective<TextCla
         using Tensor labels = tensor(examples.Select(e => (long)e.Label).ToArray(), device: device);
         using Tensor logits = classifier.forward(inputIds, attentionMask, tokenTypeIds);
         long classes = logits.shape[^1];
+        if (classes < 2) throw new ArgumentException("Label cross-entropy needs at least 2 labels; a one-label model is a scorer (e.g. a reward model trained with BradleyTerryObjective).", nameof(model));
         int bad = examples.FirstOrDefault(e => e.Label >= classes)?.Label ?? -1;
         if (bad >= 0) throw new ArgumentException($"Label {bad} is out of range for a model with {classes} labels.", nameof(examples));
         return nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum);
