@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using FineTuning.Models;
 using FineTuning.Models.Gpt2;
+using FineTuning.Models.HuggingFace;
 using FineTuning.Training;
 using TorchSharp;
 using Xunit;
@@ -36,5 +38,17 @@ public sealed class Gpt2LoRATests
         Assert.Contains("transformer.h.0.attn.c_attn", names);
         Assert.Contains("transformer.h.1.mlp.c_fc", names);
         Assert.True(run.History[^1].Loss < 0.8 * run.History[0].Loss, $"loss {run.History[0].Loss:F3} -> {run.History[^1].Loss:F3}");
+
+        // A wrapped model is no longer a plain HF GPT-2: saving it as one is refused before anything is written.
+        string folder = Path.Combine(Path.GetTempPath(), "ft-gpt2-lora-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Assert.Throws<ArgumentException>(() => HfCheckpoint.Save(model, folder));
+            Assert.Empty(Directory.GetFiles(folder));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }

@@ -110,23 +110,25 @@ public static class HfCheckpoint
         string configPath = Path.Combine(folder, ConfigFileName);
         ScalarType dtype = FirstFloatingDType(model);
         HfWeightMap map;
+        Action writeConfig;
         switch (model)
         {
             case LlamaForCausalLM llama:
+                LlamaFamilyFolder.CheckSavable(llama);
                 map = LlamaFamilyFolder.Map(llama);
-                LlamaFamilyFolder.WriteConfig(configPath, llama, dtype);
+                writeConfig = () => LlamaFamilyFolder.WriteConfig(configPath, llama, dtype);
                 break;
             case Gpt2LMHeadModel gpt2:
                 map = Gpt2Folder.Map(gpt2);
-                Gpt2Folder.WriteConfig(configPath, gpt2, dtype);
+                writeConfig = () => Gpt2Folder.WriteConfig(configPath, gpt2, dtype);
                 break;
             case BertModel bert:
                 map = BertFolder.Map(bert);
-                BertFolder.WriteConfig(configPath, bert.Config, null, dtype);
+                writeConfig = () => BertFolder.WriteConfig(configPath, bert.Config, null, dtype);
                 break;
             case BertForSequenceClassification classifier when classifier.Pooling == BertClassifierPooling.Pooler:
                 map = BertFolder.Map(classifier);
-                BertFolder.WriteConfig(configPath, classifier.Encoder.Config, classifier.NumLabels, dtype);
+                writeConfig = () => BertFolder.WriteConfig(configPath, classifier.Encoder.Config, classifier.NumLabels, dtype);
                 break;
             default:
                 throw new ArgumentException(
@@ -136,6 +138,7 @@ public static class HfCheckpoint
 
         using var scope = torch.NewDisposeScope();
         Dictionary<string, Tensor> tensors = HfWeightLoader.ToCheckpoint(map);
+        writeConfig();
         var metadata = new Dictionary<string, string> { ["format"] = "pt" };
         long bytes = 0;
         foreach (Tensor t in tensors.Values) bytes += t.NumberOfElements * t.ElementSize;

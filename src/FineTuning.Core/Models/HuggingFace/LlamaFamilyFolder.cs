@@ -25,6 +25,21 @@ internal static class LlamaFamilyFolder
 
     internal static HfWeightMap Map(LlamaForCausalLM model) => new(model, name => name, _ => false, key => key);
 
+    /// <summary>Refuses configurations whose config.json would load back as a different model.</summary>
+    internal static void CheckSavable(LlamaForCausalLM model)
+    {
+        LlamaConfig config = model.Config;
+        bool qwen2Biases = config.AttentionBias && !config.OutputProjectionBias;
+        string? problem = config.ModelType switch
+        {
+            "qwen2" when !qwen2Biases => "model_type qwen2 needs q/k/v biases and no o_proj bias (AttentionBias = true, OutputProjectionBias = false)",
+            "llama" or "mistral" when qwen2Biases => $"model_type {config.ModelType} cannot express q/k/v biases without an o_proj bias; use model_type qwen2",
+            "llama" or "mistral" or "qwen2" => null,
+            _ => $"model_type \"{config.ModelType}\" is not one of llama, mistral, qwen2",
+        };
+        if (problem is not null) throw new System.ArgumentException($"This LlamaForCausalLM cannot be saved so that it loads back the same: {problem}.", nameof(model));
+    }
+
     internal static void WriteConfig(string path, LlamaForCausalLM model, ScalarType dtype)
     {
         LlamaConfig config = model.Config;

@@ -177,6 +177,19 @@ public sealed class HfCheckpointBadInputTests
         Assert.Throws<ArgumentException>(() => model.forward(tooLong));
     }
 
+    [Theory]
+    [InlineData("qwen2", false, true)]
+    [InlineData("llama", true, false)]
+    [InlineData("gemma", false, true)]
+    public void Save_LlamaConfigThatWouldNotLoadBack_ThrowsBeforeWriting(string modelType, bool bias, bool outputBias)
+    {
+        using var folder = new TempFolder();
+        using LlamaForCausalLM model = new(TinyLlama.Config(bias: bias) with { ModelType = modelType, OutputProjectionBias = outputBias });
+
+        Assert.Throws<ArgumentException>(() => HfCheckpoint.Save(model, folder.Path));
+        Assert.Empty(Directory.GetFiles(folder.Path));
+    }
+
     private static CheckpointWeightsException LoadWith(HfCase c, Action<Dictionary<string, Tensor>> edit)
     {
         using var folder = new TempFolder();
