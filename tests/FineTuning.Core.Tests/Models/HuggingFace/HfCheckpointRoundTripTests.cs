@@ -99,6 +99,28 @@ public sealed class HfCheckpointRoundTripTests
         Assert.True(asFloat.state_dict()["lm_head.weight"].eq(expected).all().item<bool>());
     }
 
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("bert")]
+    [InlineData("bert-classifier")]
+    public void SaveLoad_Bf16Model_KeepsBf16AndValues(string name)
+    {
+        HfCase c = HfCase.All().Single(x => x.Name == name);
+        using var folder = new TempFolder();
+        using nn.Module model = c.Create();
+        model.to(ScalarType.BFloat16);
+        HfCheckpoint.Save(model, folder.Path);
+
+        using nn.Module loaded = HfCheckpoint.Load(folder.Path, dtype: null);
+
+        Dictionary<string, Tensor> expected = HfCase.StateDict(model);
+        Assert.All(loaded.state_dict(), kv =>
+        {
+            Assert.Equal(ScalarType.BFloat16, kv.Value.dtype);
+            Assert.True(kv.Value.eq(expected[kv.Key]).all().item<bool>(), kv.Key);
+        });
+    }
+
     [Fact]
     public void Load_WrongModelTypeRequested_ThrowsNamingBoth()
     {
