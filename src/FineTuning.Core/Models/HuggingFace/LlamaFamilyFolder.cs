@@ -23,7 +23,15 @@ internal static class LlamaFamilyFolder
         return Map(model);
     }
 
-    internal static HfWeightMap Map(LlamaForCausalLM model) => new(model, name => name, _ => false, key => key);
+    /// <summary>
+    /// HF names are the state-dict keys. <c>*.rotary_emb.inv_freq</c>, a buffer older transformers versions saved
+    /// and HF itself ignores on load, is skipped: the frequencies are computed from the config.
+    /// </summary>
+    internal static HfWeightMap Map(LlamaForCausalLM model) => new(
+        model,
+        name => name.EndsWith(".rotary_emb.inv_freq", System.StringComparison.Ordinal) ? null : name,
+        _ => false,
+        key => key);
 
     /// <summary>Refuses configurations whose config.json would load back as a different model.</summary>
     internal static void CheckSavable(LlamaForCausalLM model)

@@ -44,10 +44,10 @@ public sealed class HfCheckpointBadInputTests
     [Fact]
     public void Load_UnexpectedTensor_ThrowsNamingFileAndTensor()
     {
-        var e = LoadWith(LlamaCase, t => t.Add("model.layers.0.self_attn.rotary_emb.inv_freq", torch.ones(4)));
+        var e = LoadWith(LlamaCase, t => t.Add("model.layers.0.mlp.gate_proj.bias", torch.ones(48)));
 
-        Assert.Equal(new[] { "model.layers.0.self_attn.rotary_emb.inv_freq" }, e.TensorNames);
-        Assert.Contains("model.safetensors: tensor 'model.layers.0.self_attn.rotary_emb.inv_freq' is unexpected", e.Message, StringComparison.Ordinal);
+        Assert.Equal(new[] { "model.layers.0.mlp.gate_proj.bias" }, e.TensorNames);
+        Assert.Contains("model.safetensors: tensor 'model.layers.0.mlp.gate_proj.bias' is unexpected", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -101,8 +101,39 @@ public sealed class HfCheckpointBadInputTests
         File.WriteAllText(Path.Combine(folder.Path, "config.json"), LlamaCase.ConfigJson);
         SafeTensorsWriter.Write(Path.Combine(folder.Path, "model.safetensors"), tensors);
 
-        Assert.Throws<CheckpointWeightsException>(() => HfCheckpoint.Load(folder.Path, dtype: null));
+        var e = Assert.Throws<CheckpointWeightsException>(() => HfCheckpoint.Load(folder.Path, dtype: null));
+        Assert.Contains("BFloat16", e.Message, StringComparison.Ordinal);
         using nn.Module converted = HfCheckpoint.Load(folder.Path); // float32 requested: mixed files are fine
+        Assert.All(converted.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+    }
+
+    [Fact]
+    public void Load_LegacyRotaryInvFreqBuffer_SkippedAsHfDoes()
+    {
+        using var folder = new TempFolder();
+        using nn.Module model = LlamaCase.Create();
+        using var scope = torch.NewDisposeScope();
+        Dictionary<string, Tensor> tensors = LlamaCase.FileTensors(model);
+        tensors.Add("model.layers.0.self_attn.rotary_emb.inv_freq", torch.ones(4));
+        File.WriteAllText(Path.Combine(folder.Path, "config.json"), LlamaCase.ConfigJson);
+        SafeTensorsWriter.Write(Path.Combine(folder.Path, "model.safetensors"), tensors);
+
+        using nn.Module loaded = HfCheckpoint.Load(folder.Path);
+
+        Assert.IsType<LlamaForCausalLM>(loaded);
+    }
+
+    [Fact]
+    public void Load_BertConfigWithWrongType_ThrowsNamingConfigFile()
+    {
+        HfCase bert = HfCase.All().Single(c => c.Name == "bert");
+        using var folder = new TempFolder();
+        using nn.Module model = bert.Create();
+        bert.Write(folder.Path, model, bert.ConfigJson.Replace("\"num_attention_heads\": 4", "\"num_attention_heads\": \"four\"", StringComparison.Ordinal));
+
+        var e = Assert.Throws<ModelConfigException>(() => HfCheckpoint.Load(folder.Path));
+
+        Assert.Contains(Path.Combine(folder.Path, "config.json"), e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -122,6 +122,24 @@ public sealed class HfCheckpointRoundTripTests
     }
 
     [Fact]
+    public void LoadSave_Repeatedly_LiveTensorCountDoesNotGrow()
+    {
+        using var folder = new TempFolder();
+        using (Gpt2LMHeadModel seed = HfCase.CreateGpt2()) HfCheckpoint.Save(seed, folder.Path);
+        void Once()
+        {
+            using nn.Module model = HfCheckpoint.Load(folder.Path);
+            HfCheckpoint.Save(model, folder.Path);
+        }
+
+        Once();
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 5; i++) Once();
+
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
     public void Load_WrongModelTypeRequested_ThrowsNamingBoth()
     {
         using var folder = new TempFolder();
