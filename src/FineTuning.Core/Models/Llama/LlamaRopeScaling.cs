@@ -7,12 +7,15 @@ namespace FineTuning.Models.Llama;
 /// <c>rope_scaling</c> of a Hugging Face LLaMA <c>config.json</c>. Only the <c>llama3</c> type (Llama 3.1/3.2) is
 /// supported: low frequencies are divided by <see cref="Factor"/>, high frequencies kept, and the band between
 /// smoothly interpolated (HF <c>_compute_llama3_parameters</c>). Other types (<c>linear</c>, <c>dynamic</c>,
-/// <c>yarn</c>, ...) are rejected by <see cref="LlamaConfig.Validate"/> rather than ignored.
+/// <c>yarn</c>, ...) except <c>default</c> (no scaling) are rejected by <see cref="LlamaConfig.Validate"/> rather than ignored.
 /// </summary>
 public sealed record LlamaRopeScaling
 {
-    /// <summary>The type this library supports.</summary>
+    /// <summary>The scaling type this library implements.</summary>
     public const string Llama3 = "llama3";
+
+    /// <summary>HF's name for "no scaling" (plain rotary frequencies), accepted as such.</summary>
+    public const string Default = "default";
 
     /// <summary><c>rope_type</c>: the scaling method (current HF spelling).</summary>
     [JsonPropertyName("rope_type")]
@@ -44,9 +47,10 @@ public sealed record LlamaRopeScaling
 
     internal void Validate(List<string> problems)
     {
+        if (EffectiveType == Default) return;
         if (EffectiveType != Llama3)
         {
-            problems.Add($"rope_scaling type \"{EffectiveType}\" is not supported (only \"{Llama3}\").");
+            problems.Add($"rope_scaling type \"{EffectiveType}\" is not supported (only \"{Llama3}\", or \"{Default}\" = no scaling).");
             return;
         }
 
