@@ -53,6 +53,10 @@ internal static class LlamaFamilyFolder
         LlamaConfig config = model.Config;
         JsonObject json = JsonSerializer.SerializeToNode(config, HfConfigFile.WriteOptions)!.AsObject();
         json["hidden_act"] = "silu";
+
+        // HF reads 0 (our "same as the query heads") as a real count and would divide by it.
+        json["num_key_value_heads"] = config.EffectiveKeyValueHeads;
+        if (config.HeadDim is not > 0) json.Remove("head_dim");
         if (config.ModelType == "qwen2")
         {
             json.Remove("attention_bias");

@@ -140,6 +140,23 @@ public sealed class HfCheckpointRoundTripTests
     }
 
     [Fact]
+    public void Save_ImplicitKeyValueHeadsAndHeadDim_WritesHfValues()
+    {
+        using var folder = new TempFolder();
+        using LlamaForCausalLM model = new(Llama.TinyLlama.Config(kvHeads: 0) with { HeadDim = 0 });
+
+        HfCheckpoint.Save(model, folder.Path);
+
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "config.json")));
+        System.Text.Json.JsonElement root = json.RootElement;
+        Assert.Equal(4, root.GetProperty("num_key_value_heads").GetInt32());
+        Assert.False(root.TryGetProperty("head_dim", out _));
+        Assert.Equal("llama", root.GetProperty("model_type").GetString());
+        Assert.Equal("LlamaForCausalLM", root.GetProperty("architectures")[0].GetString());
+        Assert.Equal("silu", root.GetProperty("hidden_act").GetString());
+    }
+
+    [Fact]
     public void Load_WrongModelTypeRequested_ThrowsNamingBoth()
     {
         using var folder = new TempFolder();
