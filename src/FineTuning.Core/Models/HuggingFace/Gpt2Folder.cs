@@ -11,7 +11,8 @@ namespace FineTuning.Models.HuggingFace;
 /// <c>gpt2</c> folders. Names are <c>GPT2LMHeadModel</c>'s (<c>transformer.*</c>); files saved from a bare
 /// <c>GPT2Model</c> (like the original <c>gpt2</c> upload: <c>wte.weight</c>, <c>h.0.attn.c_attn.weight</c>, ...) get
 /// the <c>transformer.</c> prefix added. The causal-mask buffers <c>h.{i}.attn.bias</c> and
-/// <c>h.{i}.attn.masked_bias</c> that older HF versions saved are skipped. Conv1D weights are transposed.
+/// <c>h.{i}.attn.masked_bias</c> that older HF versions saved are skipped. Conv1D weights are transposed. An
+/// <c>lm_head.weight</c> is accepted only as an exact copy of <c>wte</c> (the head is tied).
 /// </summary>
 internal static partial class Gpt2Folder
 {
@@ -31,7 +32,12 @@ internal static partial class Gpt2Folder
             return name.StartsWith(Prefix, StringComparison.Ordinal) || name.StartsWith("lm_head.", StringComparison.Ordinal) ? name : Prefix + name;
         },
         IsConv1DWeight,
-        key => key);
+        key => key)
+    {
+        TiedTo = name => name == "lm_head.weight" ? TiedNames : null,
+    };
+
+    private static readonly string[] TiedNames = { "transformer.wte.weight", "wte.weight" };
 
     internal static void WriteConfig(string path, Gpt2LMHeadModel model, ScalarType dtype)
     {

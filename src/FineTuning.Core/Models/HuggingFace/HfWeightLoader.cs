@@ -40,6 +40,17 @@ internal static class HfWeightLoader
             string? key = map.ToModelKey(info.Name);
             if (key is null) continue;
             string where = $"{System.IO.Path.GetFileName(info.FilePath)}: tensor '{info.Name}'";
+            if (!targets.ContainsKey(key) && map.TiedTo(info.Name) is { } tiedNames)
+            {
+                if (!EqualsAny(reader, info, tiedNames))
+                {
+                    problems.Add($"{where} is a tied output head (tie_word_embeddings) but differs from {string.Join(" / ", tiedNames.Select(n => $"'{n}'"))}");
+                    names.Add(info.Name);
+                }
+
+                continue;
+            }
+
             if (!targets.TryGetValue(key, out Tensor? target))
             {
                 problems.Add($"{where} is unexpected (the model has no '{key}')");
@@ -86,6 +97,21 @@ internal static class HfWeightLoader
             Tensor target = targets[key];
             target.copy_(source.to_type(target.dtype));
         }
+    }
+
+    /// <summary>Whether the file tensor <paramref name="info"/> has the dtype, shape and bytes of one of <paramref name="names"/>.</summary>
+    private static bool EqualsAny(ISafeTensorsReader reader, SafeTensorInfo info, string[] names)
+    {
+        foreach (string name in names)
+        {
+            if (!reader.TryGetInfo(name, out SafeTensorInfo? other) || other.DType != info.DType || !other.Shape.SequenceEqual(info.Shape)) continue;
+            using var scope = torch.NewDisposeScope();
+            Tensor a = reader.Load(info.Name);
+            Tensor b = reader.Load(name);
+            if (a.bytes.SequenceEqual(b.bytes)) return true;
+        }
+
+        return false;
     }
 
     /// <summary>The tensors to write, by checkpoint name, in the file layout (transposed where the format says so).</summary>

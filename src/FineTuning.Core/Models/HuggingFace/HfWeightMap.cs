@@ -16,4 +16,11 @@ internal sealed record HfWeightMap(
     torch.nn.Module Model,
     Func<string, string?> ToModelKey,
     Func<string, bool> IsTransposed,
-    Func<string, string> ToCheckpointName);
+    Func<string, string> ToCheckpointName)
+{
+    /// <summary>
+    /// For an output head the model ties to its embeddings (so has no key for it): the checkpoint names the head's
+    /// tensor may be a copy of. Such a tensor is accepted only when it equals one of them byte for byte.
+    /// </summary>
+    internal Func<string, string[]?> TiedTo { get; init; } = _ => null;
+}

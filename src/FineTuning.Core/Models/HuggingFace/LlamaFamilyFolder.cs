@@ -25,13 +25,19 @@ internal static class LlamaFamilyFolder
 
     /// <summary>
     /// HF names are the state-dict keys. <c>*.rotary_emb.inv_freq</c>, a buffer older transformers versions saved
-    /// and HF itself ignores on load, is skipped: the frequencies are computed from the config.
+    /// and HF itself ignores on load, is skipped: the frequencies are computed from the config. A tied model accepts
+    /// an <c>lm_head.weight</c> only when it is an exact copy of <c>model.embed_tokens.weight</c>.
     /// </summary>
     internal static HfWeightMap Map(LlamaForCausalLM model) => new(
         model,
         name => name.EndsWith(".rotary_emb.inv_freq", System.StringComparison.Ordinal) ? null : name,
         _ => false,
-        key => key);
+        key => key)
+    {
+        TiedTo = name => model.Config.TieWordEmbeddings && name == "lm_head.weight" ? TiedNames : null,
+    };
+
+    private static readonly string[] TiedNames = { "model.embed_tokens.weight" };
 
     /// <summary>Refuses configurations whose config.json would load back as a different model.</summary>
     internal static void CheckSavable(LlamaForCausalLM model)

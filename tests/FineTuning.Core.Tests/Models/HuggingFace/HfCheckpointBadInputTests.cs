@@ -123,6 +123,29 @@ public sealed class HfCheckpointBadInputTests
         Assert.IsType<LlamaForCausalLM>(loaded);
     }
 
+    [Theory]
+    [InlineData("llama-tied", "lm_head.weight", "model.embed_tokens.weight")]
+    [InlineData("gpt2", "lm_head.weight", "transformer.wte.weight")]
+    public void Load_TiedHeadStoredAsCopy_AcceptedOnlyWhenIdentical(string caseName, string head, string embeddings)
+    {
+        HfCase c = HfCase.All().Single(x => x.Name == caseName);
+        using var same = new TempFolder();
+        using var different = new TempFolder();
+        using nn.Module model = c.Create();
+        using var scope = torch.NewDisposeScope();
+        Dictionary<string, Tensor> tensors = c.FileTensors(model);
+        File.WriteAllText(Path.Combine(same.Path, "config.json"), c.ConfigJson);
+        File.WriteAllText(Path.Combine(different.Path, "config.json"), c.ConfigJson);
+        SafeTensorsWriter.Write(Path.Combine(same.Path, "model.safetensors"), new Dictionary<string, Tensor>(tensors) { [head] = tensors[embeddings].clone() });
+        SafeTensorsWriter.Write(Path.Combine(different.Path, "model.safetensors"), new Dictionary<string, Tensor>(tensors) { [head] = tensors[embeddings] * 2 });
+
+        using nn.Module loaded = HfCheckpoint.Load(same.Path);
+        var e = Assert.Throws<CheckpointWeightsException>(() => HfCheckpoint.Load(different.Path));
+
+        Assert.Equal(new[] { head }, e.TensorNames);
+        Assert.Contains("tied output head", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Load_BertConfigWithWrongType_ThrowsNamingConfigFile()
     {
