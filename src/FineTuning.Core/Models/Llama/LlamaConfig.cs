@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 namespace FineTuning.Models.Llama;
 
 /// <summary>
-/// Shape of a LLaMA-family decoder (LLaMA, Mistral without sliding window, Qwen2, SmolLM, TinyLlama).
+/// Shape of a LLaMA-family decoder (LLaMA, Mistral, Qwen2, SmolLM, TinyLlama).
 /// Property names follow Hugging Face's <c>config.json</c> fields, given in each property's docs, so
 /// <see cref="FromJson"/> reads such a file directly (unknown fields are ignored).
 /// </summary>
@@ -59,6 +59,22 @@ public sealed record LlamaConfig
     [JsonPropertyName("attention_bias")]
     public bool AttentionBias { get; init; }
 
+    /// <summary><c>model_type</c>: the Hugging Face architecture family (<c>llama</c>, <c>mistral</c>, <c>qwen2</c>); written back on save.</summary>
+    [JsonPropertyName("model_type")]
+    public string ModelType { get; init; } = "llama";
+
+    /// <summary>
+    /// <c>sliding_window</c>: each token attends to at most this many previous tokens (Mistral). Sliding-window
+    /// attention is not implemented; instead <see cref="LlamaForCausalLM.Forward"/> refuses sequences (cache
+    /// included) longer than the window, where full attention would give different results. Null = no window.
+    /// </summary>
+    [JsonPropertyName("sliding_window")]
+    public int? SlidingWindow { get; init; }
+
+    /// <summary><c>rope_scaling</c>: rotary frequency scaling (only the <c>llama3</c> type); null = none.</summary>
+    [JsonPropertyName("rope_scaling")]
+    public LlamaRopeScaling? RopeScaling { get; init; }
+
     /// <summary>
     /// Whether <c>o_proj</c> has a bias when <see cref="AttentionBias"/> is set. HF LLaMA sets both together;
     /// Qwen2 has q/k/v bias but no o_proj bias. Not an HF field; defaults to true (LLaMA behaviour).
@@ -91,9 +107,9 @@ public sealed record LlamaConfig
         }
 
         if (config is null) throw new ModelConfigException("LlamaConfig JSON is null.");
-        var unsupported = UnsupportedFields(json);
-        if (unsupported.Count > 0) throw new ModelConfigException(nameof(LlamaConfig), unsupported);
-        config.Validate();
+        List<string> problems = UnsupportedFields(json);
+        config.CollectProblems(problems);
+        if (problems.Count > 0) throw new ModelConfigException(nameof(LlamaConfig), problems);
         return config;
     }
 
@@ -102,6 +118,12 @@ public sealed record LlamaConfig
     public void Validate()
     {
         var problems = new List<string>();
+        CollectProblems(problems);
+        if (problems.Count > 0) throw new ModelConfigException(nameof(LlamaConfig), problems);
+    }
+
+    private void CollectProblems(List<string> problems)
+    {
         void Positive(string name, long value)
         {
             if (value <= 0) problems.Add($"{name} must be positive, got {value}.");
@@ -114,6 +136,8 @@ public sealed record LlamaConfig
         Positive("vocab_size", VocabSize);
         Positive("max_position_embeddings", MaxPositionEmbeddings);
         if (NumKeyValueHeads < 0) problems.Add($"num_key_value_heads must not be negative, got {NumKeyValueHeads}.");
+        if (SlidingWindow is <= 0) problems.Add($"sliding_window must be positive or null, got {SlidingWindow}.");
+        RopeScaling?.Validate(problems);
         if (HeadDim is < 0) problems.Add($"head_dim must not be negative, got {HeadDim}.");
         if (!(RmsNormEps > 0) || double.IsInfinity(RmsNormEps)) problems.Add($"rms_norm_eps must be a positive finite number, got {RmsNormEps}.");
         if (!(RopeTheta > 0) || double.IsInfinity(RopeTheta)) problems.Add($"rope_theta must be a positive finite number, got {RopeTheta}.");
@@ -132,8 +156,6 @@ public sealed record LlamaConfig
         {
             problems.Add($"the head width ({headDim}) must be even for rotary embeddings.");
         }
-
-        if (problems.Count > 0) throw new ModelConfigException(nameof(LlamaConfig), problems);
     }
 
     /// <summary>Fields this implementation would silently ignore though they change the model's output.</summary>
@@ -142,9 +164,10 @@ public sealed record LlamaConfig
         var problems = new List<string>();
         using JsonDocument document = JsonDocument.Parse(json);
         JsonElement root = document.RootElement;
-        if (root.TryGetProperty("rope_scaling", out JsonElement scaling) && scaling.ValueKind != JsonValueKind.Null)
+        if (root.ValueKind != JsonValueKind.Object) return problems;
+        if (root.TryGetProperty("mlp_bias", out JsonElement mlpBias) && mlpBias.ValueKind == JsonValueKind.True)
         {
-            problems.Add($"rope_scaling is not supported yet (got {scaling.GetRawText()}).");
+            problems.Add("mlp_bias = true is not supported.");
         }
 
         if (root.TryGetProperty("hidden_act", out JsonElement act) && act.ValueKind == JsonValueKind.String && act.GetString() != "silu")

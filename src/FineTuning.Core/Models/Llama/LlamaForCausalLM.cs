@@ -71,6 +71,13 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguag
             throw new ArgumentException($"the cache has {cache.LayerCount} layers, the model {Config.NumHiddenLayers}.", nameof(cache));
         }
 
+        long total = inputIds.shape[1] + (cache?.Length ?? 0);
+        if (Config.SlidingWindow is int window && total > window)
+        {
+            // Sliding-window attention is not implemented: beyond the window, full attention would give other results.
+            throw new ArgumentException($"{total} positions exceed sliding_window ({window}); sliding-window attention is not implemented.", nameof(inputIds));
+        }
+
         using var scope = torch.NewDisposeScope();
         Tensor hidden = model.Forward(inputIds, attentionMask, positionIds, cache);
         Tensor logits = lm_head is null

@@ -14,12 +14,12 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
     private readonly ModuleList<LlamaDecoderLayer> layers;
     private readonly RmsNorm norm;
 #pragma warning restore IDE1006
-    private readonly LlamaConfig config;
+    private readonly float[] inverseFrequencies;
 
     internal LlamaModel(LlamaConfig config, Device? device, ScalarType? dtype)
         : base(nameof(LlamaModel))
     {
-        this.config = config;
+        inverseFrequencies = RotaryEmbedding.InverseFrequencies(config.EffectiveHeadDim, config.RopeTheta, config.RopeScaling);
         embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize, device: device, dtype: dtype);
         layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers)
             .Select(i => new LlamaDecoderLayer(config, i, device, dtype)).ToArray());
@@ -38,57 +38,16 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
         long seq = inputIds.shape[1];
         long past = cache?.Length ?? 0;
         Device device = inputIds.device;
-        positionIds ??= DefaultPositions(inputIds.shape[0], seq, past, attentionMask, device);
-        Tensor? mask = BuildMask(seq, past, attentionMask, device);
+        positionIds ??= CausalMask.DefaultPositions(inputIds.shape[0], seq, past, attentionMask, device);
+        Tensor? mask = CausalMask.Build(seq, past, attentionMask, device);
 
         Tensor h = embed_tokens.call(inputIds);
-        (Tensor cos, Tensor sin) = RotaryEmbedding.Tables(positionIds, config.EffectiveHeadDim, config.RopeTheta, h.dtype);
+        (Tensor cos, Tensor sin) = RotaryEmbedding.Tables(positionIds, inverseFrequencies, h.dtype);
         foreach (LlamaDecoderLayer layer in layers)
         {
             h = layer.Forward(h, cos, sin, mask, cache);
         }
 
         return norm.call(h).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>
-    /// Positions count real tokens only (HF's <c>cumsum(mask) - 1</c>), so a left-padded prompt gets the
-    /// same positions as the unpadded one.
-    /// </summary>
-    private static Tensor DefaultPositions(long batch, long seq, long past, Tensor? attentionMask, Device device)
-    {
-        if (attentionMask is null)
-        {
-            return torch.arange(past, past + seq, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(batch, seq);
-        }
-
-        Tensor positions = attentionMask.to_type(ScalarType.Int64).cumsum(-1) - 1;
-        return positions.clamp_min(0).narrow(-1, positions.shape[1] - seq, seq);
-    }
-
-    /// <summary>
-    /// A bool mask [batch|1, 1, seq, past + seq], true = attend: causal with the query at absolute position
-    /// past + i, padding keys masked out. Each position may always attend to itself, so rows of padding stay
-    /// finite (a fully masked row would make softmax produce NaN, and 0 * NaN spreads through values).
-    /// Null means plain causal attention without a cache, which scaled_dot_product_attention does natively.
-    /// </summary>
-    private static Tensor? BuildMask(long seq, long past, Tensor? attentionMask, Device device)
-    {
-        if (attentionMask is null && past == 0) return null;
-        long total = past + seq;
-        if (attentionMask is not null && attentionMask.shape[1] != total)
-        {
-            throw new System.ArgumentException(
-                $"attention mask covers {attentionMask.shape[1]} positions, but cache ({past}) plus input ({seq}) is {total}.",
-                nameof(attentionMask));
-        }
-
-        Tensor queryPos = torch.arange(past, total, dtype: ScalarType.Int64, device: device).unsqueeze(1); // [seq, 1]
-        Tensor keyPos = torch.arange(0, total, dtype: ScalarType.Int64, device: device).unsqueeze(0);       // [1, total]
-        Tensor causal = keyPos.le(queryPos);
-        if (attentionMask is null) return causal.unsqueeze(0).unsqueeze(0);
-        Tensor keep = attentionMask.to_type(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // [B, 1, 1, total]
-        Tensor self = keyPos.eq(queryPos);
-        return causal.unsqueeze(0).unsqueeze(0).logical_and(keep).logical_or(self);
     }
 }

@@ -151,11 +151,11 @@ public sealed class LlamaForCausalLMTests
     }
 
     [Fact]
-    public void Config_FromJsonWithRopeScalingOrOtherActivation_ThrowsRatherThanIgnoring()
+    public void Config_FromJsonWithUnsupportedRopeScalingOrOtherActivation_ThrowsRatherThanIgnoring()
     {
         const string json = """
             {"hidden_size": 64, "intermediate_size": 172, "num_hidden_layers": 5, "num_attention_heads": 8,
-             "vocab_size": 512, "hidden_act": "gelu", "rope_scaling": {"rope_type": "llama3", "factor": 8.0}}
+             "vocab_size": 512, "hidden_act": "gelu", "rope_scaling": {"rope_type": "yarn", "factor": 8.0}}
             """;
 
         ModelConfigException e = Assert.Throws<ModelConfigException>(() => LlamaConfig.FromJson(json));

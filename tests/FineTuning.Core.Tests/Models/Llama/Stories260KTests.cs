@@ -38,6 +38,31 @@ public sealed class Stories260KTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public void SavedAsHfFolderAndReloaded_GreedyFromBos_ReproducesPublishedText()
+    {
+        string dir = ModelFiles.Stories260K();
+        string folder = Path.Combine(Path.GetTempPath(), "ft-stories260K-hf-" + System.Guid.NewGuid().ToString("N"));
+        try
+        {
+            using (LlamaForCausalLM original = Llama2CCheckpoint.Load(Path.Combine(dir, "stories260K.bin")))
+            {
+                FineTuning.Models.HuggingFace.HfCheckpoint.Save(original, folder);
+            }
+
+            using LlamaForCausalLM model = FineTuning.Models.HuggingFace.HfCheckpoint.Load<LlamaForCausalLM>(folder);
+            Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(dir, "tok512.bin"), model.Config.VocabSize);
+            string text = new TextGenerator(model, tokenizer).Generate(string.Empty, new GenerationOptions { MaxNewTokens = 200, StopTokenIds = new[] { tokenizer.BosId } });
+
+            Assert.True(File.Exists(Path.Combine(folder, "config.json")));
+            Assert.Equal(Expected, text);
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [SkippableFact]
     public void Encode_OnceUponATime_MatchesLlama2C()
     {
         string dir = ModelFiles.Stories260K();

@@ -1,0 +1,180 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using FineTuning.Models.Bert;
+using FineTuning.Models.Gpt2;
+using FineTuning.Models.Llama;
+using FineTuning.Models.SafeTensors;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuning.Models.HuggingFace;
+
+/// <summary>
+/// Loads and saves Hugging Face checkpoint folders: <c>config.json</c> plus <c>model.safetensors</c> or a sharded
+/// <c>model.safetensors.index.json</c>. <c>model_type</c> chooses the architecture: <c>llama</c> (also SmolLM and
+/// TinyLlama), <c>mistral</c>, <c>qwen2</c> → <see cref="LlamaForCausalLM"/>; <c>gpt2</c> → <see cref="Gpt2LMHeadModel"/>;
+/// <c>bert</c> → <see cref="BertModel"/> or <see cref="BertForSequenceClassification"/>. Loading is strict: every
+/// missing, unexpected, mis-shaped or non-floating tensor is reported, naming the file and the tensor.
+/// </summary>
+public static class HfCheckpoint
+{
+    /// <summary>The configuration file of a checkpoint folder.</summary>
+    public const string ConfigFileName = "config.json";
+
+    /// <summary>Hugging Face's default shard size for <see cref="Save"/> (5 GB).</summary>
+    public const long DefaultMaxShardBytes = 5_000_000_000;
+
+    /// <summary>The <c>model_type</c> values <see cref="Load"/> understands.</summary>
+    public static IReadOnlyList<string> SupportedModelTypes { get; } = new[] { "llama", "mistral", "qwen2", "gpt2", "bert" };
+
+    /// <summary>
+    /// Reads the checkpoint in <paramref name="folder"/> and returns the model, in evaluation mode, on the CPU.
+    /// </summary>
+    /// <param name="folder">The checkpoint folder.</param>
+    /// <param name="dtype">Parameter dtype: float32 by default; null keeps the file's floating dtype (which must then be the same for all tensors).</param>
+    /// <returns>A <see cref="LlamaForCausalLM"/>, <see cref="Gpt2LMHeadModel"/>, <see cref="BertModel"/> or <see cref="BertForSequenceClassification"/>, owned by the caller.</returns>
+    /// <exception cref="ModelFileException"><c>config.json</c> or the weights file is missing.</exception>
+    /// <exception cref="ModelConfigException"><c>config.json</c> is malformed, invalid, or of an unsupported <c>model_type</c>.</exception>
+    /// <exception cref="SafeTensorsFormatException">A weights file is malformed or truncated.</exception>
+    /// <exception cref="CheckpointWeightsException">The tensors do not fit the model (names, shapes, dtypes).</exception>
+    public static nn.Module Load(string folder, ScalarType? dtype = ScalarType.Float32)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (dtype is ScalarType requested && !HfWeightLoader.IsFloating(requested))
+        {
+            throw new ArgumentException($"dtype must be a floating type, got {requested}.", nameof(dtype));
+        }
+
+        string configPath = Path.Combine(folder, ConfigFileName);
+        (string json, System.Text.Json.JsonElement root, string modelType) = HfConfigFile.Read(configPath);
+        if (!((IList<string>)SupportedModelTypes).Contains(modelType))
+        {
+            throw new ModelConfigException($"'{configPath}': model_type \"{modelType}\" is not supported; supported: {string.Join(", ", SupportedModelTypes)}.");
+        }
+
+        using ISafeTensorsReader reader = OpenWeights(folder);
+        ScalarType target = dtype ?? HfWeightLoader.CommonDType(folder, reader);
+        HfWeightMap map = modelType switch
+        {
+            "gpt2" => Gpt2Folder.Create(configPath, json, target),
+            "bert" => BertFolder.Create(configPath, json, root, reader, target),
+            _ => LlamaFamilyFolder.Create(configPath, json, root, modelType, target),
+        };
+
+        try
+        {
+            HfWeightLoader.Load(folder, reader, map);
+            map.Model.eval();
+            return map.Model;
+        }
+        catch
+        {
+            map.Model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Like <see cref="Load"/>, for a caller that knows which model the folder holds.</summary>
+    /// <typeparam name="TModel">The expected model type, e.g. <see cref="LlamaForCausalLM"/>.</typeparam>
+    /// <param name="folder">The checkpoint folder.</param>
+    /// <param name="dtype">Parameter dtype: float32 by default; null keeps the file's floating dtype.</param>
+    /// <returns>The model, owned by the caller.</returns>
+    /// <exception cref="ModelConfigException">The folder holds another kind of model (or see <see cref="Load"/>).</exception>
+    public static TModel Load<TModel>(string folder, ScalarType? dtype = ScalarType.Float32)
+        where TModel : nn.Module
+    {
+        nn.Module model = Load(folder, dtype);
+        if (model is TModel typed) return typed;
+        string actual = model.GetType().Name;
+        model.Dispose();
+        throw new ModelConfigException($"'{Path.Combine(folder, ConfigFileName)}' describes a {actual}, not a {typeof(TModel).Name}.");
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as a Hugging Face folder: <c>config.json</c> and <c>model.safetensors</c>, or
+    /// shards plus <c>model.safetensors.index.json</c> when the weights exceed <paramref name="maxShardBytes"/>. The
+    /// weights are written in the model's dtype (HF layout: GPT-2's Conv1D weights transposed back, tied heads omitted).
+    /// A stale single file or index of the other layout is deleted so the folder loads back as written.
+    /// </summary>
+    /// <param name="model">A model <see cref="Load"/> can return; adapters must be merged or removed first.</param>
+    /// <param name="folder">The output folder; created if needed.</param>
+    /// <param name="maxShardBytes">Largest data size of one file before sharding.</param>
+    /// <exception cref="ArgumentException">The model is not a supported type, or carries adapter weights.</exception>
+    public static void Save(nn.Module model, string folder, long maxShardBytes = DefaultMaxShardBytes)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxShardBytes);
+        Directory.CreateDirectory(folder);
+        string configPath = Path.Combine(folder, ConfigFileName);
+        ScalarType dtype = FirstFloatingDType(model);
+        HfWeightMap map;
+        Action writeConfig;
+        switch (model)
+        {
+            case LlamaForCausalLM llama:
+                LlamaFamilyFolder.CheckSavable(llama);
+                map = LlamaFamilyFolder.Map(llama);
+                writeConfig = () => LlamaFamilyFolder.WriteConfig(configPath, llama, dtype);
+                break;
+            case Gpt2LMHeadModel gpt2:
+                map = Gpt2Folder.Map(gpt2);
+                writeConfig = () => Gpt2Folder.WriteConfig(configPath, gpt2, dtype);
+                break;
+            case BertModel bert:
+                map = BertFolder.Map(bert);
+                writeConfig = () => BertFolder.WriteConfig(configPath, bert.Config, null, dtype);
+                break;
+            case BertForSequenceClassification classifier when classifier.Pooling == BertClassifierPooling.Pooler:
+                map = BertFolder.Map(classifier);
+                writeConfig = () => BertFolder.WriteConfig(configPath, classifier.Encoder.Config, classifier.NumLabels, dtype);
+                break;
+            default:
+                throw new ArgumentException(
+                    $"{model.GetType().Name} cannot be saved as a Hugging Face folder (LlamaForCausalLM, Gpt2LMHeadModel, BertModel, BertForSequenceClassification with pooler pooling can).",
+                    nameof(model));
+        }
+
+        using var scope = torch.NewDisposeScope();
+        Dictionary<string, Tensor> tensors = HfWeightLoader.ToCheckpoint(map);
+        writeConfig();
+        var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+        long bytes = 0;
+        foreach (Tensor t in tensors.Values) bytes += t.NumberOfElements * t.ElementSize;
+        string single = Path.Combine(folder, SafeTensorsCheckpoint.SingleFileName);
+        string index = Path.Combine(folder, ShardedSafeTensorsReader.DefaultIndexFileName);
+        if (bytes <= maxShardBytes)
+        {
+            SafeTensorsWriter.Write(single, tensors, metadata);
+            File.Delete(index);
+        }
+        else
+        {
+            SafeTensorsWriter.WriteSharded(folder, tensors, maxShardBytes, metadata);
+            File.Delete(single);
+        }
+    }
+
+    private static ISafeTensorsReader OpenWeights(string folder)
+    {
+        try
+        {
+            return SafeTensorsCheckpoint.Open(folder);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new ModelFileException(e.FileName ?? folder, e.Message, e);
+        }
+    }
+
+    private static ScalarType FirstFloatingDType(nn.Module model)
+    {
+        foreach (var p in model.parameters())
+        {
+            if (HfWeightLoader.IsFloating(p.dtype)) return p.dtype;
+        }
+
+        return ScalarType.Float32;
+    }
+}

@@ -1,0 +1,133 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using FineTuning.Models.SafeTensors;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuning.Models.HuggingFace;
+
+/// <summary>
+/// Strict loading of a checkpoint into a module: every state-dict key must come from exactly one tensor of the
+/// checkpoint with the same shape (after the architecture's transposition) and a floating dtype; every tensor
+/// must be used or knowingly skipped. All problems are reported together before any weight is copied
+/// (TorchSharp's <c>load_state_dict</c> would broadcast and convert silently).
+/// </summary>
+internal static class HfWeightLoader
+{
+    internal static bool IsFloating(ScalarType t) =>
+        t is ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float64;
+
+    /// <summary>The one floating dtype all tensors share, for loading "as stored".</summary>
+    internal static ScalarType CommonDType(string folder, ISafeTensorsReader reader)
+    {
+        var dtypes = reader.Tensors.Select(t => t.ScalarType).Where(IsFloating).Distinct().ToList();
+        if (dtypes.Count == 1) return dtypes[0];
+        if (dtypes.Count == 0) return ScalarType.Float32;
+        throw new CheckpointWeightsException(folder,
+            new[] { $"the tensors mix floating dtypes ({string.Join(", ", dtypes)}); ask for one dtype explicitly" },
+            Array.Empty<string>());
+    }
+
+    internal static void Load(string folder, ISafeTensorsReader reader, HfWeightMap map)
+    {
+        var problems = new List<string>();
+        var names = new List<string>();
+        Dictionary<string, Tensor> targets = map.Model.state_dict();
+        var sources = new Dictionary<string, SafeTensorInfo>(StringComparer.Ordinal);
+        foreach (SafeTensorInfo info in reader.Tensors)
+        {
+            string? key = map.ToModelKey(info.Name);
+            if (key is null) continue;
+            string where = $"{System.IO.Path.GetFileName(info.FilePath)}: tensor '{info.Name}'";
+            if (!targets.ContainsKey(key) && map.TiedTo(info.Name) is { } tiedNames)
+            {
+                if (!EqualsAny(reader, info, tiedNames))
+                {
+                    problems.Add($"{where} is a tied output head (tie_word_embeddings) but differs from {string.Join(" / ", tiedNames.Select(n => $"'{n}'"))}");
+                    names.Add(info.Name);
+                }
+
+                continue;
+            }
+
+            if (!targets.TryGetValue(key, out Tensor? target))
+            {
+                problems.Add($"{where} is unexpected (the model has no '{key}')");
+                names.Add(info.Name);
+                continue;
+            }
+
+            if (!sources.TryAdd(key, info))
+            {
+                problems.Add($"{where} and tensor '{sources[key].Name}' both map to '{key}'");
+                names.Add(info.Name);
+                continue;
+            }
+
+            long[] shape = info.GetShapeArray();
+            if (map.IsTransposed(key) && shape.Length == 2) Array.Reverse(shape);
+            if (!shape.SequenceEqual(target.shape))
+            {
+                problems.Add($"{where} has shape [{string.Join(", ", info.Shape)}]{(map.IsTransposed(key) ? " (stored transposed)" : "")}, the model expects [{string.Join(", ", target.shape)}]");
+                names.Add(info.Name);
+            }
+
+            if (IsFloating(target.dtype) && !IsFloating(info.ScalarType))
+            {
+                problems.Add($"{where} has dtype {info.DType}, the model expects a floating-point tensor");
+                names.Add(info.Name);
+            }
+        }
+
+        foreach (string key in targets.Keys.Where(k => !sources.ContainsKey(k)).Order(StringComparer.Ordinal))
+        {
+            string name = map.ToCheckpointName(key);
+            problems.Add($"tensor '{name}' is missing (needed for '{key}')");
+            names.Add(name);
+        }
+
+        if (problems.Count > 0) throw new CheckpointWeightsException(folder, problems, names);
+        using var noGrad = torch.no_grad();
+        foreach ((string key, SafeTensorInfo info) in sources)
+        {
+            using var scope = torch.NewDisposeScope();
+            Tensor source = reader.Load(info.Name);
+            if (map.IsTransposed(key)) source = source.t();
+            Tensor target = targets[key];
+            target.copy_(source.to_type(target.dtype));
+        }
+    }
+
+    /// <summary>Whether the file tensor <paramref name="info"/> has the dtype, shape and bytes of one of <paramref name="names"/>.</summary>
+    private static bool EqualsAny(ISafeTensorsReader reader, SafeTensorInfo info, string[] names)
+    {
+        foreach (string name in names)
+        {
+            if (!reader.TryGetInfo(name, out SafeTensorInfo? other) || other.DType != info.DType || !other.Shape.SequenceEqual(info.Shape)) continue;
+            using var scope = torch.NewDisposeScope();
+            Tensor a = reader.Load(info.Name);
+            Tensor b = reader.Load(name);
+            if (a.bytes.SequenceEqual(b.bytes)) return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The tensors to write, by checkpoint name, in the file layout (transposed where the format says so).</summary>
+    internal static Dictionary<string, Tensor> ToCheckpoint(HfWeightMap map)
+    {
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach ((string key, Tensor value) in map.Model.state_dict())
+        {
+            if (key.Contains("lora_", StringComparison.Ordinal) || key.Contains("base_layer", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"'{key}' belongs to an adapter; merge or remove adapters before saving a Hugging Face checkpoint.", nameof(map));
+            }
+
+            result.Add(map.ToCheckpointName(key), map.IsTransposed(key) ? value.detach().t() : value.detach());
+        }
+
+        return result;
+    }
+}
