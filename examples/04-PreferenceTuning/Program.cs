@@ -51,7 +51,7 @@ string[] heldOutPrompts = KindnessData.Pairs(heldOut: true, seed: 3).Select(p =>
 Console.WriteLine($"stories260K; {train.Count} training pairs, {heldOut.Count} held-out pairs, {heldOutPrompts.Length} held-out prompts");
 
 var rows = new List<string>();
-foreach ((string name, IPreferenceLoss loss) in new (string, IPreferenceLoss)[] { ("DPO (beta 0.1)", new DpoLoss(beta: 0.1)), ("ORPO (lambda 0.5)", new OrpoLoss(lambda: 0.5)) })
+foreach ((string name, IPreferenceLoss loss) in new (string, IPreferenceLoss)[] { ("DPO (beta 0.5)", new DpoLoss(beta: 0.5)), ("ORPO (lambda 0.5)", new OrpoLoss(lambda: 0.5)) })
 {
     using LlamaForCausalLM model = Llama2CCheckpoint.Load(Path.Combine(folder, "stories260K.bin"));
     var objective = new PreferenceObjective(loss, maxLength: model.Config.MaxPositionEmbeddings);
@@ -63,7 +63,7 @@ foreach ((string name, IPreferenceLoss loss) in new (string, IPreferenceLoss)[] 
     var progress = new FineTuning.Examples.ConsoleProgress();
     using TrainingRun run = FineTuner.For(model)
         .WithLoRA(r: 8, alpha: 16)
-        .WithOptions(o => { o.Epochs = 3; o.BatchSize = 8; o.LearningRate = 2e-3; o.WarmupRatio = 0.1; o.LogEverySteps = 0; })
+        .WithOptions(o => { o.Epochs = 2; o.BatchSize = 8; o.LearningRate = 5e-4; o.WarmupRatio = 0.1; o.LogEverySteps = 0; })
         .WithPreferenceObjective(objective)
         .WithProgress(progress)
         .Train(train);
@@ -86,11 +86,11 @@ return 0;
     var generator = new TextGenerator(model, tokenizer);
     int kind = 0, samples = 0;
     foreach (string prompt in heldOutPrompts)
-        for (ulong s = 0; s < 3; s++, samples++)
-        {
-            string text = generator.Generate(prompt, new GenerationOptions { MaxNewTokens = 24, Temperature = 0.8, Seed = 100 + s, StopTokenIds = new[] { tokenizer.EosId } });
-            if (KindnessData.IsKind(text)) kind++;
-        }
+    {
+        string text = generator.Generate(prompt, new GenerationOptions { MaxNewTokens = 20, Temperature = 0.8, Seed = 100, StopTokenIds = new[] { tokenizer.EosId } });
+        if (KindnessData.IsKind(text)) kind++;
+        samples++;
+    }
     double perplexity = FineTuner.For(model).Evaluate(plain).Perplexity;
     return (preference, kind / (double)samples, perplexity);
 }
