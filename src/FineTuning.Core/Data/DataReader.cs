@@ -8,7 +8,7 @@ namespace FineTuning.Data;
 
 /// <summary>
 /// Reads typed examples from JSON Lines (one record per line, streamed) or a JSON array of records
-/// (detected by a leading <c>[</c>; the array is read whole, then parsed record by record). Records are
+/// (detected by a <c>[</c> starting the first non-blank line; the array is read whole, then parsed record by record). Records are
 /// yielded lazily. Blank lines in JSON Lines carry no record and are passed over. A malformed record
 /// throws <see cref="DataFormatException"/> naming file, line and field, or, with
 /// <see cref="MalformedRecordPolicy.SkipAndReport"/>, is added to the caller's list of skipped records.
@@ -64,19 +64,21 @@ public static class DataReader
     private static IEnumerable<T> ReadText<T>(TextReader reader, string source, IRecordFormat<T> format, MalformedRecordPolicy policy, ICollection<SkippedRecord>? skipped)
     {
         long line = 0;
+        bool first = true;
         string? text;
         while ((text = reader.ReadLine()) is not null)
         {
             line++;
             string trimmed = text.TrimStart();
             if (trimmed.Length == 0) continue;
-            if (trimmed[0] == '[')
+            if (first && trimmed[0] == '[')
             {
                 string rest = text + "\n" + reader.ReadToEnd();
                 foreach (T item in JsonArrayRecords.Read(rest, line, source, format, policy, skipped)) yield return item;
                 yield break;
             }
 
+            first = false;
             var location = new RecordLocation(source, line);
             T? parsed = default;
             bool ok;
