@@ -30,6 +30,9 @@ public sealed class ChatLabeler
         _options = (options ?? new LabelingOptions()).Validated();
     }
 
+    /// <summary>The maximum length examples are held to (null = none).</summary>
+    public int? MaxLength => _options.MaxLength;
+
     /// <summary>Ids and labels of <paramref name="chat"/> before any length limit (labels -100 where not learned).</summary>
     /// <param name="chat">The conversation.</param>
     /// <returns>Ids and labels of equal length.</returns>
