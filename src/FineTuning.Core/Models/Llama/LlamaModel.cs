@@ -57,13 +57,26 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// </summary>
     private static Tensor DefaultPositions(long batch, long seq, long past, Tensor? attentionMask, Device device)
     {
-        if (attentionMask is null)
+        if (attentionMask is null || attentionMask.dim() == 4)
         {
             return torch.arange(past, past + seq, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(batch, seq);
         }
 
         Tensor positions = attentionMask.to_type(ScalarType.Int64).cumsum(-1) - 1;
         return positions.clamp_min(0).narrow(-1, positions.shape[1] - seq, seq);
+    }
+
+    /// <summary>A caller-built mask (e.g. block-diagonal causal for packed sequences), checked and used as given.</summary>
+    private static Tensor ExplicitMask(Tensor mask, long seq, long total)
+    {
+        if (mask.dtype != ScalarType.Bool || mask.shape[1] != 1 || mask.shape[2] != seq || mask.shape[3] != total)
+        {
+            throw new System.ArgumentException(
+                $"a 4-D attention mask must be bool [batch|1, 1, {seq}, {total}] (true = attend), got {mask.dtype} [{string.Join(", ", mask.shape)}].",
+                nameof(mask));
+        }
+
+        return mask;
     }
 
     /// <summary>
@@ -76,6 +89,7 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
     {
         if (attentionMask is null && past == 0) return null;
         long total = past + seq;
+        if (attentionMask is not null && attentionMask.dim() == 4) return ExplicitMask(attentionMask, seq, total);
         if (attentionMask is not null && attentionMask.shape[1] != total)
         {
             throw new System.ArgumentException(
