@@ -63,6 +63,21 @@ public sealed class ChatLabeler
         return (ids.ToArray(), labels.ToArray());
     }
 
+    /// <summary>
+    /// Token ids of the template's generation prompt for <paramref name="chat"/> (conversation + assistant header),
+    /// tokenised segment by segment exactly as in training, to feed <c>TextGenerator.GenerateIds</c>.
+    /// </summary>
+    /// <param name="chat">The conversation so far.</param>
+    /// <returns>The ids.</returns>
+    public IReadOnlyList<int> TokenizePrompt(ChatExample chat)
+    {
+        ArgumentNullException.ThrowIfNull(chat);
+        var ids = new List<int>();
+        bool firstText = true;
+        foreach (TemplateSegment segment in _template.RenderPrompt(chat)) ids.AddRange(Encode(segment, ref firstText));
+        return ids;
+    }
+
     /// <summary>Plain text for language modelling: BOS, the text, EOS, every token learned (length limit applied as for chats).</summary>
     /// <param name="texts">The texts.</param>
     /// <returns>The sequences and what was truncated or dropped.</returns>

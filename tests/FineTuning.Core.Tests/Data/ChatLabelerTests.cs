@@ -89,6 +89,16 @@ public sealed class ChatLabelerTests
     }
 
     [Fact]
+    public void TokenizePrompt_IsTheTrainingTokensUpToTheAnswer()
+    {
+        var labeler = new ChatLabeler(ChatTemplates.ChatML, Bytes);
+        (long[] ids, _) = labeler.Tokenize(ChatExample.Exchange("Hello", "Hi"));
+        IReadOnlyList<int> prompt = labeler.TokenizePrompt(new ChatExample(new[] { new ChatMessage(ChatRole.User, "Hello") }));
+        Assert.Equal(ids.Take(prompt.Count).Select(i => (int)i), prompt);
+        Assert.Equal("<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n", Bytes.Decode(prompt));
+    }
+
+    [Fact]
     public void LabelTexts_LearnsEverythingBetweenBosAndEos()
     {
         TokenSequence s = new ChatLabeler(ChatTemplates.ChatML, Bytes).LabelTexts(new[] { "ab" }).Sequences.Single();
