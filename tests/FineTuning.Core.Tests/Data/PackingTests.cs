@@ -75,6 +75,17 @@ public sealed class PackingTests
     }
 
     [Fact]
+    public void Forward_FourDimensionalMaskOfWrongShape_IsRejected()
+    {
+        using LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config());
+        using Tensor ids = tensor(new long[] { 1, 5, 6 }, new long[] { 1, 3 });
+        using Tensor wrong = ones(1, 1, 3, 4, dtype: ScalarType.Bool);
+        using Tensor notBool = ones(1, 1, 3, 3);
+        Assert.Throws<ArgumentException>(() => model.Forward(ids, wrong));
+        Assert.Throws<ArgumentException>(() => model.Forward(ids, notBool));
+    }
+
+    [Fact]
     public void Train_PackedRowsThroughTheTrainer_LossFalls()
     {
         using LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config());
