@@ -96,6 +96,36 @@ public sealed class PackingTests
         Assert.True(run.History[^1].Loss < run.History[0].Loss);
     }
 
+    [Fact]
+    public void Train_OneStepPackedWithAccumulationVersusUnpacked_SameLossAndWeights()
+    {
+        using LlamaForCausalLM unpackedModel = TinyLlama.Create(TinyLlama.Config());
+        using LlamaForCausalLM packedModel = TinyLlama.Create(TinyLlama.Config());
+        var rows = SequencePacker.Pack(Examples, maxLength: 12).ToList();
+
+        // One optimizer step over all the data: unpacked as one micro-batch of 5, packed as 3 micro-batches of 1 row
+        // (gradient accumulation), so the trainer's division by the step's target count is exercised too.
+        using TrainingRun a = FineTuner.For(unpackedModel, new CausalLMObjective())
+            .WithOptions(o => { o.BatchSize = 5; o.MaxSteps = 1; o.Shuffle = false; o.LearningRate = 1e-2; o.MaxGradNorm = null; })
+            .Train(Examples);
+        using TrainingRun b = FineTuner.For(packedModel, new PackedCausalLMObjective())
+            .WithOptions(o => { o.BatchSize = 1; o.GradientAccumulationSteps = 3; o.MaxSteps = 1; o.Shuffle = false; o.LearningRate = 1e-2; o.MaxGradNorm = null; })
+            .Train(rows);
+
+        Assert.Equal(a.History[0].Loss, b.History[0].Loss, 1e-5);
+        Assert.Equal(a.History[0].Targets, b.History[0].Targets);
+        var after = packedModel.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        using (LlamaForCausalLM untouched = TinyLlama.Create(TinyLlama.Config()))
+        {
+            Assert.False(untouched.named_parameters().First().parameter.allclose(after[untouched.named_parameters().First().name]), "the step changed nothing");
+        }
+
+        foreach ((string name, var p) in unpackedModel.named_parameters())
+        {
+            Assert.True(p.allclose(after[name], rtol: 1e-4, atol: 1e-6), $"weights of {name} differ after one step");
+        }
+    }
+
     private static (double Loss, Dictionary<string, Tensor> Gradients) LossAndGradients(LlamaForCausalLM model, Func<Tensor> loss)
     {
         model.zero_grad();
