@@ -12,13 +12,13 @@ internal sealed class Llama2ChatTemplate : IChatTemplate
 {
     public string Name => "Llama-2";
 
-    public IReadOnlyList<TemplateSegment> Render(ChatExample chat) => RenderCore(chat, training: true, prompt: false);
+    public IReadOnlyList<TemplateSegment> Render(ChatExample chat) => RenderCore(chat, training: true);
 
-    public IReadOnlyList<TemplateSegment> RenderPrompt(ChatExample chat) => RenderCore(chat, training: false, prompt: true);
+    public IReadOnlyList<TemplateSegment> RenderPrompt(ChatExample chat) => RenderCore(chat, training: false);
 
     public override string ToString() => Name;
 
-    private static List<TemplateSegment> RenderCore(ChatExample chat, bool training, bool prompt)
+    private static List<TemplateSegment> RenderCore(ChatExample chat, bool training)
     {
         ArgumentNullException.ThrowIfNull(chat);
         var s = new List<TemplateSegment>();
@@ -59,7 +59,6 @@ internal sealed class Llama2ChatTemplate : IChatTemplate
         }
 
         // The generation prompt of Llama-2 is the conversation ending with "[/INST]": nothing to add.
-        _ = prompt;
         return s;
     }
 }
