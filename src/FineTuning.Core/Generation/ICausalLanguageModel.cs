@@ -19,7 +19,8 @@ public interface ICausalLanguageModel
     /// Logits [batch, seq, vocab] for <paramref name="inputIds"/> [batch, seq] (int64).
     /// </summary>
     /// <param name="inputIds">Token ids of the new positions.</param>
-    /// <param name="attentionMask">Optional [batch, past + seq], 1 = real token, 0 = padding; covers cached positions too.</param>
+    /// <param name="attentionMask">Optional [batch, past + seq], 1 = real token, 0 = padding; covers cached positions too.
+    /// Or a full bool mask [batch|1, 1, seq, past + seq] (true = attend) used as given, e.g. the block-diagonal causal mask of packed sequences (<c>FineTuning.Data.PackedAttention</c>).</param>
     /// <param name="positionIds">Optional [batch, seq] positions; by default derived from the mask (padding-aware) or the cache offset.</param>
     /// <param name="cache">Optional cache: its positions are attended to and the new keys/values are appended.</param>
     Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KVCache? cache = null);

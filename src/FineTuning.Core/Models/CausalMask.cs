@@ -12,8 +12,9 @@ internal static class CausalMask
     /// </summary>
     internal static Tensor DefaultPositions(long batch, long seq, long past, Tensor? attentionMask, Device device)
     {
-        if (attentionMask is null)
+        if (attentionMask is null || attentionMask.dim() == 4)
         {
+            // A 4-D mask (packed sequences) says nothing about positions: the caller passes position ids.
             return torch.arange(past, past + seq, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(batch, seq);
         }
 
@@ -31,6 +32,7 @@ internal static class CausalMask
     {
         if (attentionMask is null && past == 0) return null;
         long total = past + seq;
+        if (attentionMask is not null && attentionMask.dim() == 4) return Explicit(attentionMask, seq, total);
         if (attentionMask is not null && attentionMask.shape[1] != total)
         {
             throw new System.ArgumentException(
@@ -45,5 +47,18 @@ internal static class CausalMask
         Tensor keep = attentionMask.to_type(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // [B, 1, 1, total]
         Tensor self = keyPos.eq(queryPos);
         return causal.unsqueeze(0).unsqueeze(0).logical_and(keep).logical_or(self);
+    }
+
+    /// <summary>A caller-built mask (e.g. block-diagonal causal for packed sequences), checked and used as given.</summary>
+    private static Tensor Explicit(Tensor mask, long seq, long total)
+    {
+        if (mask.dtype != ScalarType.Bool || mask.shape[1] != 1 || mask.shape[2] != seq || mask.shape[3] != total)
+        {
+            throw new System.ArgumentException(
+                $"a 4-D attention mask must be bool [batch|1, 1, {seq}, {total}] (true = attend), got {mask.dtype} [{string.Join(", ", mask.shape)}].",
+                nameof(mask));
+        }
+
+        return mask;
     }
 }

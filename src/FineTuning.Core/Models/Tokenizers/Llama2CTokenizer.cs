@@ -12,7 +12,7 @@ namespace FineTuning.Models.Tokenizers;
 /// has the highest score.
 /// File format: int32 max_token_length, then per token float32 score, int32 byte length, bytes.
 /// </summary>
-public sealed class Llama2CTokenizer : ITokenizer
+public sealed class Llama2CTokenizer : IContinuationTokenizer
 {
     private const int ByteTokenOffset = 3;
     private readonly byte[][] pieces;
@@ -96,13 +96,18 @@ public sealed class Llama2CTokenizer : ITokenizer
     /// <param name="addBos">Prepend BOS (1).</param>
     /// <param name="addEos">Append EOS (2).</param>
     /// <returns>The ids.</returns>
-    public IReadOnlyList<int> Encode(string text, bool addBos, bool addEos)
+    public IReadOnlyList<int> Encode(string text, bool addBos, bool addEos) => Encode(text, addBos, addEos, dummyPrefix: true);
+
+    /// <inheritdoc />
+    public IReadOnlyList<int> EncodeContinuation(string text) => Encode(text, addBos: false, addEos: false, dummyPrefix: false);
+
+    private List<int> Encode(string text, bool addBos, bool addEos, bool dummyPrefix)
     {
         ArgumentNullException.ThrowIfNull(text);
         var tokens = new List<int>();
         if (addBos) tokens.Add(BosId);
         byte[] utf8 = Encoding.UTF8.GetBytes(text);
-        if (utf8.Length > 0)
+        if (utf8.Length > 0 && dummyPrefix)
         {
             // SentencePiece's add_dummy_prefix: the text starts as if after a space.
             tokens.Add(lookup.TryGetValue(" ", out int space) ? space : ' ' + ByteTokenOffset);
