@@ -28,22 +28,8 @@ if (folder is null || !File.Exists(Path.Combine(folder, "stories260K.bin")))
 torch.set_num_threads(Math.Min(2, Environment.ProcessorCount));
 Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(folder, "tok512.bin"));
 
-List<PreferencePair> Tokenize(IEnumerable<(string Prompt, string Chosen, string Rejected)> raw)
-{
-    var pairs = new List<PreferencePair>();
-    foreach ((string prompt, string chosen, string rejected) in raw)
-    {
-        // Encode prompt + completion together and cut at the prompt's tokens, so completions are tokenized in context.
-        long[] p = tokenizer.Encode(prompt, addBos: true).Select(i => (long)i).ToArray();
-        long[]? Completion(string c)
-        {
-            long[] all = tokenizer.Encode(prompt + c, addBos: true, addEos: true).Select(i => (long)i).ToArray();
-            return all.Take(p.Length).SequenceEqual(p) ? all[p.Length..] : null;
-        }
-        if (Completion(chosen) is { } c && Completion(rejected) is { } r) pairs.Add(new PreferencePair(p, c, r));
-    }
-    return pairs;
-}
+List<PreferencePair> Tokenize(IEnumerable<(string Prompt, string Chosen, string Rejected)> raw) =>
+    PreferenceTokenization.ToPairs(tokenizer, raw.Select(p => new TextPreference(p.Prompt, p.Chosen, p.Rejected)));
 List<PreferencePair> train = Tokenize(KindnessData.Pairs(heldOut: false, seed: 1));
 List<PreferencePair> heldOut = Tokenize(KindnessData.Pairs(heldOut: true, seed: 2));
 List<TokenSequence> plain = KindnessData.PlainText.Select(t => TokenSequence.ForLanguageModeling(tokenizer.Encode(t, addBos: true, addEos: true).Select(i => (long)i).ToArray())).ToList();
