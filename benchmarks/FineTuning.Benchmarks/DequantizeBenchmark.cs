@@ -8,7 +8,8 @@ namespace FineTuning.Benchmarks;
 /// <summary>
 /// Dequantizing one NF4 4096x4096 weight (blocks of 64, double-quantized scales, as QLoRA stores it) into a new
 /// dense tensor: the composition of TorchSharp ops (byte -> value-pair table with index_select, times the block
-/// scales; the baseline) against the hand-written SIMD kernel over the packed bytes. <c>Copy</c> copies a dense
+/// scales; the baseline) against the hand-written SIMD kernel over the packed bytes. <c>KernelInto</c> runs the
+/// kernel into a preallocated tensor (no allocation and first-touch page faults), and <c>Copy</c> copies a dense
 /// tensor of the same output size into a preallocated one: the memory bandwidth reference.
 /// </summary>
 [SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 15)]
@@ -54,6 +55,9 @@ public class DequantizeBenchmark
     {
         using Tensor t = _weight!.DequantizeRows(0, Size, DType, DequantizeMethod.Kernel);
     }
+
+    [Benchmark]
+    public void KernelInto() => DequantizeKernel.Run(_weight!, 0, Size, _target!);
 
     [Benchmark]
     public void Copy() => _target!.copy_(_source!);
