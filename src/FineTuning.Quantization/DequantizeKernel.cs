@@ -113,45 +113,53 @@ internal static unsafe class DequantizeKernel
 
     internal static void Decode4(byte* src, int bytes, float* table, float scale, float* dst)
     {
+        if (Avx512F.IsSupported) Decode4Avx512(src, bytes, table, scale, dst);
+        else if (Avx2.IsSupported) Decode4Avx2(src, bytes, table, scale, dst);
+        else Decode4Scalar(src, bytes, table, scale, dst);
+    }
+
+    /// <summary>16 bytes -> 32 values per step; <paramref name="bytes"/> is a multiple of 16.</summary>
+    internal static void Decode4Avx512(byte* src, int bytes, float* table, float scale, float* dst)
+    {
         Vector128<byte> mask = Vector128.Create((byte)0x0F);
-        if (Avx512F.IsSupported)
+        Vector512<float> codebook = Vector512.Load(table);
+        Vector512<float> s = Vector512.Create(scale);
+        for (int j = 0; j < bytes; j += 16)
         {
-            Vector512<float> codebook = Vector512.Load(table);
-            Vector512<float> s = Vector512.Create(scale);
-            for (int j = 0; j < bytes; j += 16)
-            {
-                Vector128<byte> x = Vector128.Load(src + j);
-                Vector128<byte> hi = Vector128.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & mask;
-                Vector128<byte> lo = x & mask;
-                Vector128<byte> first = Sse2.UnpackLow(hi, lo);   // hi0 lo0 hi1 lo1 ... hi7 lo7
-                Vector128<byte> second = Sse2.UnpackHigh(hi, lo); // hi8 lo8 ... hi15 lo15
-                (Avx512F.PermuteVar16x32(codebook, Avx512F.ConvertToVector512Int32(first)) * s).Store(dst + (2 * j));
-                (Avx512F.PermuteVar16x32(codebook, Avx512F.ConvertToVector512Int32(second)) * s).Store(dst + (2 * j) + 16);
-            }
-            return;
+            Vector128<byte> x = Vector128.Load(src + j);
+            Vector128<byte> hi = Vector128.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & mask;
+            Vector128<byte> lo = x & mask;
+            Vector128<byte> first = Sse2.UnpackLow(hi, lo);   // hi0 lo0 hi1 lo1 ... hi7 lo7
+            Vector128<byte> second = Sse2.UnpackHigh(hi, lo); // hi8 lo8 ... hi15 lo15
+            (Avx512F.PermuteVar16x32(codebook, Avx512F.ConvertToVector512Int32(first)) * s).Store(dst + (2 * j));
+            (Avx512F.PermuteVar16x32(codebook, Avx512F.ConvertToVector512Int32(second)) * s).Store(dst + (2 * j) + 16);
         }
+    }
 
-        if (Avx2.IsSupported)
+    /// <summary>As <see cref="Decode4Avx512"/> with 8-lane permutes.</summary>
+    internal static void Decode4Avx2(byte* src, int bytes, float* table, float scale, float* dst)
+    {
+        Vector128<byte> mask = Vector128.Create((byte)0x0F);
+        Vector256<float> low = Vector256.Load(table);
+        Vector256<float> high = Vector256.Load(table + 8);
+        Vector256<float> s = Vector256.Create(scale);
+        for (int j = 0; j < bytes; j += 16)
         {
-            Vector256<float> low = Vector256.Load(table);
-            Vector256<float> high = Vector256.Load(table + 8);
-            Vector256<float> s = Vector256.Create(scale);
-            for (int j = 0; j < bytes; j += 16)
-            {
-                Vector128<byte> x = Vector128.Load(src + j);
-                Vector128<byte> hi = Vector128.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & mask;
-                Vector128<byte> lo = x & mask;
-                Vector128<byte> first = Sse2.UnpackLow(hi, lo);
-                Vector128<byte> second = Sse2.UnpackHigh(hi, lo);
-                float* d = dst + (2 * j);
-                (Lookup16(low, high, Avx2.ConvertToVector256Int32(first)) * s).Store(d);
-                (Lookup16(low, high, Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(first, 8))) * s).Store(d + 8);
-                (Lookup16(low, high, Avx2.ConvertToVector256Int32(second)) * s).Store(d + 16);
-                (Lookup16(low, high, Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(second, 8))) * s).Store(d + 24);
-            }
-            return;
+            Vector128<byte> x = Vector128.Load(src + j);
+            Vector128<byte> hi = Vector128.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & mask;
+            Vector128<byte> lo = x & mask;
+            Vector128<byte> first = Sse2.UnpackLow(hi, lo);
+            Vector128<byte> second = Sse2.UnpackHigh(hi, lo);
+            float* d = dst + (2 * j);
+            (Lookup16(low, high, Avx2.ConvertToVector256Int32(first)) * s).Store(d);
+            (Lookup16(low, high, Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(first, 8))) * s).Store(d + 8);
+            (Lookup16(low, high, Avx2.ConvertToVector256Int32(second)) * s).Store(d + 16);
+            (Lookup16(low, high, Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(second, 8))) * s).Store(d + 24);
         }
+    }
 
+    internal static void Decode4Scalar(byte* src, int bytes, float* table, float scale, float* dst)
+    {
         for (int j = 0; j < bytes; j++)
         {
             byte b = src[j];

@@ -38,3 +38,34 @@ public sealed class KernelTests
         Assert.True(partK.bytes.SequenceEqual(kernel.narrow(0, 37, 101).contiguous().bytes), "rows are a slice of the whole");
     }
 }
+
+/// <summary>Each SIMD path of the 4-bit decoder the CPU supports, against the scalar one, on every byte value.</summary>
+public sealed unsafe class KernelPathTests
+{
+    [Fact]
+    public void Decode4_EverySupportedPath_EqualsScalar()
+    {
+        byte[] bytes = new byte[512];
+        for (int i = 0; i < bytes.Length; i++) bytes[i] = (byte)((i * 37) + (i / 256));
+        float[] table = Codebooks.NF4;
+        float[] expected = new float[1024], actual = new float[1024];
+        fixed (byte* src = bytes)
+        fixed (float* t = table, e = expected, a = actual)
+        {
+            DequantizeKernel.Decode4Scalar(src, bytes.Length, t, 0.37f, e);
+            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            {
+                DequantizeKernel.Decode4Avx2(src, bytes.Length, t, 0.37f, a);
+                Assert.Equal(expected, actual);
+            }
+            if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+            {
+                Array.Clear(actual);
+                DequantizeKernel.Decode4Avx512(src, bytes.Length, t, 0.37f, a);
+                Assert.Equal(expected, actual);
+            }
+        }
+        Assert.Equal(table[bytes[3] >> 4] * 0.37f, expected[6]);
+        Assert.Equal(table[bytes[3] & 15] * 0.37f, expected[7]);
+    }
+}
