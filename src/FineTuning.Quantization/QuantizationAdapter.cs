@@ -1,0 +1,87 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using FineTuning.Adapters;
+using TorchSharp;
+using TorchSharp.Modules;
+
+namespace FineTuning.Quantization;
+
+/// <summary>
+/// Replaces a model's targeted <c>Linear</c> layers with <see cref="QuantizedLinear"/> (frozen, quantized weights).
+/// Used by <c>WithQuantization</c>, or directly: <c>new QuantizationAdapter(options).Apply(model)</c>.
+/// The replaced layers are disposed. <see cref="Reports"/> lists storage and error per layer after <see cref="Apply"/>.
+/// </summary>
+public sealed class QuantizationAdapter : IModelAdapter
+{
+    private readonly QuantizationOptions _options;
+    private readonly List<QuantizationReport> _reports = new();
+
+    /// <summary>Creates the adapter from a copy of <paramref name="options"/>.</summary>
+    public QuantizationAdapter(QuantizationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Clone();
+    }
+
+    /// <summary>The layers the last <see cref="Apply"/> quantized, with storage and quantization error.</summary>
+    public IReadOnlyList<QuantizationReport> Reports => _reports.ToList();
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate(torch.nn.Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var problems = new List<string>(_options.Validate());
+        if (problems.Count > 0) return problems;
+        List<Target> targets = FindTargets(model);
+        if (targets.Count == 0)
+        {
+            string linears = string.Join(", ", model.named_modules().Where(m => m.module is Linear).Select(m => m.name).Take(40));
+            problems.Add($"No linear layer matches the quantization targets ({_options.Targets}). Linear layers: [{linears}].");
+        }
+        foreach (Target t in targets)
+        {
+            torch.Tensor w = t.Layer.weight!;
+            if (w.shape[1] % _options.BlockSize != 0)
+                problems.Add($"Layer \"{t.Name}\" has {w.shape[1]} input features, not a multiple of the quantization block size {_options.BlockSize}.");
+            if (!w.is_floating_point()) problems.Add($"Layer \"{t.Name}\" has a {w.dtype} weight; only floating-point weights can be quantized.");
+            string? problem = ModuleSurgery.CheckReplaceable(t.Parent, t.ParentName, t.ChildName, t.Layer, typeof(QuantizedLinear));
+            if (problem is not null) problems.Add(problem);
+        }
+        return problems;
+    }
+
+    /// <inheritdoc />
+    public void Apply(torch.nn.Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        List<string> problems = Validate(model).ToList();
+        if (problems.Count > 0) throw new Training.InvalidConfigurationException(problems);
+        _reports.Clear();
+        foreach (Target t in FindTargets(model))
+        {
+            QuantizedLinear q = QuantizedLinear.FromLinear(t.Layer, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType);
+            _reports.Add(q.Weight.Measure(t.Layer.weight!, t.Name));
+            ModuleSurgery.Replace(t.Parent, t.ChildName, t.Layer, q);
+            t.Layer.Dispose();
+        }
+    }
+
+    private List<Target> FindTargets(torch.nn.Module model)
+    {
+        var targets = new List<Target>();
+        // TorchSharp's named_modules() omits the root itself: add it.
+        foreach ((string parentName, torch.nn.Module parent) in model.named_modules().Prepend((string.Empty, model)))
+        {
+            foreach ((string childName, torch.nn.Module child) in parent.named_children())
+            {
+                if (child is not Linear linear) continue;
+                string name = parentName.Length == 0 ? childName : parentName + "." + childName;
+                if (_options.Targets.Matches(name)) targets.Add(new Target(name, parentName, childName, parent, linear));
+            }
+        }
+        return targets;
+    }
+
+    private sealed record Target(string Name, string ParentName, string ChildName, torch.nn.Module Parent, Linear Layer);
+}

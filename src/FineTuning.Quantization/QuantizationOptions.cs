@@ -1,0 +1,37 @@
+using System.Collections.Generic;
+using static TorchSharp.torch;
+
+namespace FineTuning.Quantization;
+
+/// <summary>
+/// Quantization settings, named after bitsandbytes' / transformers' <c>BitsAndBytesConfig</c>
+/// (<c>bnb_4bit_quant_type</c>, <c>bnb_4bit_use_double_quant</c>, <c>bnb_4bit_compute_dtype</c>, block size 64).
+/// </summary>
+public sealed class QuantizationOptions
+{
+    /// <summary>The format. Default <see cref="QuantizationType.NF4"/>.</summary>
+    public QuantizationType Type { get; set; } = QuantizationType.NF4;
+
+    /// <summary>Values per block (a power of two from 32 to 4096 dividing every targeted layer's input features). Default 64.</summary>
+    public int BlockSize { get; set; } = 64;
+
+    /// <summary>Quantize the block scales too (8-bit, blocks of 256, mean subtracted): NF4 at about 4.127 bits per parameter. Default false.</summary>
+    public bool DoubleQuantization { get; set; }
+
+    /// <summary>The dtype the weights are dequantized to and the products computed in; null (default) keeps each layer's weight dtype. The trainer's dtype conversion changes it.</summary>
+    public ScalarType? ComputeDType { get; set; }
+
+    /// <summary>Which linear layers are quantized. Default <see cref="QuantizationTargets.AllLinear"/>.</summary>
+    public QuantizationTargets Targets { get; set; } = QuantizationTargets.AllLinear;
+
+    internal QuantizationOptions Clone() => (QuantizationOptions)MemberwiseClone();
+
+    internal IEnumerable<string> Validate()
+    {
+        if (Type is null) yield return "The quantization type must be set.";
+        if (BlockSize < 32 || BlockSize > 4096 || (BlockSize & (BlockSize - 1)) != 0)
+            yield return $"The quantization block size must be a power of two from 32 to 4096 (was {BlockSize}).";
+        if (ComputeDType is { } d && !is_floating_point(d)) yield return $"The quantization compute dtype must be floating-point (was {d}).";
+        if (Targets is null) yield return "The quantization targets must be set.";
+    }
+}

@@ -1,0 +1,118 @@
+using System;
+using FineTuning.Adapters;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTuning.Quantization;
+
+/// <summary>
+/// A frozen linear layer <c>y = x W^T + b</c> whose weight is block-quantized (bitsandbytes' <c>Linear4bit</c>).
+/// Forward and backward dequantize W chunk by chunk of output rows and never keep a dense copy; the input gets
+/// its gradient, W never has one, and the optional bias is a frozen parameter (<c>bias</c> in the state dict).
+/// The layer computes in <see cref="ComputeDType"/>, which follows <c>module.to(dtype)</c>; an input of another
+/// dtype is refused (as <c>Linear</c> refuses it). Implements <see cref="IFrozenLinear"/> so LoRA can wrap it (QLoRA).
+/// </summary>
+public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IFrozenLinear
+{
+#pragma warning disable IDE1006, SA1300 // field name is the state-dict key
+    private Parameter? bias;
+#pragma warning restore IDE1006, SA1300
+    private readonly QuantizedWeight _weight;
+    private ScalarType _computeDType;
+
+    /// <summary>Takes ownership of <paramref name="weight"/>; copies <paramref name="bias"/> ([out], or null).</summary>
+    /// <exception cref="QuantizationException">The bias does not fit or the compute dtype is not floating-point.</exception>
+    public QuantizedLinear(QuantizedWeight weight, Tensor? bias, ScalarType computeDType)
+        : base(nameof(QuantizedLinear))
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (!is_floating_point(computeDType)) throw new QuantizationException($"The compute dtype must be floating-point, not {computeDType}.");
+        if (bias is not null && (bias.dim() != 1 || bias.shape[0] != weight.Rows))
+            throw new QuantizationException($"The bias must be [{weight.Rows}]; it is [{string.Join(", ", bias.shape)}].");
+        _weight = weight;
+        _computeDType = computeDType;
+        if (bias is not null)
+        {
+            using var noGrad = no_grad();
+            this.bias = new Parameter(bias.detach().to(computeDType).clone().DetachFromDisposeScope(), requires_grad: false);
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>Quantizes <paramref name="linear"/>'s weight (the linear layer is left unchanged; dispose it if no longer needed).</summary>
+    public static QuantizedLinear FromLinear(Linear linear, QuantizationType type, int blockSize = 64, bool doubleQuantization = false,
+        ScalarType? computeDType = null)
+    {
+        ArgumentNullException.ThrowIfNull(linear);
+        ArgumentNullException.ThrowIfNull(type);
+        Tensor w = linear.weight!;
+        BlockQuantizer.CheckWeight(w, blockSize, "The linear layer's weight");
+        if (linear.bias is not null && linear.bias.dtype != w.dtype)
+            throw new QuantizationException($"The linear layer mixes dtypes: weight {w.dtype}, bias {linear.bias.dtype}.");
+        QuantizedWeight q = QuantizedWeight.Quantize(w, type, blockSize, doubleQuantization);
+        return new QuantizedLinear(q, linear.bias, computeDType ?? w.dtype);
+    }
+
+    /// <inheritdoc />
+    public long InFeatures => _weight.Columns;
+
+    /// <inheritdoc />
+    public long OutFeatures => _weight.Rows;
+
+    /// <summary>The quantized weight (owned by this layer).</summary>
+    public QuantizedWeight Weight => _weight;
+
+    /// <summary>The frozen bias, or null.</summary>
+    public Tensor? Bias => bias;
+
+    /// <summary>The dtype the weight is dequantized to and the product computed in.</summary>
+    public ScalarType ComputeDType => _computeDType;
+
+    internal DequantizeMethod Method { get; set; } = DequantizeMethod.Kernel;
+
+    /// <summary>Elements of one dequantized chunk of rows (default 2^20: 4 MiB in float32, 2 MiB in bfloat16).</summary>
+    internal long ChunkElements { get; set; } = 1 << 20;
+
+    /// <inheritdoc />
+    public Tensor DenseWeight(ScalarType dtype) => _weight.Dequantize(dtype);
+
+    /// <inheritdoc />
+    /// <exception cref="QuantizationException">The input's last dimension is not InFeatures or its dtype is not <see cref="ComputeDType"/>.</exception>
+    public override Tensor forward(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        // Checked here: an exception inside the autograd node's backward would end the process.
+        if (input.dim() < 1 || input.shape[^1] != InFeatures)
+            throw new QuantizationException($"The input's last dimension must be {InFeatures}; its shape is [{string.Join(", ", input.shape)}].");
+        if (input.dtype != _computeDType)
+            throw new QuantizationException(
+                $"Mixed dtypes: the input is {input.dtype} but the quantized layer computes in {_computeDType}; convert the input or the model (module.to(dtype)).");
+        if (input.device_type != _weight.Packed.device_type)
+            throw new QuantizationException($"The input is on {input.device} but the quantized weight is on {_weight.Packed.device}.");
+        return QuantizedMatmulFunction.apply(input, new QuantizedMatmulFunction.Frozen(_weight, bias, _computeDType, Method, Math.Clamp(ChunkElements / InFeatures, 1, OutFeatures)));
+    }
+
+    /// <summary>Converting the module to a floating dtype changes the compute dtype (and the bias); the codes and scales never change.</summary>
+    protected override nn.Module _to(ScalarType dtype, bool non_blocking = false)
+    {
+        base._to(dtype, non_blocking);
+        if (is_floating_point(dtype)) _computeDType = dtype;
+        return this;
+    }
+
+    /// <inheritdoc cref="_to(ScalarType, bool)" />
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking = false)
+    {
+        base._to(device, dtype, non_blocking);
+        if (is_floating_point(dtype)) _computeDType = dtype;
+        return this;
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _weight.Dispose();
+        base.Dispose(disposing);
+    }
+}

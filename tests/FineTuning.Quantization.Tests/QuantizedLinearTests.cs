@@ -1,0 +1,131 @@
+using System;
+using FineTuning.Quantization;
+using TorchSharp;
+using TorchSharp.Modules;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace FineTuning.Quantization.Tests;
+
+/// <summary>QuantizedLinear against a Linear holding the dequantized weight.</summary>
+public sealed class QuantizedLinearTests
+{
+    private static QuantizedLinear Layer(bool bias, QuantizationType type, bool dq = false, int inF = 128, int outF = 13)
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(7);
+        using Linear linear = nn.Linear(inF, outF, hasBias: bias);
+        using (no_grad())
+        {
+            linear.weight!.copy_(randn(new long[] { outF, inF }, generator: g).mul(0.1));
+            linear.bias?.copy_(randn(new long[] { outF }, generator: g));
+        }
+        return QuantizedLinear.FromLinear(linear, type, doubleQuantization: dq);
+    }
+
+    [Theory]
+    [InlineData(true, "nf4", false, 1000)]
+    [InlineData(false, "fp4", true, 1000)]
+    [InlineData(true, "int8", true, 1000)]
+    [InlineData(true, "nf4", true, 128 * 5)] // 5 rows per chunk: 13 rows in 3 uneven chunks
+    public void ForwardAndInputGradient_EqualLinearWithDequantizedWeight(bool bias, string type, bool dq, long chunkElements)
+    {
+        using var scope = NewDisposeScope();
+        using QuantizedLinear layer = Layer(bias, QuantizationType.FromName(type)!, dq);
+        layer.ChunkElements = chunkElements;
+        using var g = new Generator(8);
+        Tensor x = randn(new long[] { 2, 5, 128 }, generator: g).requires_grad_(true);
+        Tensor y = layer.call(x);
+        Tensor grad = randn(new long[] { 2, 5, 13 }, generator: g);
+        y.backward(new[] { grad });
+
+        Tensor w = layer.DenseWeight(ScalarType.Float32).requires_grad_(true);
+        Tensor xr = x.detach().clone().requires_grad_(true);
+        Tensor yr = nn.functional.linear(xr, w, layer.Bias?.detach());
+        yr.backward(new[] { grad });
+
+        Assert.Equal(yr.shape, y.shape);
+        Assert.True(y.allclose(yr, rtol: 1e-5, atol: 1e-5), $"forward, max diff {y.sub(yr).abs().max().item<float>()}");
+        Assert.True(x.grad!.allclose(xr.grad!, rtol: 1e-5, atol: 1e-5), "input gradient");
+        Assert.Null(layer.Bias?.grad);
+        Assert.DoesNotContain(layer.parameters(), p => p.requires_grad);
+    }
+
+    [Fact]
+    public void Forward_BFloat16_EqualsLinearWithDequantizedBFloat16Weight()
+    {
+        using var scope = NewDisposeScope();
+        using QuantizedLinear layer = Layer(bias: true, QuantizationType.NF4);
+        layer.to(ScalarType.BFloat16);
+        Assert.Equal(ScalarType.BFloat16, layer.ComputeDType);
+        Assert.Equal(ScalarType.BFloat16, layer.Bias!.dtype);
+        Tensor x = randn(4, 128).to(ScalarType.BFloat16);
+        Tensor y = layer.call(x);
+        Tensor yr = nn.functional.linear(x, layer.DenseWeight(ScalarType.BFloat16), layer.Bias);
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+        Assert.True(y.to(ScalarType.Float32).allclose(yr.to(ScalarType.Float32), rtol: 1e-2, atol: 1e-2));
+    }
+
+    [Fact]
+    public void KernelAndComposedOps_GiveIdenticalOutputs()
+    {
+        using var scope = NewDisposeScope();
+        using QuantizedLinear layer = Layer(bias: true, QuantizationType.NF4, dq: true);
+        Tensor x = randn(3, 128);
+        Tensor yKernel = layer.call(x);
+        layer.Method = DequantizeMethod.Composed;
+        Tensor yComposed = layer.call(x);
+        Assert.True(yKernel.eq(yComposed).all().item<bool>());
+    }
+
+    [Fact]
+    public void Forward_MixedDTypes_ThrowsTypedError()
+    {
+        using var scope = NewDisposeScope();
+        using QuantizedLinear layer = Layer(bias: true, QuantizationType.NF4);
+        var e = Assert.Throws<QuantizationException>(() => layer.call(randn(2, 128).to(ScalarType.BFloat16)));
+        Assert.Contains("Mixed dtypes", e.Message, StringComparison.Ordinal);
+        var e2 = Assert.Throws<QuantizationException>(() => layer.call(randn(2, 96)));
+        Assert.Contains("last dimension must be 128", e2.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromLinear_BadShapes_ThrowTypedErrors()
+    {
+        using Linear odd = nn.Linear(100, 4);
+        Assert.Throws<QuantizationException>(() => QuantizedLinear.FromLinear(odd, QuantizationType.NF4));
+        using Linear mixed = nn.Linear(64, 4);
+        mixed.bias = new Parameter(zeros(4, ScalarType.Float64));
+        var e = Assert.Throws<QuantizationException>(() => QuantizedLinear.FromLinear(mixed, QuantizationType.NF4));
+        Assert.Contains("mixes dtypes", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RepeatedForwardBackward_DoesNotLeakTensors()
+    {
+        using QuantizedLinear layer = Layer(bias: true, QuantizationType.NF4, dq: true);
+        layer.ChunkElements = 128 * 4;
+        long LiveAfter(int steps)
+        {
+            for (int i = 0; i < steps; i++)
+            {
+                using var scope = NewDisposeScope();
+                Tensor x = randn(new long[] { 3, 128 }, requires_grad: true);
+                layer.call(x).square().sum().backward();
+            }
+            return DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        }
+        long first = LiveAfter(3);
+        Assert.Equal(first, LiveAfter(30));
+    }
+
+    [Fact]
+    public void DenseWeight_IsTheDequantizedWeight()
+    {
+        using var scope = NewDisposeScope();
+        using QuantizedLinear layer = Layer(bias: false, QuantizationType.FP4);
+        Assert.Equal(128, layer.InFeatures);
+        Assert.Equal(13, layer.OutFeatures);
+        Assert.True(layer.DenseWeight(ScalarType.Float32).eq(layer.Weight.Dequantize()).all().item<bool>());
+    }
+}
