@@ -164,7 +164,9 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
         using Tensor down = lora_A[active].call(dropped);
         using Tensor up = lora_B[active].call(down);
         if (_dora.Contains(active)) return DoRAForward(active, dropped, result, up);
-        return result.add_(up, alpha: _scaling[active]);
+        // Out of place: the base output may be a view returned by a custom autograd function (a quantized base),
+        // which autograd forbids modifying in place.
+        return result.add(up, alpha: _scaling[active]);
     }
 
     private Tensor DoRAForward(string active, Tensor dropped, Tensor result, Tensor up)
