@@ -2,7 +2,8 @@
 // a fixed format, "Title: {Name} and the {Thing}" on the first line of every story it is asked for, with LoRA,
 // packed sequences and 10% replay of general text. Prints, before and after, how often held-out requests get
 // a title line, and the perplexity on handwritten held-out stories (the forgetting check).
-// Needs FINETUNING_MODELS_DIR pointing at a folder containing stories260K/. `--build-data` rewrites data/*.jsonl.
+// Needs FINETUNING_MODELS_DIR pointing at a folder containing stories260K/. `--full` fine-tunes all weights instead of
+// LoRA; `--build-data` rewrites data/*.jsonl.
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -67,14 +68,18 @@ Console.WriteLine($"Before: {formatBefore:P0} of held-out requests start with a 
 Console.WriteLine($"  e.g. {sampleBefore}");
 Console.WriteLine();
 
+// LoRA by default; `--full` fine-tunes every weight instead (at a lower learning rate).
+bool full = args.Contains("--full");
 var progress = new ConsoleProgress();
-using (TrainingRun run = FineTuner.For(model, new PackedCausalLMObjective())
-           .WithLoRA(r: 8, alpha: 16)
+FineTuner<PackedSequence> tuner = FineTuner.For(model, new PackedCausalLMObjective());
+if (!full) tuner = tuner.WithLoRA(r: 8, alpha: 16);
+Console.WriteLine(full ? "Full fine-tuning:" : "LoRA r=8:");
+using (TrainingRun run = tuner
            .WithOptions(o =>
            {
                o.Epochs = 6;
                o.BatchSize = 4;
-               o.LearningRate = 5e-3;
+               o.LearningRate = full ? 1e-3 : 5e-3;
                o.WarmupRatio = 0.1;
                o.Schedule = new CosineSchedule();
                o.Seed = 3;
