@@ -92,6 +92,30 @@ public sealed class HfTokenizerByteLevelTests
         Assert.Equal(new[] { 258, 258 }, HfTokenizer.Parse(json).Encode("the the", false));
     }
 
+    [Fact]
+    public void Encode_Llama3Layout_SplitsWithItsRegexAndIgnoresMerges()
+    {
+        // LLaMA-3 / SmolLM layout: Split(regex, Isolated) then ByteLevel without its own regex; ignore_merges = a
+        // piece that is itself in the vocabulary is taken whole ("hello" = 262) instead of merged (257 259 111).
+        const string llama3 = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+        string json = TokenizerFixtures.Edited(TokenizerFixtures.ByteLevel, root =>
+        {
+            root["pre_tokenizer"] = new JsonObject
+            {
+                ["type"] = "Sequence",
+                ["pretokenizers"] = new JsonArray(
+                    new JsonObject { ["type"] = "Split", ["pattern"] = new JsonObject { ["Regex"] = llama3 }, ["behavior"] = "Isolated", ["invert"] = false },
+                    new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["use_regex"] = false }),
+            };
+            root["model"]!["ignore_merges"] = true;
+        });
+        HfTokenizer tokenizer = HfTokenizer.Parse(json);
+        Assert.Equal(new[] { 262, 267 }, tokenizer.Encode("hello world", addBos: false));
+        // Digits in groups of at most three: "12345" -> "123" "45"; "'S" matches case-insensitively.
+        Assert.Equal(new[] { 49, 50, 51, 52, 53, 39, 83 }, tokenizer.Encode("12345'S", addBos: false));
+        Assert.Equal("hello world 12345'S", tokenizer.Decode(tokenizer.Encode("hello world 12345'S", addBos: false)));
+    }
+
     [Property(MaxTest = 300, Replay = "(20261128,11)")]
     public Property DecodeOfEncode_AnyValidText_IsTheText() =>
         Prop.ForAll(Arb.From(TokenizerFixtures.UnicodeText(s => TokenizerFixtures.IsValidUtf16(s) && !s.Contains("<|endoftext|>", System.StringComparison.Ordinal))),
