@@ -52,8 +52,4 @@ internal static class ByteLevelAlphabet
         for (int b = 0; b < 256; b++) map[ByteToChar[b]] = (byte)b;
         return map;
     }
-
-    internal static bool IsMapped(char c) => CharToByte.ContainsKey(c);
-
-    internal static ReadOnlySpan<char> All => ByteToChar;
 }
