@@ -82,38 +82,44 @@ internal static class HfPreTokenizers
         }
         if (at < text.Length) segments.Add((at, text.Length, invert));
 
+        // As tokenizers' NormalizedString::split: a delimiter merges into its neighbour only when that neighbour is
+        // not itself a delimiter ("the-final--countdown", MergedWithNext -> "the" "-final" "-" "-countdown").
         var merged = new List<(int Start, int End)>();
-        bool glueToNext = false;
-        for (int i = 0; i < segments.Count; i++)
+        bool previousMatch = false;
+        switch (behavior)
         {
-            (int start, int end, bool delimiter) = segments[i];
-            if (!delimiter || behavior == SplitBehavior.Isolated)
-            {
-                if (glueToNext) merged[^1] = (merged[^1].Start, end);
-                else merged.Add((start, end));
-                glueToNext = false;
-                continue;
-            }
-            switch (behavior)
-            {
-                case SplitBehavior.Removed:
-                    glueToNext = false;
-                    break;
-                case SplitBehavior.MergedWithPrevious:
-                    if (merged.Count > 0 && !glueToNext && merged[^1].End == start) merged[^1] = (merged[^1].Start, end);
+            case SplitBehavior.Removed:
+                merged.AddRange(segments.Where(x => !x.Delimiter).Select(x => (x.Start, x.End)));
+                break;
+            case SplitBehavior.Isolated:
+                merged.AddRange(segments.Select(x => (x.Start, x.End)));
+                break;
+            case SplitBehavior.MergedWithPrevious:
+                foreach ((int start, int end, bool delimiter) in segments)
+                {
+                    if (delimiter && !previousMatch && merged.Count > 0) merged[^1] = (merged[^1].Start, end);
                     else merged.Add((start, end));
-                    glueToNext = false;
-                    break;
-                case SplitBehavior.MergedWithNext:
-                    if (glueToNext) merged[^1] = (merged[^1].Start, end);
+                    previousMatch = delimiter;
+                }
+                break;
+            case SplitBehavior.MergedWithNext:
+                for (int i = segments.Count - 1; i >= 0; i--)
+                {
+                    (int start, int end, bool delimiter) = segments[i];
+                    if (delimiter && !previousMatch && merged.Count > 0) merged[^1] = (start, merged[^1].End);
                     else merged.Add((start, end));
-                    glueToNext = true;
-                    break;
-                case SplitBehavior.Contiguous:
-                    if (i > 0 && segments[i - 1].Delimiter && merged.Count > 0 && merged[^1].End == start) merged[^1] = (merged[^1].Start, end);
+                    previousMatch = delimiter;
+                }
+                merged.Reverse();
+                break;
+            case SplitBehavior.Contiguous:
+                foreach ((int start, int end, bool delimiter) in segments)
+                {
+                    if (delimiter == previousMatch && merged.Count > 0) merged[^1] = (merged[^1].Start, end);
                     else merged.Add((start, end));
-                    break;
-            }
+                    previousMatch = delimiter;
+                }
+                break;
         }
         foreach ((int start, int end) in merged)
         {
