@@ -126,11 +126,12 @@ internal static class HfDecoders
 
     private sealed class Metaspace(HfMetaspace meta) : IHfDecoder
     {
+        // As tokenizers' Metaspace::decode_chain: in the first token every replacement character is dropped (not
+        // only a leading one) unless the scheme is "never"; elsewhere it becomes a space.
         public List<string> Decode(List<string> tokens) => tokens.Select((t, i) =>
-        {
-            string text = t.Replace(meta.Replacement, ' ');
-            return i == 0 && meta.PrependScheme != "never" && text.StartsWith(' ') ? text[1..] : text;
-        }).ToList();
+            i == 0 && meta.PrependScheme != "never"
+                ? t.Replace(meta.Replacement.ToString(), string.Empty, StringComparison.Ordinal)
+                : t.Replace(meta.Replacement, ' ')).ToList();
     }
 
     private sealed class WordPiece(string prefix, bool cleanup) : IHfDecoder
