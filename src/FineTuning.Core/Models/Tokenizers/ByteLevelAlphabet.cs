@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
 using System.Text;
 
@@ -15,13 +16,20 @@ internal static class ByteLevelAlphabet
     private static readonly Dictionary<char, byte> CharToByte = BuildCharToByte();
 
     /// <summary>The mapped characters of the UTF-8 bytes of <paramref name="text"/>.</summary>
-    internal static string Encode(string text)
+    internal static string Encode(ReadOnlySpan<char> text)
     {
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
-        return string.Create(bytes.Length, bytes, static (span, b) =>
-        {
-            for (int i = 0; i < b.Length; i++) span[i] = ByteToChar[b[i]];
-        });
+        // Pre-tokens are short: encode on the stack, allocating only the result (this is the hot path of encoding).
+        int max = Encoding.UTF8.GetMaxByteCount(text.Length);
+        byte[]? rented = max > 512 ? ArrayPool<byte>.Shared.Rent(max) : null;
+        Span<byte> bytes = rented ?? stackalloc byte[512];
+        int count = Encoding.UTF8.GetBytes(text, bytes);
+        char[]? rentedChars = count > 512 ? ArrayPool<char>.Shared.Rent(count) : null;
+        Span<char> chars = (rentedChars ?? stackalloc char[512])[..count];
+        for (int i = 0; i < count; i++) chars[i] = ByteToChar[bytes[i]];
+        string result = new(chars);
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        if (rentedChars is not null) ArrayPool<char>.Shared.Return(rentedChars);
+        return result;
     }
 
     /// <summary>Appends the bytes of mapped characters; a character outside the map contributes its own UTF-8 bytes (as HF).</summary>

@@ -159,7 +159,7 @@ internal static class HfPreTokenizers
             }
             foreach (System.Text.RegularExpressions.ValueMatch m in Gpt2.EnumerateMatches(text))
             {
-                output.Add(new HfPiece(ByteLevelAlphabet.Encode(text.Substring(m.Index, m.Length)), piece.AtStart && m.Index == 0));
+                output.Add(new HfPiece(ByteLevelAlphabet.Encode(text.AsSpan(m.Index, m.Length)), piece.AtStart && m.Index == 0));
             }
         }
     }
