@@ -56,7 +56,7 @@ public class TokenizerBenchmark
         return count;
     }
 
-    private static string[] ReadTexts()
+    internal static string[] ReadTexts()
     {
         string? dir = AppContext.BaseDirectory;
         string relative = Path.Combine("examples", "data", "spam-assassin", "train.jsonl");
