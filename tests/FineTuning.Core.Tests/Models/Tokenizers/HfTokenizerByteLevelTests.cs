@@ -57,6 +57,23 @@ public sealed class HfTokenizerByteLevelTests
         Assert.Equal(new[] { 60, 124, 101, 110, 100 }, Tokenizer.Encode("<|end", addBos: false));
     }
 
+    [Theory]
+    // lstrip swallows the whitespace before the token, rstrip the whitespace after it.
+    [InlineData(true, false, false, "a <m>b", new[] { 97, 269, 98 })]
+    [InlineData(false, false, false, "a <m>b", new[] { 97, 32, 269, 98 })]
+    [InlineData(false, true, false, "a<m>  b", new[] { 97, 269, 98 })]
+    // single_word: not matched inside a word (then it is plain text: < m > as bytes).
+    [InlineData(false, false, true, "a<m>b", new[] { 97, 60, 109, 62, 98 })]
+    [InlineData(false, false, true, "a <m> b", new[] { 97, 32, 269, 32, 98 })]
+    public void Encode_AddedTokenOptions_FollowHf(bool lstrip, bool rstrip, bool singleWord, string text, int[] expected)
+    {
+        string json = TokenizerFixtures.Edited(TokenizerFixtures.ByteLevel, root => root["added_tokens"]!.AsArray().Add(new JsonObject
+        {
+            ["id"] = 269, ["content"] = "<m>", ["special"] = true, ["lstrip"] = lstrip, ["rstrip"] = rstrip, ["single_word"] = singleWord,
+        }));
+        Assert.Equal(expected, HfTokenizer.Parse(json).Encode(text, addBos: false));
+    }
+
     [Fact]
     public void Encode_AddBos_PrependsBos() =>
         Assert.Equal(new[] { 268, 257, 259, 111 }, Tokenizer.Encode("hello", addBos: true));
