@@ -53,7 +53,7 @@ internal sealed class HfBpeModel : IHfModel
     internal static HfBpeModel Read(HfJson json, JsonElement model, string path)
     {
         Dictionary<string, int> vocab = HfVocabulary.Read(json, json.Required(model, path, "vocab"), path + ".vocab");
-        var merges = new Dictionary<long, (int, int)>();
+        var merges = new Dictionary<long, (int, int)>(PairComparer.Instance);
         int rank = 0;
         foreach ((JsonElement item, string itemPath) in json.Array(json.Required(model, path, "merges"), path + ".merges"))
         {
@@ -102,6 +102,16 @@ internal sealed class HfBpeModel : IHfModel
     }
 
     private static long Key(int a, int b) => ((long)a << 32) | (uint)b;
+
+    /// <summary>long.GetHashCode is high ^ low, which for a pair of small ids is a ^ b: many pairs collide.</summary>
+    private sealed class PairComparer : IEqualityComparer<long>
+    {
+        internal static readonly PairComparer Instance = new();
+
+        public bool Equals(long x, long y) => x == y;
+
+        public int GetHashCode(long obj) => (int)((ulong)(obj * unchecked((long)0x9E3779B97F4A7C15)) >> 32);
+    }
 
     public void Tokenize(string piece, List<int> ids)
     {
