@@ -47,6 +47,25 @@ internal static class BertTextNormalizer
         return words;
     }
 
+    /// <summary>
+    /// HF <c>BertNormalizer</c> alone (no splitting): drops control characters, maps whitespace to spaces, pads CJK
+    /// ideographs with spaces and, when <paramref name="lowerCase"/>, lower-cases and strips accents.
+    /// </summary>
+    internal static string Normalize(string text, bool lowerCase)
+    {
+        var sb = new StringBuilder(text.Length);
+        foreach (Rune rune in text.EnumerateRunes())
+        {
+            int cp = rune.Value;
+            if (cp == 0 || cp == 0xFFFD || IsControl(rune)) continue;
+            if (IsWhitespace(rune)) sb.Append(' ');
+            else if (IsCjk(cp)) sb.Append(' ').Append(rune.ToString()).Append(' ');
+            else if (!lowerCase) sb.Append(rune.ToString());
+            else foreach (Rune r in Fold(rune)) sb.Append(r.ToString());
+        }
+        return sb.ToString();
+    }
+
     private static void AppendOrSplit(Rune rune, StringBuilder current, Action flush, List<string> words)
     {
         if (IsPunctuation(rune))
@@ -93,7 +112,7 @@ internal static class BertTextNormalizer
     }
 
     /// <summary>HF counts all non-alphanumeric ASCII (e.g. $, ^, `) as punctuation, plus Unicode P* categories.</summary>
-    private static bool IsPunctuation(Rune rune)
+    internal static bool IsPunctuation(Rune rune)
     {
         int cp = rune.Value;
         if (cp is (>= 33 and <= 47) or (>= 58 and <= 64) or (>= 91 and <= 96) or (>= 123 and <= 126)) return true;
