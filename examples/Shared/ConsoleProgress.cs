@@ -4,13 +4,14 @@ using FineTuning.Training;
 namespace FineTuning.Examples;
 
 /// <summary>A one-line progress bar, redrawn in place; synchronous so it never lags behind the run.</summary>
-internal sealed class ConsoleProgress : IProgress<TrainingProgress>
+internal sealed class ConsoleProgress(Action<TrainingProgress>? onStep = null) : IProgress<TrainingProgress>
 {
     private const int Width = 30;
     private bool _drawn;
 
     public void Report(TrainingProgress value)
     {
+        onStep?.Invoke(value);
         if (value.Step % 10 != 0 && value.Step != value.TotalSteps) return;
         int filled = (int)(value.Fraction * Width);
         string bar = new string('#', filled) + new string('.', Width - filled);
