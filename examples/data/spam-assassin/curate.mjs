@@ -31,6 +31,9 @@ function clean(raw) {
     .replace(/\s+/g, ' ')
     .trim();
   if (body.length < 20) return null;
+  // Leave out mails quoting file-system paths of their senders' machines (/tmp/..., /var/tmp/...): the repository
+  // keeps no absolute paths, even other people's.
+  if (/(^|[\s:"'(])\/(tmp|var|home|root|work|usr|opt)\//.test(body)) return null;
   return `Subject: ${subject}\n${body.slice(0, BODY_CHARS)}`;
 }
 
