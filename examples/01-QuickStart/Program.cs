@@ -79,7 +79,7 @@ if (full)
 }
 
 Console.WriteLine();
-Console.WriteLine($"{"held-out test mails (" + test.Count + ")",-28} {"accuracy",9} {"trainable",10} {"time",8}  {"weights B/param, peak RSS growth",-32}");
+Console.WriteLine($"{"held-out test mails (" + test.Count + ")",-28} {"accuracy",9} {"trainable",10} {"time",8}  {"weight bytes/param",-18}");
 foreach (var r in results)
     Console.WriteLine($"{r.Name,-28} {r.Accuracy,9:P1} {r.Trainable,10} {(r.Time == TimeSpan.Zero ? "-" : r.Time.TotalSeconds.ToString("F0") + " s"),8}  {r.Memory}");
 if (!full || !qlora) Console.WriteLine("(run with -- --full --qlora to add full fine-tuning and QLoRA)");
@@ -99,9 +99,7 @@ using (BertForSequenceClassification reloaded = NewModel())
 {
     Console.WriteLine();
     Console.WriteLine($"Training: {name}");
-    GC.Collect();
-    double rssBefore = Memory.ResidentMiB(), rssPeak = rssBefore;
-    var progress = new ConsoleProgress(_ => rssPeak = Math.Max(rssPeak, Memory.ResidentMiB()));
+    var progress = new ConsoleProgress();
     var clock = Stopwatch.StartNew();
     using TrainingRun run = tuner
         .WithOptions(o => { o.Epochs = epochs; o.BatchSize = 16; o.LearningRate = learningRate; o.WarmupRatio = 0.1; o.LogEverySteps = 0; })
@@ -110,7 +108,7 @@ using (BertForSequenceClassification reloaded = NewModel())
         .Train(train);
     progress.Finish();
     Console.WriteLine($"  validation loss {run.Evaluations[0].Loss:F3} -> {run.Evaluations[^1].Loss:F3}");
-    return (clock.Elapsed, $"{Memory.WeightBytesPerParameter(model, pretrained):F2} B, +{rssPeak - rssBefore:F0} MiB");
+    return (clock.Elapsed, $"{Memory.WeightBytesPerParameter(model, pretrained):F2}");
 }
 
 double Accuracy(BertForSequenceClassification model) =>

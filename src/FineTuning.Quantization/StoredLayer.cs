@@ -1,4 +1,5 @@
 using System;
+using FineTuning.Adapters;
 using System.Collections.Generic;
 using System.Linq;
 using FineTuning.Models.SafeTensors;
