@@ -160,33 +160,10 @@ public sealed class PreferenceObjective : IPreparingObjective<PreferencePair>
 
     private (Tensor Chosen, Tensor Rejected, Tensor ChosenLength, Tensor RejectedLength) LogProbs(nn.Module model, IReadOnlyList<PreferencePair> pairs, Device device)
     {
-        if (model is not nn.Module<Tensor, Tensor> lm)
-            throw new ArgumentException($"{nameof(PreferenceObjective)} needs a module mapping token ids to logits (Module<Tensor, Tensor>), got {model.GetType().Name}.", nameof(model));
         int n = pairs.Count;
-        int length = pairs.Max(p => p.MaxLength);
-        var ids = new long[2 * n * length];
-        var labels = new long[2 * n * length];
-        Array.Fill(ids, PadTokenId);
-        Array.Fill(labels, -100L);
-        for (int i = 0; i < n; i++)
-        {
-            Fill(ids, labels, i * length, pairs[i].PromptIds, pairs[i].ChosenIds);
-            Fill(ids, labels, (n + i) * length, pairs[i].PromptIds, pairs[i].RejectedIds);
-        }
-        Tensor input = tensor(ids, new long[] { 2 * n, length }, device: device);
-        Tensor target = tensor(labels, new long[] { 2 * n, length }, device: device);
-        (Tensor sum, Tensor count) = SequenceLogProbs.Compute(lm.call(input), target);
+        var sequences = pairs.Select(p => (p.PromptIds, p.ChosenIds)).Concat(pairs.Select(p => (p.PromptIds, p.RejectedIds))).ToList();
+        (Tensor sum, Tensor count) = CompletionLogProbs.Compute(model, sequences, PadTokenId, device);
         return (sum.narrow(0, 0, n), sum.narrow(0, n, n), count.narrow(0, 0, n), count.narrow(0, n, n));
-    }
-
-    private static void Fill(long[] ids, long[] labels, int offset, IReadOnlyList<long> prompt, IReadOnlyList<long> completion)
-    {
-        for (int t = 0; t < prompt.Count; t++) ids[offset + t] = prompt[t];
-        for (int t = 0; t < completion.Count; t++)
-        {
-            ids[offset + prompt.Count + t] = completion[t];
-            labels[offset + prompt.Count + t] = completion[t];
-        }
     }
 
     private void Check(IReadOnlyList<PreferencePair> pairs)
