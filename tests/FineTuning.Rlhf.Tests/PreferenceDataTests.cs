@@ -51,6 +51,23 @@ public sealed class PreferenceDataTests
     }
 
     [Fact]
+    public void ConversationalAndUnpairedFormats_Read_AndNameBadFields()
+    {
+        ChatPreference chat = Read("{\"prompt\": [{\"role\": \"user\", \"content\": \"What color is the sky?\"}], \"chosen\": [{\"role\": \"assistant\", \"content\": \"It is blue.\"}], \"rejected\": [{\"role\": \"assistant\", \"content\": \"It is green.\"}]}\n",
+            PreferenceFormats.ConversationalPromptChosenRejected).Single();
+        Assert.Equal("What color is the sky?", chat.Input.Messages.Single().Content);
+        Assert.Equal(("It is blue.", "It is green."), (chat.Preferred, chat.NonPreferred));
+
+        List<TextKtoExample> kto = Read("{\"prompt\": \"p\", \"completion\": \" a\", \"label\": true}\n{\"prompt\": \"p\", \"completion\": \" b\", \"label\": \"bad\"}\n", PreferenceFormats.Unpaired);
+        Assert.Equal(new[] { new TextKtoExample("p", " a", true), new TextKtoExample("p", " b", false) }, kto);
+        var ex = Assert.Throws<DataFormatException>(() => Read("{\"prompt\": \"p\", \"completion\": \"c\", \"label\": 3}\n", PreferenceFormats.Unpaired));
+        Assert.Equal("label", ex.Field);
+        KtoExample tokenized = PreferenceTokenization.ToKtoExample(new CharTokenizer(), kto[1]);
+        Assert.Equal(new long[] { ' ' + 3, 'b' + 3, 2 }, tokenized.CompletionIds);
+        Assert.False(tokenized.Desirable);
+    }
+
+    [Fact]
     public void Validator_CountsIdenticalEmptyDuplicateAndTooLong_OnAKnownSet()
     {
         var prefs = new[]

@@ -15,6 +15,17 @@ public static class PreferenceFormats
     /// </summary>
     public static IRecordFormat<ChatPreference> OpenAIPreference { get; } = new OpenAIFormat();
 
+    /// <summary>
+    /// TRL's conversational preference format: <c>{"prompt": [messages], "chosen": [one assistant message],
+    /// "rejected": [one assistant message]}</c>, read as a <see cref="ChatPreference"/>.
+    /// </summary>
+    public static IRecordFormat<ChatPreference> ConversationalPromptChosenRejected { get; } = new ConversationalFormat();
+
+    /// <summary>
+    /// Unpaired examples for KTO: <c>{"prompt": "...", "completion": "...", "label": true|false|"good"|"bad"}</c>.
+    /// </summary>
+    public static IRecordFormat<TextKtoExample> Unpaired { get; } = new UnpairedFormat();
+
     private sealed class TextFormat : IRecordFormat<TextPreference>
     {
         public TextPreference Parse(JsonElement record, RecordLocation location)
@@ -48,7 +59,7 @@ public static class PreferenceFormats
             return new ChatPreference(conversation, Reply(record, "preferred_output", location), Reply(record, "non_preferred_output", location));
         }
 
-        private static string Reply(JsonElement record, string name, RecordLocation location)
+        internal static string Reply(JsonElement record, string name, RecordLocation location)
         {
             JsonElement array = JsonFields.Array(record, name, location);
             if (array.GetArrayLength() != 1) throw location.Error(name, $"expected exactly one assistant message, got {array.GetArrayLength()}");
@@ -57,6 +68,44 @@ public static class PreferenceFormats
             string role = JsonFields.String(message, "role", location, name + "[0]");
             if (role != "assistant") throw location.Error(name + "[0].role", $"expected \"assistant\", got \"{role}\"");
             return JsonFields.String(message, "content", location, name + "[0]");
+        }
+    }
+
+    private sealed class ConversationalFormat : IRecordFormat<ChatPreference>
+    {
+        public ChatPreference Parse(JsonElement record, RecordLocation location)
+        {
+            JsonFields.RequireObject(record, location, null);
+            JsonElement prompt = JsonFields.Array(record, "prompt", location);
+            using var doc = JsonDocument.Parse("{\"messages\": " + prompt.GetRawText() + "}");
+            ChatExample conversation;
+            try
+            {
+                conversation = RecordFormats.OpenAIChat.Parse(doc.RootElement, location);
+            }
+            catch (DataFormatException e)
+            {
+                throw location.Error("prompt" + (e.Field is null ? "" : e.Field["messages".Length..]), e.Reason);
+            }
+            return new ChatPreference(conversation, OpenAIFormat.Reply(record, "chosen", location), OpenAIFormat.Reply(record, "rejected", location));
+        }
+    }
+
+    private sealed class UnpairedFormat : IRecordFormat<TextKtoExample>
+    {
+        public TextKtoExample Parse(JsonElement record, RecordLocation location)
+        {
+            JsonFields.RequireObject(record, location, null);
+            if (!record.TryGetProperty("label", out JsonElement label)) throw location.Error("label", "missing; expected true/false or \"good\"/\"bad\"");
+            bool desirable = label.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                JsonValueKind.String when label.GetString() == "good" => true,
+                JsonValueKind.String when label.GetString() == "bad" => false,
+                _ => throw location.Error("label", $"expected true/false or \"good\"/\"bad\", got {label.GetRawText()}"),
+            };
+            return new TextKtoExample(JsonFields.String(record, "prompt", location, optional: true), JsonFields.String(record, "completion", location), desirable);
         }
     }
 }

@@ -17,16 +17,28 @@ public static class PreferenceTokenization
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(prompt);
-        long[] promptIds = tokenizer.Encode(prompt, addBos: true).Select(i => (long)i).ToArray();
-        long[] Completion(string text, string side)
-        {
-            List<long> all = tokenizer.Encode(prompt + text, addBos: true).Select(i => (long)i).ToList();
-            if (addEos) all.Add(tokenizer.EosId);
-            if (all.Count <= promptIds.Length || !all.Take(promptIds.Length).SequenceEqual(promptIds))
-                throw new PreferenceDataException($"The {side} completion merges with the end of the prompt when tokenized (\"{Tail(prompt)}|{Head(text)}\"); end the prompt at a word boundary or start the completion with a space.");
-            return all.Skip(promptIds.Length).ToArray();
-        }
-        return new PreferencePair(promptIds, Completion(chosen, "chosen"), Completion(rejected, "rejected"));
+        long[] promptIds = PromptIds(tokenizer, prompt);
+        return new PreferencePair(promptIds, Completion(tokenizer, prompt, promptIds, chosen, "chosen", addEos), Completion(tokenizer, prompt, promptIds, rejected, "rejected", addEos));
+    }
+
+    /// <summary>Tokenizes an unpaired KTO example the same way (completion in context, EOS added).</summary>
+    public static KtoExample ToKtoExample(ITokenizer tokenizer, TextKtoExample example, bool addEos = true)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(example);
+        long[] promptIds = PromptIds(tokenizer, example.Prompt);
+        return new KtoExample(promptIds, Completion(tokenizer, example.Prompt, promptIds, example.Completion, "", addEos), example.Desirable);
+    }
+
+    private static long[] PromptIds(ITokenizer tokenizer, string prompt) => tokenizer.Encode(prompt, addBos: true).Select(i => (long)i).ToArray();
+
+    private static long[] Completion(ITokenizer tokenizer, string prompt, long[] promptIds, string text, string side, bool addEos)
+    {
+        List<long> all = tokenizer.Encode(prompt + text, addBos: true).Select(i => (long)i).ToList();
+        if (addEos) all.Add(tokenizer.EosId);
+        if (all.Count <= promptIds.Length || !all.Take(promptIds.Length).SequenceEqual(promptIds))
+            throw new PreferenceDataException($"The {side}{(side.Length > 0 ? " " : "")}completion merges with the end of the prompt when tokenized (\"{Tail(prompt)}|{Head(text)}\"); end the prompt at a word boundary or start the completion with a space.");
+        return all.Skip(promptIds.Length).ToArray();
     }
 
     /// <summary>Tokenizes many preferences; see <see cref="ToPair"/>.</summary>
