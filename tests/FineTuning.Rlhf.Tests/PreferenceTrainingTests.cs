@@ -15,7 +15,7 @@ namespace FineTuning.Rlhf.Tests;
 
 public sealed class PreferenceTrainingTests
 {
-    private static LlamaForCausalLM TinyLlama(ulong seed = 11)
+    internal static LlamaForCausalLM TinyLlama(ulong seed = 11)
     {
         var model = new LlamaForCausalLM(new LlamaConfig
         {
