@@ -17,7 +17,7 @@ namespace FineTuning.Rlhf;
 public sealed class KtoObjective : IPreparingObjective<KtoExample>
 {
     private readonly Dictionary<KtoExample, IReadOnlyList<long>> _klCompletion = new(ReferenceEqualityComparer.Instance);
-    private readonly Dictionary<KtoExample, (double Matched, double Kl)> _referenceCache = new(ReferenceEqualityComparer.Instance);
+    private readonly ReferenceCache<KtoExample> _referenceCache = new();
 
     /// <summary>Creates the objective.</summary>
     /// <param name="loss">The KTO loss.</param>
@@ -55,25 +55,9 @@ public sealed class KtoObjective : IPreparingObjective<KtoExample>
         ArgumentNullException.ThrowIfNull(data);
         for (int i = 0; i < data.Count; i++) _klCompletion[data[i]] = data[(i + 1) % data.Count].CompletionIds;
         if (Reference != ReferencePolicy.Precomputed) return;
-        if (resuming && data.Any(e => !_referenceCache.ContainsKey(e)))
+        if (resuming && data.Any(e => !_referenceCache.Contains(e)))
             throw new CheckpointException("A KTO run with precomputed reference log-probabilities cannot resume in a new process; use ReferencePolicy.WithinScope.");
-        bool wasTraining = model.training;
-        model.eval();
-        try
-        {
-            using var noGrad = no_grad();
-            foreach (KtoExample[] chunk in data.Where(e => !_referenceCache.ContainsKey(e)).Chunk(8))
-            {
-                using var scope = NewDisposeScope();
-                (Tensor matched, Tensor kl) = PolicyLogProbs(model, chunk, device);
-                double[] m = matched.to(ScalarType.Float64).cpu().data<double>().ToArray(), k = kl.to(ScalarType.Float64).cpu().data<double>().ToArray();
-                for (int i = 0; i < chunk.Length; i++) _referenceCache[chunk[i]] = (m[i], k[i]);
-            }
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
+        _referenceCache.Fill(model, data, chunk => PolicyLogProbs(model, chunk, device));
     }
 
     /// <inheritdoc />
@@ -91,10 +75,8 @@ public sealed class KtoObjective : IPreparingObjective<KtoExample>
         }
         else
         {
-            if (examples.Any(e => !_referenceCache.ContainsKey(e)))
-                throw new InvalidOperationException("No precomputed reference for this example: KTO examples outside the training data need a scoped reference.");
-            reference = tensor(examples.Select(e => (float)_referenceCache[e].Matched).ToArray(), device: device);
-            referenceKl = tensor(examples.Select(e => (float)_referenceCache[e].Kl).ToArray(), device: device);
+            (reference, referenceKl) = _referenceCache.Lookup(examples, device,
+                "No precomputed reference for this example: KTO examples outside the training data need a scoped reference.");
         }
         Tensor desirable = tensor(examples.Select(e => e.Desirable ? 1f : 0f).ToArray(), device: device);
         return Loss.Loss(policy, reference, policyKl, referenceKl, desirable).sum().MoveToOuterDisposeScope();

@@ -16,7 +16,7 @@ namespace FineTuning.Rlhf;
 /// </summary>
 public sealed class PreferenceObjective : IPreparingObjective<PreferencePair>
 {
-    private readonly Dictionary<PreferencePair, (double Chosen, double Rejected)> _referenceCache = new(ReferenceEqualityComparer.Instance);
+    private readonly ReferenceCache<PreferencePair> _referenceCache = new();
     private readonly List<PreferenceMetrics> _history = new();
 
     /// <summary>Creates the objective.</summary>
@@ -63,7 +63,7 @@ public sealed class PreferenceObjective : IPreparingObjective<PreferencePair>
         ArgumentNullException.ThrowIfNull(data);
         Check(data);
         if (Reference != ReferencePolicy.Precomputed) return;
-        if (resuming && data.Any(p => !_referenceCache.ContainsKey(p)))
+        if (resuming && data.Any(p => !_referenceCache.Contains(p)))
             throw new CheckpointException("A run with precomputed reference log-probabilities cannot resume in a new process: the model no longer is the reference. Use ReferencePolicy.WithinScope (e.g. LoRA.DisableAdapters) to resume.");
         AddReference(model, data, device);
     }
@@ -76,24 +76,12 @@ public sealed class PreferenceObjective : IPreparingObjective<PreferencePair>
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(pairs);
-        device ??= model.parameters().First().device;
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        Device on = device ?? model.parameters().First().device;
+        _referenceCache.Fill(model, pairs, chunk =>
         {
-            using var noGrad = no_grad();
-            foreach (PreferencePair[] chunk in pairs.Where(p => !_referenceCache.ContainsKey(p)).Chunk(8))
-            {
-                using var scope = NewDisposeScope();
-                (Tensor chosen, Tensor rejected, _, _) = LogProbs(model, chunk, device);
-                double[] c = chosen.to(ScalarType.Float64).cpu().data<double>().ToArray(), r = rejected.to(ScalarType.Float64).cpu().data<double>().ToArray();
-                for (int i = 0; i < chunk.Length; i++) _referenceCache[chunk[i]] = (c[i], r[i]);
-            }
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
+            (Tensor chosen, Tensor rejected, _, _) = LogProbs(model, chunk, on);
+            return (chosen, rejected);
+        });
     }
 
     /// <inheritdoc />
@@ -147,15 +135,8 @@ public sealed class PreferenceObjective : IPreparingObjective<PreferencePair>
             (Tensor c, Tensor r, _, _) = LogProbs(model, examples, device);
             return (c, r);
         }
-        var chosen = new double[examples.Count];
-        var rejected = new double[examples.Count];
-        for (int i = 0; i < examples.Count; i++)
-        {
-            if (!_referenceCache.TryGetValue(examples[i], out var v))
-                throw new InvalidOperationException("No precomputed reference log-probabilities for this pair: pairs outside the training data (e.g. validation pairs) need PreferenceObjective.AddReference before training.");
-            (chosen[i], rejected[i]) = v;
-        }
-        return (tensor(chosen, device: device).to(ScalarType.Float32), tensor(rejected, device: device).to(ScalarType.Float32));
+        return _referenceCache.Lookup(examples, device,
+            "No precomputed reference log-probabilities for this pair: pairs outside the training data (e.g. validation pairs) need PreferenceObjective.AddReference before training.");
     }
 
     private (Tensor Chosen, Tensor Rejected, Tensor ChosenLength, Tensor RejectedLength) LogProbs(nn.Module model, IReadOnlyList<PreferencePair> pairs, Device device)
