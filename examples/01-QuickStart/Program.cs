@@ -64,8 +64,8 @@ if (qlora)
 {
     using BertForSequenceClassification model = NewModel();
     FineTuner<TextClassificationExample> tuner = FineTuner.For(model)
-        .WithQuantization(QuantizationType.NF4, QuantizationTargets.AllLinear, o => o.DoubleQuantization = true)
-        .WithLoRA(r: 8, alpha: 16, targets: LoRATargets.Names("query", "key", "value", "dense"), configure: o => o.ModulesToSave.Add("classifier"));
+        .WithQLoRA(new QuantizationOptions { Type = QuantizationType.NF4, DoubleQuantization = true },
+            r: 8, alpha: 16, targets: LoRATargets.Names("query", "key", "value", "dense"), configure: o => o.ModulesToSave.Add("classifier"));
     (TimeSpan time, string memory) = Train(model, tuner, "QLoRA r=8 over NF4", learningRate: 1e-3, epochs: 3);
     results.Add(("QLoRA r=8 (NF4 base)", Accuracy(model), Percent(LoRA.Summary(model).ToString()), time, memory));
 }

@@ -1,9 +1,10 @@
 using System;
+using FineTuning.Adapters;
 using FineTuning.Lora;
 
 namespace FineTuning;
 
-/// <summary>The <c>WithLoRA</c> verb on the Core builder.</summary>
+/// <summary>The <c>WithLoRA</c> and <c>WithQLoRA</c> verbs on the Core builder.</summary>
 public static class FineTunerLoRAExtensions
 {
     /// <summary>
@@ -14,11 +15,7 @@ public static class FineTunerLoRAExtensions
         LoRATargets? targets = null, Action<LoRAOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = new LoRAOptions { R = r, Alpha = alpha, Targets = targets ?? LoRATargets.AllLinear };
-        configure?.Invoke(options);
-        if (options.R < 1) throw new ArgumentOutOfRangeException(nameof(r), r, "LoRA r must be at least 1.");
-        if (!(options.Alpha > 0)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "LoRA alpha must be positive.");
-        return builder.WithAdapter(new LoRAAdapter(options));
+        return builder.WithAdapter(new LoRAAdapter(Options(r, alpha, targets, configure)));
     }
 
     /// <summary>Trains LoRA adapters configured by <paramref name="options"/> (copied).</summary>
@@ -26,5 +23,41 @@ public static class FineTunerLoRAExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         return builder.WithAdapter(new LoRAAdapter(options));
+    }
+
+    /// <summary>
+    /// QLoRA (Dettmers et al. 2023): quantizes the base model's linear layers as <paramref name="quantization"/> says
+    /// (e.g. FineTuning.Quantization's <c>new QuantizationOptions { DoubleQuantization = true }</c>: NF4, blocks of 64),
+    /// then trains LoRA adapters over the frozen quantized layers. Exactly <c>WithAdapter(quantization.CreateAdapter())</c>
+    /// followed by <see cref="WithLoRA{TExample}(FineTuner{TExample}, int, double, LoRATargets?, Action{LoRAOptions}?)"/>;
+    /// the adapter saves as an ordinary PEFT LoRA adapter and reloads onto a base quantized with the same settings.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="quantization"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">r is below 1 or alpha is not positive.</exception>
+    public static FineTuner<TExample> WithQLoRA<TExample>(this FineTuner<TExample> builder, IQuantizationConfig quantization,
+        int r = 8, double alpha = 8, LoRATargets? targets = null, Action<LoRAOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(quantization);
+        return builder.WithAdapter(quantization.CreateAdapter()).WithLoRA(Options(r, alpha, targets, configure));
+    }
+
+    /// <summary>QLoRA with the LoRA settings in <paramref name="options"/> (copied); see the other overload.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="quantization"/> or <paramref name="options"/> is null.</exception>
+    public static FineTuner<TExample> WithQLoRA<TExample>(this FineTuner<TExample> builder, IQuantizationConfig quantization, LoRAOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(quantization);
+        ArgumentNullException.ThrowIfNull(options);
+        return builder.WithAdapter(quantization.CreateAdapter()).WithLoRA(options);
+    }
+
+    private static LoRAOptions Options(int r, double alpha, LoRATargets? targets, Action<LoRAOptions>? configure)
+    {
+        var options = new LoRAOptions { R = r, Alpha = alpha, Targets = targets ?? LoRATargets.AllLinear };
+        configure?.Invoke(options);
+        if (options.R < 1) throw new ArgumentOutOfRangeException(nameof(r), r, "LoRA r must be at least 1.");
+        if (!(options.Alpha > 0)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "LoRA alpha must be positive.");
+        return options;
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using FineTuning.Adapters;
 using static TorchSharp.torch;
 
 namespace FineTuning.Quantization;
@@ -6,8 +7,9 @@ namespace FineTuning.Quantization;
 /// <summary>
 /// Quantization settings, named after bitsandbytes' / transformers' <c>BitsAndBytesConfig</c>
 /// (<c>bnb_4bit_quant_type</c>, <c>bnb_4bit_use_double_quant</c>, <c>bnb_4bit_compute_dtype</c>, block size 64).
+/// As an <see cref="IQuantizationConfig"/> it is the first argument of FineTuning.Lora's <c>WithQLoRA</c>.
 /// </summary>
-public sealed class QuantizationOptions
+public sealed class QuantizationOptions : IQuantizationConfig
 {
     /// <summary>The format. Default <see cref="QuantizationType.NF4"/>.</summary>
     public QuantizationType Type { get; set; } = QuantizationType.NF4;
@@ -23,6 +25,9 @@ public sealed class QuantizationOptions
 
     /// <summary>Which linear layers are quantized. Default <see cref="QuantizationTargets.AllLinear"/>.</summary>
     public QuantizationTargets Targets { get; set; } = QuantizationTargets.AllLinear;
+
+    /// <summary>A new <see cref="QuantizationAdapter"/> with a copy of these settings.</summary>
+    public IModelAdapter CreateAdapter() => new QuantizationAdapter(this);
 
     internal QuantizationOptions Clone() => (QuantizationOptions)MemberwiseClone();
 

@@ -74,4 +74,63 @@ public sealed class QLoRATests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    private static FineTuner<TokenSequence> Configure(FineTuner<TokenSequence> tuner) =>
+        tuner.WithOptions(o => { o.Epochs = 2; o.BatchSize = 8; o.LearningRate = 1e-2; o.Seed = 5; o.Schedule = new ConstantSchedule(); });
+
+    [Fact]
+    public void WithQLoRA_IsQuantizationThenLoRA_StepForStep()
+    {
+        var quantization = new QuantizationOptions { Type = QuantizationType.NF4, DoubleQuantization = true };
+        using LlamaForCausalLM verb = TinyLlama(), chained = TinyLlama();
+        FineTuner<TokenSequence> builder = FineTuner.For(verb).WithQLoRA(quantization, r: 4, alpha: 8, targets: LoRATargets.Names("q_proj", "v_proj"));
+        Assert.Collection(builder.Adapters, a => Assert.IsType<QuantizationAdapter>(a), a => Assert.IsType<LoRAAdapter>(a));
+        quantization.Type = QuantizationType.FP4; // the builder holds a copy: this must not change the run
+
+        using TrainingRun a = Configure(builder).Train(Counting(32, seed: 1));
+        using TrainingRun b = Configure(FineTuner.For(chained)
+                .WithQuantization(QuantizationType.NF4, configure: o => o.DoubleQuantization = true)
+                .WithLoRA(r: 4, alpha: 8, targets: LoRATargets.Names("q_proj", "v_proj")))
+            .Train(Counting(32, seed: 1));
+
+        Assert.Equal(b.History.Select(h => h.Loss), a.History.Select(h => h.Loss));
+        var layers = LoRA.Layers(verb);
+        Assert.Equal(4, layers.Count);
+        Assert.All(layers, l => Assert.Equal(QuantizationType.NF4, Assert.IsType<QuantizedLinear>(l.Layer.BaseLayer).Weight.Type));
+        Assert.All(layers, l => Assert.True(((QuantizedLinear)l.Layer.BaseLayer).Weight.IsDoubleQuantized));
+        using var scope = NewDisposeScope();
+        Tensor ids = tensor(new long[] { 1, 2, 3, 4 }).unsqueeze(0);
+        verb.eval();
+        chained.eval();
+        Assert.True(verb.call(ids).allclose(chained.call(ids), rtol: 0, atol: 0));
+    }
+
+    [Fact]
+    public void WithQLoRA_BadArguments_AreRejectedWhereTheyAreGiven_AndBadQuantizationAtTrain()
+    {
+        using LlamaForCausalLM model = TinyLlama();
+        FineTuner<TokenSequence> tuner = FineTuner.For(model);
+        Assert.Equal("quantization", Assert.Throws<ArgumentNullException>(() => tuner.WithQLoRA(null!)).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentNullException>(() => tuner.WithQLoRA(new QuantizationOptions(), null!)).ParamName);
+        Assert.Equal("r", Assert.Throws<ArgumentOutOfRangeException>(() => tuner.WithQLoRA(new QuantizationOptions(), r: 0)).ParamName);
+        Assert.Equal("alpha", Assert.Throws<ArgumentOutOfRangeException>(() => tuner.WithQLoRA(new QuantizationOptions(), alpha: -1)).ParamName);
+
+        // The MLP's intermediate size 128 is a multiple of 64 but not of 256: every down_proj is named, nothing changes.
+        var e = Assert.Throws<InvalidConfigurationException>(() =>
+            tuner.WithQLoRA(new QuantizationOptions { BlockSize = 256 }).Train(Counting(8, seed: 1)));
+        Assert.Contains("\"model.layers.0.mlp.down_proj\" has 128 input features, not a multiple of the quantization block size 256", e.Message, StringComparison.Ordinal);
+        Assert.Contains("model.layers.1.mlp.down_proj", e.Message, StringComparison.Ordinal);
+        Assert.Empty(LoRA.Layers(model));
+        Assert.DoesNotContain(model.modules(), m => m is QuantizedLinear);
+    }
+
+    [Fact]
+    public void LoraAndQuantization_DoNotReferenceEachOther()
+    {
+        static string[] References(Type t) => t.Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToArray();
+        Assert.DoesNotContain("FineTuning.Quantization", References(typeof(LoRAAdapter)));
+        Assert.DoesNotContain("FineTuning.Lora", References(typeof(QuantizationAdapter)));
+        Assert.Contains("FineTuning.Core", References(typeof(LoRAAdapter)));
+        Assert.Contains("FineTuning.Core", References(typeof(QuantizationAdapter)));
+    }
 }
