@@ -17,6 +17,9 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006, SA1300 // field names are state-dict keys (PEFT's)
     private readonly nn.Module<Tensor, Tensor> base_layer;
+
+    /// <summary>The base layer's child name (PEFT's).</summary>
+    internal const string BaseLayerName = nameof(base_layer);
     private readonly NamedModules<Linear> lora_A = new();
     private readonly NamedModules<Linear> lora_B = new();
     private readonly NamedModules<Dropout> lora_dropout = new();

@@ -1,4 +1,6 @@
 using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json.Nodes;
 using FineTuning.Adapters;
 using static TorchSharp.torch;
 
@@ -25,6 +27,28 @@ public sealed class QuantizationOptions : IQuantizationConfig
 
     /// <summary>Which linear layers are quantized. Default <see cref="QuantizationTargets.AllLinear"/>.</summary>
     public QuantizationTargets Targets { get; set; } = QuantizationTargets.AllLinear;
+
+    /// <summary>
+    /// The settings recorded in a <c>quantization_config.json</c> (written next to a LoRA adapter trained over a quantized
+    /// base, see <see cref="QuantizationConfigFile"/>), targeting exactly the modules it lists: apply them to a fresh base
+    /// model before loading the adapter to reproduce the trained model's outputs.
+    /// </summary>
+    /// <exception cref="FineTuning.Models.ModelFileException">The file is missing or not a valid JSON object with a module list.</exception>
+    /// <exception cref="QuantizationException">The settings are not ones this library can quantize with; the message names the file.</exception>
+    public static QuantizationOptions FromConfigFile(string path)
+    {
+        (JsonObject config, IReadOnlyList<string> modules) = QuantizationConfigFile.Read(path);
+        QuantizationConfigJson settings = QuantizationConfigJson.Parse(config, out string? problem)
+            ?? throw new QuantizationException($"{path}: {problem}.");
+        return new QuantizationOptions
+        {
+            Type = settings.Type,
+            BlockSize = settings.BlockSize,
+            DoubleQuantization = settings.DoubleQuantization,
+            ComputeDType = settings.ComputeDType,
+            Targets = QuantizationTargets.Names(modules.ToArray()),
+        };
+    }
 
     /// <summary>A new <see cref="QuantizationAdapter"/> with a copy of these settings.</summary>
     public IModelAdapter CreateAdapter() => new QuantizationAdapter(this);

@@ -1,4 +1,5 @@
 using System;
+using System.Text.Json.Nodes;
 using FineTuning.Adapters;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -11,9 +12,10 @@ namespace FineTuning.Quantization;
 /// Forward and backward dequantize W chunk by chunk of output rows and never keep a dense copy; the input gets
 /// its gradient, W never has one, and the optional bias is a frozen parameter (<c>bias</c> in the state dict).
 /// The layer computes in <see cref="ComputeDType"/>, which follows <c>module.to(dtype)</c>; an input of another
-/// dtype is refused (as <c>Linear</c> refuses it). Implements <see cref="IFrozenLinear"/> so LoRA can wrap it (QLoRA).
+/// dtype is refused (as <c>Linear</c> refuses it). Implements <see cref="IQuantizedLinear"/> so LoRA can wrap it (QLoRA)
+/// and record its settings next to a saved adapter.
 /// </summary>
-public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IFrozenLinear
+public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IQuantizedLinear
 {
 #pragma warning disable IDE1006, SA1300 // field name is the state-dict key
     private Parameter? bias;
@@ -76,6 +78,21 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IFrozenLinear
 
     /// <inheritdoc />
     public Tensor DenseWeight(ScalarType dtype) => _weight.Dequantize(dtype);
+
+    /// <inheritdoc />
+    public JsonObject QuantizationConfig() => Config.ToJson();
+
+    /// <inheritdoc />
+    public string? Mismatch(JsonObject config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        QuantizationConfigJson? recorded = QuantizationConfigJson.Parse(config, out string? problem);
+        if (recorded is null) return $"the recorded quantization config cannot be used: {problem}";
+        string? difference = recorded.StorageDifference(Config);
+        return difference is null ? null : $"it is quantized with {difference} (recorded)";
+    }
+
+    private QuantizationConfigJson Config => new(_weight.Type, _weight.BlockSize, _weight.IsDoubleQuantized, _computeDType);
 
     /// <inheritdoc />
     /// <exception cref="QuantizationException">The input's last dimension is not InFeatures or its dtype is not <see cref="ComputeDType"/>.</exception>

@@ -1,6 +1,8 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Text.Json.Nodes;
+using FineTuning.Adapters;
 using FineTuning.Lora;
 using FineTuning.Lora.Peft;
 using FineTuning.Models;
@@ -132,5 +134,106 @@ public sealed class QLoRATests
         Assert.DoesNotContain("FineTuning.Lora", References(typeof(QuantizationAdapter)));
         Assert.Contains("FineTuning.Core", References(typeof(LoRAAdapter)));
         Assert.Contains("FineTuning.Core", References(typeof(QuantizationAdapter)));
+    }
+
+    [Fact]
+    public void SavedQLoRAAdapter_RecordsTheBase_ReloadsOntoTheSameBase_AndRefusesAnotherOne()
+    {
+        using LlamaForCausalLM model = TinyLlama();
+        var quantization = new QuantizationOptions { Type = QuantizationType.NF4, DoubleQuantization = true, BlockSize = 32 };
+        using TrainingRun run = Configure(FineTuner.For(model).WithQLoRA(quantization, r: 4, alpha: 8, targets: LoRATargets.Names("q_proj", "v_proj")))
+            .Train(Counting(16, seed: 1));
+        string dir = Directory.CreateTempSubdirectory("qlora-config").FullName;
+        try
+        {
+            run.SaveAdapter(dir);
+            string file = Path.Combine(dir, QuantizationConfigFile.FileName);
+            (JsonObject recorded, var modules) = QuantizationConfigFile.Read(file);
+            Assert.Equal("bitsandbytes", (string?)recorded["quant_method"]);
+            Assert.Equal("nf4", (string?)recorded["bnb_4bit_quant_type"]);
+            Assert.True((bool?)recorded["bnb_4bit_use_double_quant"]);
+            Assert.Equal(32, (int?)recorded["blocksize"]);
+            // Every quantized layer, by its path in the plain model, not only the 4 that carry adapters.
+            Assert.Equal(14, modules.Count);
+            Assert.Contains("model.layers.1.mlp.down_proj", modules);
+            Assert.Contains("model.layers.0.self_attn.q_proj", modules);
+
+            // The recorded settings rebuild the same base: identical outputs.
+            QuantizationOptions reread = QuantizationOptions.FromConfigFile(file);
+            Assert.Equal((QuantizationType.NF4, 32, true), (reread.Type, reread.BlockSize, reread.DoubleQuantization));
+            using LlamaForCausalLM same = TinyLlama();
+            new QuantizationAdapter(reread).Apply(same);
+            PeftAdapter.Load(same, dir);
+            using (var scope = NewDisposeScope())
+            {
+                Tensor ids = tensor(new long[] { 5, 6, 7, 8, 9 }).unsqueeze(0);
+                model.eval();
+                same.eval();
+                Assert.True(same.call(ids).allclose(model.call(ids), rtol: 0, atol: 0));
+            }
+
+            // A plain base or one quantized otherwise is refused with the differences, and left unchanged.
+            using LlamaForCausalLM plain = TinyLlama();
+            var e = Assert.Throws<FineTuning.Lora.Peft.AdapterFormatException>(() => PeftAdapter.Load(plain, dir));
+            Assert.Contains(file, e.Message, StringComparison.Ordinal);
+            Assert.Contains("\"model.layers.0.mlp.down_proj\" is not a quantized layer of this model", e.Message, StringComparison.Ordinal);
+            Assert.Contains("QuantizationOptions.FromConfigFile", e.Message, StringComparison.Ordinal);
+            Assert.Empty(LoRA.Layers(plain));
+
+            using LlamaForCausalLM other = TinyLlama();
+            new QuantizationAdapter(new QuantizationOptions { Type = QuantizationType.FP4, BlockSize = 32 }).Apply(other);
+            e = Assert.Throws<FineTuning.Lora.Peft.AdapterFormatException>(() => PeftAdapter.Load(other, dir));
+            Assert.Contains("it is quantized with type fp4 instead of nf4, double quantization off instead of on (recorded)", e.Message, StringComparison.Ordinal);
+            Assert.Empty(LoRA.Layers(other));
+
+            // Saving an adapter over a plain base into the same folder removes the stale record.
+            using LlamaForCausalLM dense = TinyLlama();
+            new LoRAAdapter(new LoRAOptions { R = 2 }).Apply(dense);
+            PeftAdapter.Save(dense, dir);
+            Assert.False(File.Exists(file));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("{\"quant_method\": \"gptq\", \"quantized_modules\": [\"a\"]}", "quant_method \"gptq\" is not supported")]
+    [InlineData("{\"quant_method\": \"bitsandbytes\", \"load_in_8bit\": true, \"quantized_modules\": [\"a\"]}", "only 4-bit bitsandbytes configs")]
+    [InlineData("{\"quant_method\": \"bitsandbytes\", \"load_in_4bit\": true, \"bnb_4bit_quant_type\": \"int8\", \"bnb_4bit_use_double_quant\": false, \"quantized_modules\": [\"a\"]}", "quant type \"int8\" is not one of nf4, fp4")]
+    [InlineData("{\"quant_method\": \"bitsandbytes\", \"load_in_4bit\": true, \"bnb_4bit_quant_type\": \"nf4\", \"quantized_modules\": [\"a\"]}", "missing \"bnb_4bit_use_double_quant\"")]
+    [InlineData("{\"quant_method\": \"finetuning\", \"quant_type\": \"int8\", \"use_double_quant\": false, \"blocksize\": 48, \"quantized_modules\": [\"a\"]}", "blocksize 48 is not a power of two")]
+    [InlineData("{\"quant_method\": \"finetuning\", \"quant_type\": \"int8\", \"use_double_quant\": false, \"compute_dtype\": \"int32\", \"quantized_modules\": [\"a\"]}", "compute dtype \"int32\" is not float32")]
+    public void FromConfigFile_UnusableSettings_NameTheFileAndTheReason(string json, string expected)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"qconfig-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, json);
+        try
+        {
+            var e = Assert.Throws<QuantizationException>(() => QuantizationOptions.FromConfigFile(path));
+            Assert.StartsWith(path + ": ", e.Message, StringComparison.Ordinal);
+            Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Int8Config_RoundTrips_AndOnlyStorageSettingsCount()
+    {
+        using var linear = nn.Linear(64, 8);
+        using QuantizedLinear layer = QuantizedLinear.FromLinear(linear, QuantizationType.Int8, blockSize: 32, doubleQuantization: true);
+        JsonObject config = layer.QuantizationConfig();
+        Assert.Equal("finetuning", (string?)config["quant_method"]);
+        Assert.Equal("int8", (string?)config["quant_type"]);
+        Assert.Null(layer.Mismatch(config));
+        config["compute_dtype"] = "bfloat16"; // the compute dtype follows module.to(dtype): not a storage difference
+        Assert.Null(layer.Mismatch(config));
+        config["blocksize"] = 64;
+        Assert.Equal("it is quantized with block size 32 instead of 64 (recorded)", layer.Mismatch(config));
+        Assert.StartsWith("the recorded quantization config cannot be used: missing \"quant_method\"", layer.Mismatch(new JsonObject()), StringComparison.Ordinal);
     }
 }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Text.Json.Nodes;
 using FineTuning.Adapters;
 using FineTuning.Models.SafeTensors;
 using TorchSharp;
@@ -22,7 +23,14 @@ public static class PeftAdapter
 
     private const string Prefix = "base_model.model.";
 
-    /// <summary>Writes adapter <paramref name="adapterName"/> of <paramref name="model"/> to <paramref name="directory"/>.</summary>
+    /// <summary>
+    /// Writes adapter <paramref name="adapterName"/> of <paramref name="model"/> to <paramref name="directory"/>. When the
+    /// model has quantized base layers (<see cref="IQuantizedLinear"/>, QLoRA), their settings and paths are written to
+    /// <c>quantization_config.json</c> beside the adapter (<see cref="QuantizationConfigFile"/>; a stale one is removed
+    /// otherwise), so that <see cref="Load"/> can refuse a base quantized differently.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No such adapter, or it is merged.</exception>
+    /// <exception cref="NotSupportedException">The quantized layers use different settings (checked before writing anything).</exception>
     public static void Save(nn.Module model, string directory, string adapterName = "default", string? baseModelNameOrPath = null, string? taskType = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -35,6 +43,14 @@ public static class PeftAdapter
         {
             R = (int)first.A(adapterName).shape[0], Alpha = first.Scaling(adapterName) * first.A(adapterName).shape[0],
         };
+
+        List<(string Name, IQuantizedLinear Layer)> quantized = QuantizedLayers(model);
+        JsonObject? quantization = quantized.Count == 0 ? null : quantized[0].Layer.QuantizationConfig();
+        foreach ((string name, IQuantizedLinear layer) in quantized)
+        {
+            if (layer.Mismatch(quantization!) is { } difference)
+                throw new NotSupportedException($"Saving an adapter over layers quantized with different settings is not supported yet: \"{name}\" differs from \"{quantized[0].Name}\" ({difference}).");
+        }
 
         using var scope = NewDisposeScope();
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -68,13 +84,20 @@ public static class PeftAdapter
             BaseModelNameOrPath = baseModelNameOrPath,
             TaskType = taskType,
         }.Write(Path.Combine(directory, PeftAdapterConfig.FileName));
+        // The base's quantization, so that a reload can rebuild the same base (PEFT ignores the file).
+        string quantizationPath = Path.Combine(directory, QuantizationConfigFile.FileName);
+        if (quantization is not null) QuantizationConfigFile.Write(quantizationPath, quantization, quantized.Select(q => q.Name));
+        else File.Delete(quantizationPath);
     }
 
     /// <summary>
     /// Loads a PEFT LoRA adapter from <paramref name="directory"/> onto <paramref name="model"/> as adapter
     /// <paramref name="adapterName"/> and makes it active. The layers named in the weights file are wrapped (or get
     /// another adapter if already wrapped); the shapes must fit the model, else an <see cref="AdapterFormatException"/>
-    /// names the tensor. modules_to_save weights are copied into the model. Nothing is changed when a check fails.
+    /// names the tensor. modules_to_save weights are copied into the model. When the folder has a
+    /// <c>quantization_config.json</c>, every module it lists must be a layer of <paramref name="model"/> quantized with
+    /// those settings (e.g. by <c>QuantizationOptions.FromConfigFile</c> in FineTuning.Quantization), else an
+    /// <see cref="AdapterFormatException"/> lists the differences. Nothing is changed when a check fails.
     /// </summary>
     public static void Load(nn.Module model, string directory, string adapterName = "default")
     {
@@ -85,6 +108,7 @@ public static class PeftAdapter
         if (!File.Exists(configPath)) throw new AdapterFormatException($"{configPath} does not exist.");
         if (!File.Exists(weightsPath)) throw new AdapterFormatException($"{weightsPath} does not exist (only the safetensors format is read; never pickled .bin files).");
         PeftAdapterConfig config = PeftAdapterConfig.Read(configPath);
+        CheckQuantizedBase(model, Path.Combine(directory, QuantizationConfigFile.FileName));
 
         using var scope = NewDisposeScope();
         using SafeTensorsReader reader = SafeTensorsReader.Open(weightsPath);
@@ -169,6 +193,37 @@ public static class PeftAdapter
             foreach ((_, Parameter target, Tensor value) in saved) target.copy_(value);
         }
         LoRA.SetActiveAdapter(model, adapterName);
+    }
+
+    /// <summary>The quantized linear layers, named by their path in the plain model (a LoRA wrapper's base_layer by the wrapper's path).</summary>
+    private static List<(string Name, IQuantizedLinear Layer)> QuantizedLayers(nn.Module model)
+    {
+        const string BaseSuffix = "." + LoRALinear.BaseLayerName;
+        var found = new List<(string, IQuantizedLinear)>();
+        foreach ((string name, nn.Module module) in model.named_modules())
+        {
+            if (module is IQuantizedLinear q) found.Add((name.EndsWith(BaseSuffix, StringComparison.Ordinal) ? name[..^BaseSuffix.Length] : name, q));
+        }
+        return found;
+    }
+
+    /// <summary>An adapter saved over a quantized base loads only onto a base quantized the same way (else outputs would differ).</summary>
+    private static void CheckQuantizedBase(nn.Module model, string path)
+    {
+        if (!File.Exists(path)) return;
+        (JsonObject recorded, IReadOnlyList<string> modules) = QuantizationConfigFile.Read(path);
+        Dictionary<string, IQuantizedLinear> present = QuantizedLayers(model).ToDictionary(q => q.Name, q => q.Layer, StringComparer.Ordinal);
+        var problems = new List<string>();
+        foreach (string module in modules)
+        {
+            if (!present.TryGetValue(module, out IQuantizedLinear? layer)) problems.Add($"\"{module}\" is not a quantized layer of this model");
+            else if (layer.Mismatch(recorded) is { } difference) problems.Add($"\"{module}\": {difference}");
+        }
+        if (problems.Count == 0) return;
+        throw new AdapterFormatException(
+            $"{path}: the adapter was trained over a base quantized as this file records ({recorded.ToJsonString()}), and this model differs: " +
+            string.Join("; ", problems.Take(5)) + (problems.Count > 5 ? $"; and {problems.Count - 5} more" : "") +
+            ". Quantize the base the same way first, e.g. new QuantizationAdapter(QuantizationOptions.FromConfigFile(path)).Apply(model) with FineTuning.Quantization.");
     }
 
     private static void CheckShape(string file, string key, long[] actual, long[] expected)
