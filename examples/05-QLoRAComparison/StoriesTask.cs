@@ -1,0 +1,110 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using FineTuning.Data;
+using FineTuning.Examples.InstructionTuning;
+using FineTuning.Examples.QuickStart;
+using FineTuning.Lora;
+using FineTuning.Models.Llama;
+using FineTuning.Models.Tokenizers;
+using FineTuning.Quantization;
+using FineTuning.Training;
+using TorchSharp;
+
+namespace FineTuning.Examples.QLoRAComparison;
+
+/// <summary>The instruction example's task: teach stories260K to start every requested story with its title line.</summary>
+internal sealed class StoriesTask : IComparisonTask
+{
+    private const string ModelsVariable = "FINETUNING_MODELS_DIR";
+
+    /// <summary>stories260K's MLP down projection has 172 inputs: no allowed block size (a power of two from 32 to 4096) divides it.</summary>
+    private static readonly QuantizationTargets Quantized = QuantizationTargets.AllLinear.Except("down_proj");
+
+    public string Name => "stories";
+
+    public string Heading => "stories: stories260K instruction tuning (the instruction example's setup)";
+
+    public string Setup =>
+        "stories260K (Karpathy's tinyllamas, LLaMA architecture, 5 layers, hidden 64) learning to start each requested story " +
+        "with `Title: {Name} and the {Thing}`: 200 training conversations + 10% replayed general stories packed into rows of " +
+        "256 tokens, batch 4, 6 epochs, cosine schedule with 10% warmup, data seed 3. LoRA r=8 alpha=16 on every linear layer " +
+        "but the head, lr 5e-3 (LoRA and QLoRA); full fine-tuning lr 1e-3.";
+
+    public string QualityNote =>
+        "share of the 50 held-out requests whose greedy answer starts with exactly the expected title line, and the perplexity " +
+        "of six handwritten held-out stories (the forgetting check; lower is better); load-only: the pretrained model";
+
+    public IReadOnlyList<string> Notes => new[]
+    {
+        "QLoRA here quantizes `QuantizationTargets.AllLinear.Except(\"down_proj\")`: the MLP's `down_proj` (172 inputs, not " +
+        "divisible by any allowed block size, powers of two from 32 to 4096) stays dense in the parameter dtype, so the " +
+        "QLoRA rows keep more bytes per parameter than a fully quantized model would.",
+    };
+
+    public string? Unavailable() =>
+        File.Exists(Path.Combine(ModelsDir() ?? string.Empty, "stories260K.bin")) && File.Exists(Path.Combine(ModelsDir() ?? string.Empty, "tok512.bin"))
+            ? null
+            : $"{ModelsVariable} must name a folder containing stories260K/stories260K.bin and tok512.bin";
+
+    private static string? ModelsDir()
+    {
+        string? root = Environment.GetEnvironmentVariable(ModelsVariable);
+        return string.IsNullOrEmpty(root) ? null : Path.Combine(root, "stories260K");
+    }
+
+    public ConfigResult Run(Configuration configuration, bool smoke, PeakMeter memory)
+    {
+        string modelDir = ModelsDir() ?? throw new InvalidOperationException(Unavailable());
+        using LlamaForCausalLM model = Llama2CCheckpoint.Load(Path.Combine(modelDir, "stories260K.bin"));
+        Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(modelDir, "tok512.bin"), model.Config.VocabSize);
+        InstructionData data = InstructionData.Load(Path.Combine(AppContext.BaseDirectory, "data", "stories"), tokenizer);
+        Console.WriteLine($"{data.Split.Train.Count} training conversations + {data.Replayed} replayed stories in {data.Rows.Count} rows; {data.Split.Validation.Count} held-out requests");
+
+        long pretrained = model.parameters().Sum(p => p.numel());
+        var result = new ConfigResult { Task = Name, Config = configuration.Name, PretrainedParameters = pretrained };
+        memory.EndPhase(PhaseNames.Load);
+        if (!configuration.Trains)
+        {
+            string untrained = Quality(model, tokenizer, data);
+            memory.EndPhase(PhaseNames.Evaluate);
+            return result with { Quality = untrained, WeightBytesPerParameter = Memory.WeightBytesPerParameter(model, pretrained) };
+        }
+
+        FineTuner<PackedSequence> tuner = FineTuner.For(model, new PackedCausalLMObjective());
+        if (configuration.Method == Method.QLoRA)
+            tuner = tuner.WithQuantization(QuantizationType.NF4, Quantized, o => o.DoubleQuantization = true);
+        if (configuration.Method is Method.LoRA or Method.QLoRA)
+            tuner = tuner.WithLoRA(r: 8, alpha: 16);
+        var progress = new ConsoleProgress();
+        using TrainingRun run = tuner
+            .WithOptions(o =>
+            {
+                o.Epochs = 6;
+                o.BatchSize = 4;
+                o.LearningRate = configuration.Method == Method.Full ? 1e-3 : 5e-3;
+                o.WarmupRatio = 0.1;
+                o.Schedule = new CosineSchedule();
+                o.Seed = 3;
+                o.ParameterDType = configuration.BFloat16 ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32;
+                if (smoke) o.MaxSteps = Smoke.Steps;
+            })
+            .WithProgress(progress)
+            .Train(data.Rows);
+        progress.Finish();
+        memory.EndPhase(PhaseNames.Train);
+        Console.WriteLine($"{run.StepsCompleted} steps, loss {run.History[0].Loss:F3} -> {run.FinalLoss:F3}");
+        string quality = Quality(model, tokenizer, data);
+        memory.EndPhase(PhaseNames.Evaluate);
+        return StepTimes.Add(result with { Quality = quality, WeightBytesPerParameter = Memory.WeightBytesPerParameter(model, pretrained) }, run);
+    }
+
+    private static string Quality(LlamaForCausalLM model, ITokenizer tokenizer, InstructionData data)
+    {
+        FollowRate follow = InstructionEval.Follow(model, tokenizer, data);
+        double perplexity = InstructionEval.Perplexity(model, data);
+        Console.WriteLine($"{follow.Format:P0} title lines, {follow.Title:P0} exact; held-out perplexity {perplexity:F2}; e.g. {follow.Sample}");
+        return $"{follow.Title:P0} exact titles, ppl {perplexity:F2}";
+    }
+}
