@@ -37,6 +37,31 @@ internal static class NativeAllocator
 
     public static int Threshold => ThresholdBytes;
 
+    /// <summary>
+    /// Returns the free pages of glibc's heaps to the system (malloc_trim(0) releases whole free pages inside the heap,
+    /// not only at its top). False when the C library has no malloc_trim (not glibc).
+    /// </summary>
+    public static bool Trim()
+    {
+        if (!OperatingSystem.IsLinux() || _noTrim) return false;
+        try
+        {
+            malloc_trim(0);
+            return true;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            _noTrim = true;
+            return false;
+        }
+    }
+
+    private static bool _noTrim;
+
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int malloc_trim(nuint pad);
+
     [DllImport("libc", EntryPoint = "mallopt")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int mallopt(int param, int value);

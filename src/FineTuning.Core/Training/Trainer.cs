@@ -63,6 +63,7 @@ internal sealed class Trainer<TExample>
             _options.BatchSize, _options.GradientAccumulationSteps, _options.ParameterDType.ToString());
 
         var clock = Stopwatch.StartNew();
+        HeapTrimmer? trimmer = _options.TuneNativeAllocator ? new HeapTrimmer(clock) : null;
         _model.train();
         ZeroGradients(trainable);
         try
@@ -92,6 +93,7 @@ internal sealed class Trainer<TExample>
                 step++;
                 double lr = _options.LearningRate * _options.Schedule.Multiplier(step - 1, warmup, totalSteps);
                 StepMetrics? metrics = Step(run, step, epoch, lr, microBatches, trainable, device, clock);
+                trimmer?.BetweenSteps();
                 if (metrics is not null)
                 {
                     run.HistoryList.Add(metrics);
@@ -100,7 +102,10 @@ internal sealed class Trainer<TExample>
                         TrainerLog.StepDone(_logger, step, totalSteps, epoch, metrics.Loss, lr, metrics.GradientNorm);
                 }
                 if (_validation is not null && _options.EvaluateEverySteps > 0 && step % _options.EvaluateEverySteps == 0 && step != totalSteps)
+                {
                     Evaluate(run, step, device);
+                    trimmer?.BetweenSteps();
+                }
                 if (_options.CheckpointDirectory is not null && _options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step != totalSteps)
                     Checkpoint(run, step, trainable, totalSteps);
             }
