@@ -64,8 +64,8 @@ if (full && qlora)
 }
 var progress = new ConsoleProgress();
 FineTuner<PackedSequence> tuner = FineTuner.For(model, new PackedCausalLMObjective());
-if (qlora) tuner = tuner.WithQuantization(QuantizationType.NF4, QuantizationTargets.AllLinear.Except("down_proj"), o => o.DoubleQuantization = true);
-if (!full) tuner = tuner.WithLoRA(r: 8, alpha: 16);
+if (qlora) tuner = tuner.WithQLoRA(new QuantizationOptions { DoubleQuantization = true, Targets = QuantizationTargets.AllLinear.Except("down_proj") }, r: 8, alpha: 16);
+else if (!full) tuner = tuner.WithLoRA(r: 8, alpha: 16);
 Console.WriteLine(full ? "Full fine-tuning:" : qlora ? "QLoRA r=8 (NF4 base, down_proj fp32):" : "LoRA r=8:");
 using (TrainingRun run = tuner
            .WithOptions(o =>

@@ -56,9 +56,14 @@ internal sealed class MiniLMTask : IComparisonTask
 
         FineTuner<TextClassificationExample> tuner = FineTuner.For(model);
         if (configuration.Method == Method.QLoRA)
-            tuner = tuner.WithQuantization(QuantizationType.NF4, QuantizationTargets.AllLinear, o => o.DoubleQuantization = true);
-        if (configuration.Method is Method.LoRA or Method.QLoRA)
+        {
+            tuner = tuner.WithQLoRA(new QuantizationOptions { Type = QuantizationType.NF4, DoubleQuantization = true, Targets = QuantizationTargets.AllLinear },
+                r: 8, alpha: 16, targets: LoRATargetNames, configure: o => o.ModulesToSave.Add("classifier"));
+        }
+        else if (configuration.Method == Method.LoRA)
+        {
             tuner = tuner.WithLoRA(r: 8, alpha: 16, targets: LoRATargetNames, configure: o => o.ModulesToSave.Add("classifier"));
+        }
         var progress = new ConsoleProgress();
         using TrainingRun run = tuner
             .WithOptions(o =>

@@ -74,8 +74,8 @@ internal sealed class StoriesTask : IComparisonTask
 
         FineTuner<PackedSequence> tuner = FineTuner.For(model, new PackedCausalLMObjective());
         if (configuration.Method == Method.QLoRA)
-            tuner = tuner.WithQuantization(QuantizationType.NF4, Quantized, o => o.DoubleQuantization = true);
-        if (configuration.Method is Method.LoRA or Method.QLoRA)
+            tuner = tuner.WithQLoRA(new QuantizationOptions { Type = QuantizationType.NF4, DoubleQuantization = true, Targets = Quantized }, r: 8, alpha: 16);
+        else if (configuration.Method == Method.LoRA)
             tuner = tuner.WithLoRA(r: 8, alpha: 16);
         var progress = new ConsoleProgress();
         using TrainingRun run = tuner
