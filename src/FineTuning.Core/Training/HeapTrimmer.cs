@@ -4,16 +4,16 @@ using System.Diagnostics;
 namespace FineTuning.Training;
 
 /// <summary>
-/// Gives the memory a training step freed back to the system between steps. A step frees its activations, but glibc
-/// keeps most of the freed heap (holes between live blocks) and resident memory stays near the largest step seen,
-/// then climbs as batches of other shapes fragment it. Trimming after a step brings it back to the floor (measured on
-/// all-MiniLM-L6-v2 LoRA: 1.5 GB to 0.67 GB after each step, peak steady at 1.65 GB instead of climbing past 1.8 GB in
-/// 24 steps). A trim costs tens of milliseconds on a large heap, so it is skipped whenever the time spent trimming
-/// would exceed <see cref="Budget"/> of the training time so far.
+/// Gives the memory training steps freed back to the system. A step frees its activations, but glibc keeps freed
+/// blocks below the mmap threshold as holes in its heap: resident memory stays near the largest step seen, then
+/// climbs as batches of other shapes fragment it. A trim (malloc_trim) brings it back to the floor, but the next step
+/// must fault its pages in again, so it runs every <see cref="TrainingOptions.HeapTrimEverySteps"/> steps and after
+/// validation passes, and is skipped while the trim calls alone have taken more than <see cref="Budget"/> of the
+/// training time.
 /// </summary>
-internal sealed class HeapTrimmer(Stopwatch clock)
+internal sealed class HeapTrimmer(Stopwatch clock, int everySteps)
 {
-    /// <summary>The largest share of training time spent trimming.</summary>
+    /// <summary>The largest share of training time spent in trim calls.</summary>
     public const double Budget = 0.03;
 
     private TimeSpan _spent;
@@ -21,9 +21,10 @@ internal sealed class HeapTrimmer(Stopwatch clock)
     /// <summary>Number of trims done.</summary>
     public int Trims { get; private set; }
 
-    /// <summary>Trims unless that would spend more than the budget; call between steps.</summary>
-    public void BetweenSteps()
+    /// <summary>After optimizer step <paramref name="step"/> (1-based) or, with null, after a validation pass.</summary>
+    public void After(long? step)
     {
+        if (everySteps <= 0 || (step is { } s && s % everySteps != 0)) return;
         if (_spent.TotalSeconds > Budget * clock.Elapsed.TotalSeconds) return;
         TimeSpan start = clock.Elapsed;
         if (NativeAllocator.Trim()) Trims++;

@@ -63,7 +63,7 @@ internal sealed class Trainer<TExample>
             _options.BatchSize, _options.GradientAccumulationSteps, _options.ParameterDType.ToString());
 
         var clock = Stopwatch.StartNew();
-        HeapTrimmer? trimmer = _options.TuneNativeAllocator ? new HeapTrimmer(clock) : null;
+        HeapTrimmer? trimmer = _options.TuneNativeAllocator ? new HeapTrimmer(clock, _options.HeapTrimEverySteps) : null;
         _model.train();
         ZeroGradients(trainable);
         try
@@ -74,7 +74,11 @@ internal sealed class Trainer<TExample>
                 preparing.Prepare(_model, data, device, resuming: resumedAt > 0);
                 _model.train();
             }
-            if (_validation is not null && resumedAt == 0) Evaluate(run, 0, device);
+            if (_validation is not null && resumedAt == 0)
+            {
+                Evaluate(run, 0, device);
+                trimmer?.After(null);
+            }
             long step = 0;
             foreach ((int epoch, List<IReadOnlyList<TExample>> microBatches) in Steps(data))
             {
@@ -93,7 +97,7 @@ internal sealed class Trainer<TExample>
                 step++;
                 double lr = _options.LearningRate * _options.Schedule.Multiplier(step - 1, warmup, totalSteps);
                 StepMetrics? metrics = Step(run, step, epoch, lr, microBatches, trainable, device, clock);
-                trimmer?.BetweenSteps();
+                trimmer?.After(step);
                 if (metrics is not null)
                 {
                     run.HistoryList.Add(metrics);
@@ -104,7 +108,7 @@ internal sealed class Trainer<TExample>
                 if (_validation is not null && _options.EvaluateEverySteps > 0 && step % _options.EvaluateEverySteps == 0 && step != totalSteps)
                 {
                     Evaluate(run, step, device);
-                    trimmer?.BetweenSteps();
+                    trimmer?.After(null);
                 }
                 if (_options.CheckpointDirectory is not null && _options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step != totalSteps)
                     Checkpoint(run, step, trainable, totalSteps);

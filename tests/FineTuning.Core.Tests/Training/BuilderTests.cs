@@ -23,11 +23,12 @@ public sealed class BuilderTests
             o.MaxGradNorm = -1;
             o.ParameterDType = torch.ScalarType.Float16;
             o.Optimizer = new AdamWOptimizer(Beta1: 1.0);
+            o.HeapTrimEverySteps = -1;
         });
 
         var ex = Assert.Throws<InvalidConfigurationException>(() => builder.Train(new List<LabeledVector>()));
 
-        string[] expected = { "Epochs", "BatchSize", "GradientAccumulationSteps", "LearningRate", "WarmupRatio", "MaxGradNorm", "ParameterDType", "Beta1", "training data is empty" };
+        string[] expected = { "Epochs", "BatchSize", "GradientAccumulationSteps", "LearningRate", "WarmupRatio", "MaxGradNorm", "ParameterDType", "Beta1", "HeapTrimEverySteps", "training data is empty" };
         Assert.Equal(expected.Length, ex.Problems.Count);
         foreach (string word in expected) Assert.Contains(ex.Problems, p => p.Contains(word, StringComparison.Ordinal));
         foreach (string p in ex.Problems) Assert.Contains(p, ex.Message, StringComparison.Ordinal);
