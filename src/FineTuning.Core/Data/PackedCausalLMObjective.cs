@@ -75,10 +75,6 @@ public sealed class PackedCausalLMObjective : ITrainingObjective<PackedSequence>
         Tensor target = torch.tensor(labels, shape, device: device);
         Tensor mask = PackedAttention.BlockDiagonalCausalMask(torch.tensor(sequences, shape, device: device));
         Tensor logits = lm.Forward(input, mask, torch.tensor(positions, shape, device: device));
-        long vocab = logits.shape[^1];
-        Tensor shiftedLogits = logits.narrow(1, 0, length - 1).reshape(-1, vocab).to_type(ScalarType.Float32);
-        Tensor shiftedLabels = target.narrow(1, 1, length - 1).reshape(-1);
-        Tensor loss = nn.functional.cross_entropy(shiftedLogits, shiftedLabels, ignore_index: TokenSequence.IgnoreIndex, reduction: nn.Reduction.Sum);
-        return loss.MoveToOuterDisposeScope();
+        return CausalLMObjective.SummedNextTokenLoss(logits, target).MoveToOuterDisposeScope();
     }
 }

@@ -61,10 +61,18 @@ public sealed class CausalLMObjective : ITrainingObjective<TokenSequence>
         Tensor input = torch.tensor(ids, new long[] { examples.Count, length }, device: device);
         Tensor target = torch.tensor(labels, new long[] { examples.Count, length }, device: device);
         Tensor logits = lm.call(input);
-        long vocab = logits.shape[^1];
-        Tensor shiftedLogits = logits.narrow(1, 0, length - 1).reshape(-1, vocab).to_type(ScalarType.Float32);
-        Tensor shiftedLabels = target.narrow(1, 1, length - 1).reshape(-1);
-        Tensor loss = nn.functional.cross_entropy(shiftedLogits, shiftedLabels, ignore_index: TokenSequence.IgnoreIndex, reduction: nn.Reduction.Sum);
-        return loss.MoveToOuterDisposeScope();
+        return SummedNextTokenLoss(logits, target).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Cross-entropy (in float32) of the logits at positions 0..T-2 against the labels at 1..T-1, summed over the labels
+    /// that are not <see cref="TokenSequence.IgnoreIndex"/>: logits [batch, T, vocab], labels [batch, T].
+    /// </summary>
+    internal static Tensor SummedNextTokenLoss(Tensor logits, Tensor labels)
+    {
+        long length = labels.shape[1], vocab = logits.shape[^1];
+        using Tensor shiftedLogits = logits.narrow(1, 0, length - 1).reshape(-1, vocab).to_type(ScalarType.Float32);
+        using Tensor shiftedLabels = labels.narrow(1, 1, length - 1).reshape(-1);
+        return nn.functional.cross_entropy(shiftedLogits, shiftedLabels, ignore_index: TokenSequence.IgnoreIndex, reduction: nn.Reduction.Sum);
     }
 }

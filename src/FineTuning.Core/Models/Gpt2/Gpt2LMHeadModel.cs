@@ -60,12 +60,7 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguage
     /// <inheritdoc />
     public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KVCache? cache = null)
     {
-        ArgumentNullException.ThrowIfNull(inputIds);
-        if (inputIds.dim() != 2) throw new ArgumentException($"input ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
-        if (cache is not null && cache.LayerCount != Config.NLayer)
-        {
-            throw new ArgumentException($"the cache has {cache.LayerCount} layers, the model {Config.NLayer}.", nameof(cache));
-        }
+        CausalLMInputs.Check(inputIds, cache, Config.NLayer);
 
         using var scope = torch.NewDisposeScope();
         Tensor hidden = transformer.Forward(inputIds, attentionMask, positionIds, cache);

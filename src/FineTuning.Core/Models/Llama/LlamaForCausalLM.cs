@@ -64,12 +64,7 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguag
     /// <inheritdoc />
     public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KVCache? cache = null)
     {
-        ArgumentNullException.ThrowIfNull(inputIds);
-        if (inputIds.dim() != 2) throw new ArgumentException($"input ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
-        if (cache is not null && cache.LayerCount != Config.NumHiddenLayers)
-        {
-            throw new ArgumentException($"the cache has {cache.LayerCount} layers, the model {Config.NumHiddenLayers}.", nameof(cache));
-        }
+        CausalLMInputs.Check(inputIds, cache, Config.NumHiddenLayers);
 
         long total = inputIds.shape[1] + (cache?.Length ?? 0);
         if (Config.SlidingWindow is int window && total > window)
