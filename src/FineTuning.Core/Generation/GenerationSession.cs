@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Security.Cryptography;
+using FineTuning.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -93,7 +94,7 @@ internal sealed class GenerationSession : IDisposable
                 ? torch.tensor(masks.SelectMany(m => m).ToArray(), new long[] { rows, Columns }, device: device)
                 : null;
             Tensor logits = model.Forward(input, attentionMask, null, cache);
-            Tensor last = logits.select(1, -1).to_type(ScalarType.Float32);
+            Tensor last = logits.select(1, -1).AtLeastFloat32();
             options.LogitsObserver?.Invoke(last);
             next = TokenSampler.Choose(last, options, generator).cpu().data<long>().ToArray();
         }

@@ -71,7 +71,7 @@ public sealed class CausalLMObjective : ITrainingObjective<TokenSequence>
     internal static Tensor SummedNextTokenLoss(Tensor logits, Tensor labels)
     {
         long length = labels.shape[1], vocab = logits.shape[^1];
-        using Tensor shiftedLogits = logits.narrow(1, 0, length - 1).reshape(-1, vocab).to_type(ScalarType.Float32);
+        using Tensor shiftedLogits = logits.narrow(1, 0, length - 1).reshape(-1, vocab).AtLeastFloat32();
         using Tensor shiftedLabels = labels.narrow(1, 1, length - 1).reshape(-1);
         return nn.functional.cross_entropy(shiftedLogits, shiftedLabels, ignore_index: TokenSequence.IgnoreIndex, reduction: nn.Reduction.Sum);
     }

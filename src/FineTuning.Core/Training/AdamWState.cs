@@ -22,8 +22,8 @@ internal sealed class AdamWState : IOptimizerState
             {
                 bool decay = p.ApplyWeightDecay || options.DecayNormsAndBiases;
                 _slots.Add(new Slot(p.Name, p.Parameter, decay, MasterWeights.For(p.Parameter),
-                    zeros_like(p.Parameter, dtype: ScalarType.Float32).DetachFromDisposeScope(),
-                    zeros_like(p.Parameter, dtype: ScalarType.Float32).DetachFromDisposeScope()));
+                    zeros_like(p.Parameter, dtype: MasterWeights.StateType(p.Parameter)).DetachFromDisposeScope(),
+                    zeros_like(p.Parameter, dtype: MasterWeights.StateType(p.Parameter)).DetachFromDisposeScope()));
             }
         }
     }
@@ -44,7 +44,7 @@ internal sealed class AdamWState : IOptimizerState
         {
             Tensor? grad = s.Parameter.grad;
             if (grad is null) continue;
-            Tensor g = grad.dtype == ScalarType.Float32 ? grad : grad.to(ScalarType.Float32);
+            Tensor g = grad.dtype == s.M.dtype ? grad : grad.to(s.M.dtype);
             Tensor target = s.Master?.Weights ?? s.Parameter;
             if (s.Decay && _options.WeightDecay != 0) target.mul_(decay);
             s.M.mul_(beta1).add_(g, alpha: oneMinusBeta1);

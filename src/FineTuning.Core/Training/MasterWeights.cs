@@ -20,8 +20,11 @@ internal sealed class MasterWeights : IDisposable
 
     public Tensor Weights { get; }
 
-    /// <summary>Master weights for <paramref name="p"/> when it is not fp32, else null.</summary>
-    public static MasterWeights? For(Parameter p) => p.dtype == ScalarType.Float32 ? null : new MasterWeights(p);
+    /// <summary>Master weights for a low-precision <paramref name="p"/>; null for fp32 and fp64 parameters, which are updated in place.</summary>
+    public static MasterWeights? For(Parameter p) => p.dtype is ScalarType.Float32 or ScalarType.Float64 ? null : new MasterWeights(p);
+
+    /// <summary>The dtype of optimizer state and update arithmetic for <paramref name="p"/>: fp64 for fp64 parameters, else fp32.</summary>
+    public static ScalarType StateType(Tensor p) => p.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
 
     public void CopyToParameter() => _parameter.copy_(Weights);
 

@@ -27,7 +27,7 @@ internal sealed class SgdState : IOptimizerState
             Tensor? grad = s.Parameter.grad;
             if (grad is null) continue;
             Tensor target = s.Master?.Weights ?? s.Parameter;
-            Tensor g = grad.to(ScalarType.Float32, copy: true);
+            Tensor g = grad.to(MasterWeights.StateType(s.Parameter), copy: true);
             if (s.Decay && _options.WeightDecay != 0) g.add_(target, alpha: wd);
             if (_options.Momentum != 0)
             {
@@ -71,7 +71,7 @@ internal sealed class SgdState : IOptimizerState
             {
                 expected.Add(s.Name + ".momentum_buffer");
                 s.Buffer?.Dispose();
-                s.Buffer = zeros_like(s.Parameter, dtype: ScalarType.Float32).DetachFromDisposeScope();
+                s.Buffer = zeros_like(s.Parameter, dtype: MasterWeights.StateType(s.Parameter)).DetachFromDisposeScope();
                 OptimizerStateIO.CopyInto(s.Buffer, buffer, s.Name + ".momentum_buffer");
             }
             if (s.Master is not null)

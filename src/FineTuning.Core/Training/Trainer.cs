@@ -51,6 +51,8 @@ internal sealed class Trainer<TExample>
         if (_options.TuneNativeAllocator && NativeAllocator.TuneOnce()) TrainerLog.AllocatorTuned(_logger, NativeAllocator.Threshold);
         foreach (IModelAdapter adapter in _adapters) adapter.Apply(_model);
         Device device = torch.device(_options.Device);
+        if (_options.ParameterDType == ScalarType.BFloat16 && device.type == DeviceType.CPU && CpuFeatures.HasNativeBFloat16 == false)
+            TrainerLog.EmulatedBFloat16(_logger);
         _model.to(_options.ParameterDType).to(device); // before the optimizer: .to() replaces parameters
         List<TrainableParameter> trainable = TrainableParameters(_model);
         if (trainable.Count == 0) throw new InvalidConfigurationException(new[] { "The model has no trainable parameters (every parameter has requires_grad = false)." });

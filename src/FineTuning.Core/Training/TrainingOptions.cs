@@ -43,10 +43,13 @@ public sealed class TrainingOptions
     /// <summary>Clip the global gradient norm to this value; null turns clipping off. Default 1.0.</summary>
     public double? MaxGradNorm { get; set; } = 1.0;
 
-    /// <summary>Parameter dtype: <see cref="torch.ScalarType.Float32"/> (default) or <see cref="torch.ScalarType.BFloat16"/>
-    /// (half the weight memory; the optimizer then keeps fp32 master weights). Whether bf16 is faster depends on the
-    /// CPU: a full training step was 1.6x slower in bf16 on our 2-core Xeon VM (docs/benchmarks/training-step.md), while
-    /// bf16 matmuls were measured 2-3x faster on a Zen 4 machine. Measure on yours.</summary>
+    /// <summary>Parameter dtype: <see cref="torch.ScalarType.Float32"/> (default), <see cref="torch.ScalarType.BFloat16"/>
+    /// (half the weight memory; the optimizer then keeps fp32 master weights) or <see cref="torch.ScalarType.Float64"/>
+    /// (for numerical checks: rounding ~1e-16 instead of ~1e-7, several times slower). Whether bf16 is faster depends on
+    /// the CPU: a full training step was 1.6x slower in bf16 on our 2-core Xeon VM (docs/benchmarks/training-step.md),
+    /// bf16 matmuls were measured 2-3x faster on a Zen 4 machine, and on CPUs without native bf16 instructions
+    /// (no avx512_bf16 / AMX, e.g. AVX2-only machines) bf16 matrix products are emulated and about 60x slower than
+    /// fp32: the trainer logs a warning there (<see cref="CpuFeatures.HasNativeBFloat16"/>). Measure on yours.</summary>
     public torch.ScalarType ParameterDType { get; set; } = torch.ScalarType.Float32;
 
     /// <summary>Device to train on. Default CPU. CUDA needs a CUDA TorchSharp backend chosen by the application.</summary>
@@ -108,8 +111,8 @@ public sealed class TrainingOptions
         if (WarmupSteps < 0) yield return $"WarmupSteps must not be negative (was {WarmupSteps}).";
         if (!(WarmupRatio >= 0 && WarmupRatio < 1)) yield return $"WarmupRatio must be in [0, 1) (was {WarmupRatio}).";
         if (MaxGradNorm is { } g && !(g > 0 && !double.IsInfinity(g))) yield return $"MaxGradNorm must be a positive finite number or null (was {g}).";
-        if (ParameterDType is not (torch.ScalarType.Float32 or torch.ScalarType.BFloat16))
-            yield return $"ParameterDType must be Float32 or BFloat16 (was {ParameterDType}); Float16 is very slow on CPU and Float64 is not supported.";
+        if (ParameterDType is not (torch.ScalarType.Float32 or torch.ScalarType.BFloat16 or torch.ScalarType.Float64))
+            yield return $"ParameterDType must be Float32, BFloat16 or Float64 (was {ParameterDType}); Float16 is very slow on CPU.";
         if (LogEverySteps < 0) yield return $"LogEverySteps must not be negative (was {LogEverySteps}).";
         if (HeapTrimEverySteps < 0) yield return $"HeapTrimEverySteps must not be negative (was {HeapTrimEverySteps}).";
         if (EvaluateEverySteps < 0) yield return $"EvaluateEverySteps must not be negative (was {EvaluateEverySteps}).";

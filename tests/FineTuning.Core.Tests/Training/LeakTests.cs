@@ -98,7 +98,9 @@ public sealed class LeakTests(ITestOutputHelper output)
                          $"trimmed every step: start {trimmedStart:F0}, after steps {Show(trimmed)}");
         Assert.True(activations > 100, $"the step should hold > 100 MiB of activations ({activations:F0})");
         Assert.True(kept[^1] - keptStart > 0.4 * activations, "without trimming the freed heap should stay resident (else this test shows nothing)");
-        Assert.All(trimmed, r => Assert.True(r - keptStart < 0.4 * activations, $"after a trimmed step RSS is {r - keptStart:F0} MiB above the first start"));
+        // Trims stay within a time budget (HeapTrimmer.Budget), so which later steps are trimmed depends on how long the
+        // steps take on this CPU; the first step always is (nothing spent yet).
+        Assert.True(trimmed[0] - keptStart < 0.4 * activations, $"after the first (trimmed) step RSS is {trimmed[0] - keptStart:F0} MiB above the first start");
     }
 
     /// <summary>depth tanh(Linear(width, width)) layers and a 16-way head; records the activation bytes one forward holds.</summary>

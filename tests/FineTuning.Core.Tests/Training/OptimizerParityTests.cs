@@ -97,11 +97,39 @@ public sealed class OptimizerParityTests
         Assert.InRange(value, 0.975f, 0.985f);
     }
 
-    private static (Parameter[] Ours, Parameter[] Reference) TwinParameters()
+    [Fact]
+    public void AdamW_Float64Parameters_KeepFloat64StateAndMatchTorchAdamW()
+    {
+        // fp64 parameters are updated in fp64 (no fp32 master, no fp32 moments): agreement to ~1e-15, not ~1e-7.
+        using var scope = NewDisposeScope();
+        (Parameter[] ours, Parameter[] reference) = TwinParameters(ScalarType.Float64);
+        using var torchAdamW = optim.AdamW(reference, lr: 1e-2, beta1: 0.8, beta2: 0.95, eps: 1e-6, weight_decay: 0.1);
+        var adam = new AdamWOptimizer(Beta1: 0.8, Beta2: 0.95, Epsilon: 1e-6, WeightDecay: 0.1, DecayNormsAndBiases: true);
+        using IOptimizerState state = adam.Create(ours.Select((p, i) => new TrainableParameter($"p{i}", p, true)).ToList());
+
+        for (int step = 0; step < 5; step++)
+        {
+            Backward(ours, step);
+            Backward(reference, step);
+            state.Step(1e-2);
+            torchAdamW.step();
+            foreach (Parameter p in ours.Concat(reference)) p.grad = null;
+        }
+
+        Assert.All(state.StateDict().Where(kv => kv.Key != "step"), kv => Assert.Equal(ScalarType.Float64, kv.Value.dtype));
+        Assert.DoesNotContain(state.StateDict().Keys, k => k.EndsWith(".master", System.StringComparison.Ordinal));
+        for (int i = 0; i < ours.Length; i++)
+        {
+            Assert.Equal(ScalarType.Float64, ours[i].dtype);
+            Assert.True(ours[i].allclose(reference[i], rtol: 1e-12, atol: 1e-14), $"parameter {i} differs");
+        }
+    }
+
+    private static (Parameter[] Ours, Parameter[] Reference) TwinParameters(ScalarType dtype = ScalarType.Float32)
     {
         using var g = new Generator(7);
-        Tensor w = randn(new long[] { 3, 4 }, generator: g);
-        Tensor b = randn(new long[] { 4 }, generator: g);
+        Tensor w = randn(new long[] { 3, 4 }, generator: g).to(dtype);
+        Tensor b = randn(new long[] { 4 }, generator: g).to(dtype);
         return (new[] { new Parameter(w.clone()), new Parameter(b.clone()) }, new[] { new Parameter(w.clone()), new Parameter(b.clone()) });
     }
 

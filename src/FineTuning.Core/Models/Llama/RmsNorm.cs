@@ -28,7 +28,7 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        Tensor x = input.to_type(ScalarType.Float32);
+        Tensor x = input.AtLeastFloat32();
         Tensor variance = x.pow(2).mean(new long[] { -1 }, keepdim: true);
         Tensor normed = x * torch.rsqrt(variance + eps);
         return (weight * normed.to_type(input.dtype)).MoveToOuterDisposeScope();

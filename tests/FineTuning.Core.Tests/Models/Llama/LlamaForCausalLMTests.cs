@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using FineTuning.Models;
 using FineTuning.Models.Llama;
+using FineTuning.Testing;
 using FineTuning.Training;
 using TorchSharp;
 using Xunit;
@@ -66,7 +67,7 @@ public sealed class LlamaForCausalLMTests
     [Fact]
     public void Forward_LeftPaddedBatch_MatchesUnpaddedLogitsAtRealPositions()
     {
-        using LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config());
+        using LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config(), dtype: ScalarType.Float64);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         long[] shortIds = { 1, 7, 8 };
@@ -79,15 +80,15 @@ public sealed class LlamaForCausalLMTests
         Tensor alone1 = model.forward(torch.tensor(longIds, new long[] { 1, 5 }));
 
         Assert.True(padded.isfinite().all().item<bool>());
-        Assert.True(padded[0].narrow(0, 2, 3).allclose(alone0[0], rtol: 0, atol: 1e-5));
-        Assert.True(padded[1].allclose(alone1[0], rtol: 0, atol: 1e-5));
+        Assert.True(padded[0].narrow(0, 2, 3).allclose(alone0[0], rtol: 1e-9, atol: Tolerance.Fp64Same()));
+        Assert.True(padded[1].allclose(alone1[0], rtol: 1e-9, atol: Tolerance.Fp64Same()));
     }
 
     [Fact]
     public void Forward_ChunkAfterCachedPrefix_MatchesFullSequence()
     {
         // A multi-token chunk after cached positions needs the causal mask shifted by the cache length.
-        using LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config());
+        using LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config(), dtype: ScalarType.Float64);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         Tensor ids = torch.tensor(new long[] { 1, 4, 9, 16, 25, 36, 49 }, new long[] { 1, 7 });
@@ -98,7 +99,7 @@ public sealed class LlamaForCausalLMTests
         Tensor rest = model.Forward(ids.narrow(1, 3, 4), cache: cache);
 
         Assert.Equal(7, cache.Length);
-        Assert.True(torch.cat(new[] { first, rest }, 1).allclose(full, rtol: 0, atol: 1e-5));
+        Assert.True(torch.cat(new[] { first, rest }, 1).allclose(full, rtol: 1e-9, atol: Tolerance.Fp64Same()));
     }
 
     [Fact]

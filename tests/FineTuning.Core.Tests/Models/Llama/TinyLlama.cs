@@ -26,7 +26,10 @@ internal static class TinyLlama
     };
 
     /// <summary>A model with seeded normal(0, 0.3) weights (wide enough that greedy choices are not near ties).</summary>
-    internal static LlamaForCausalLM Create(LlamaConfig config, ulong seed = 42)
+    /// <param name="config">The architecture.</param>
+    /// <param name="seed">Seed of the weights.</param>
+    /// <param name="dtype">Parameter type: float64 for tests that claim two computations are the same function.</param>
+    internal static LlamaForCausalLM Create(LlamaConfig config, ulong seed = 42, torch.ScalarType dtype = torch.ScalarType.Float32)
     {
         var model = new LlamaForCausalLM(config);
         using var generator = new torch.Generator(seed, torch.CPU);
@@ -41,6 +44,7 @@ internal static class TinyLlama
             }
         }
 
+        if (dtype != torch.ScalarType.Float32) model.to(dtype);
         model.eval();
         return model;
     }
