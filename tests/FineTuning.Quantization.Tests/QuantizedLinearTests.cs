@@ -1,5 +1,6 @@
 using System;
 using FineTuning.Quantization;
+using FineTuning.Testing;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
@@ -45,8 +46,9 @@ public sealed class QuantizedLinearTests
         yr.backward(new[] { grad });
 
         Assert.Equal(yr.shape, y.shape);
-        Assert.True(y.allclose(yr, rtol: 1e-5, atol: 1e-5), $"forward, max diff {y.sub(yr).abs().max().item<float>()}");
-        Assert.True(x.grad!.allclose(xr.grad!, rtol: 1e-5, atol: 1e-5), "input gradient");
+        // Same dequantized weights, so the chunked layer and the plain linear differ only in float32 summation order.
+        Assert.True(Tolerance.WithinBound(y, yr, Tolerance.Fp32MatmulBound(x, w.t(), layer.Bias)), $"forward, max diff {y.sub(yr).abs().max().item<float>()}");
+        Assert.True(Tolerance.WithinBound(x.grad!, xr.grad!, Tolerance.Fp32MatmulBound(grad, w)), "input gradient");
         Assert.Null(layer.Bias?.grad);
         Assert.DoesNotContain(layer.parameters(), p => p.requires_grad);
     }

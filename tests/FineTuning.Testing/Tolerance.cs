@@ -34,5 +34,22 @@ public static class Tolerance
     /// </summary>
     public static double Fp64Same(double magnitude = 1) => 1e-9 * Math.Max(1, Math.Abs(magnitude));
 
+    /// <summary>
+    /// Element-wise bound on the difference between two float32 evaluations of <c>a.matmul(b)</c> (plus a bias) in any
+    /// summation order: 2 gamma_(K+1) (|a| |b| + |bias|), K the inner dimension. Rigorous, so it holds on every CPU.
+    /// </summary>
+    public static TorchSharp.torch.Tensor Fp32MatmulBound(TorchSharp.torch.Tensor a, TorchSharp.torch.Tensor b, TorchSharp.torch.Tensor? bias = null)
+    {
+        int k = (int)a.shape[^1];
+        TorchSharp.torch.Tensor sum = a.detach().abs().to(TorchSharp.torch.ScalarType.Float64).matmul(b.detach().abs().to(TorchSharp.torch.ScalarType.Float64));
+        if (bias is not null) sum = sum.add(bias.detach().abs().to(TorchSharp.torch.ScalarType.Float64));
+        return sum.mul(2 * Gamma(k + 1, Fp32Unit));
+    }
+
+    /// <summary>True when every element of <paramref name="actual"/> is within <paramref name="bound"/> of <paramref name="expected"/>.</summary>
+    public static bool WithinBound(TorchSharp.torch.Tensor actual, TorchSharp.torch.Tensor expected, TorchSharp.torch.Tensor bound) =>
+        actual.detach().to(TorchSharp.torch.ScalarType.Float64).sub(expected.detach().to(TorchSharp.torch.ScalarType.Float64)).abs()
+            .le(bound).all().item<bool>();
+
     private static double Gamma(int n, double unit) => n * unit / (1 - (n * unit));
 }

@@ -12,6 +12,11 @@ namespace FineTuning.Models.Tests.Bert;
 [Collection(MiniLMCollection.Name)]
 public sealed class MiniLMParityTests
 {
+    /// <summary>
+    /// Two float32 implementations of a 6-layer encoder (reductions of 384 and 1536 terms, values up to ~10) sum in
+    /// different orders: per layer about sqrt(K) u |x| ~ 1e-5 of rounding, times 6 layers, gives the 1e-4 allowed here
+    /// (measured ~1e-6 on Xeon and EPYC kernels); a wrong weight, mask or norm moves values by 1e-2 or more.
+    /// </summary>
     private const double Tolerance = 1e-4;
     private static readonly object Gate = new();
     private static List<ParityRun>? s_runs;
@@ -74,7 +79,8 @@ public sealed class MiniLMParityTests
         ParityRun alone = ParityRun.Compute(_fixture, [ParitySentences.All[row]]);
         float[] inBatch = batched.OursMean.Skip(row * ParityRun.Hidden).Take(ParityRun.Hidden).ToArray();
         double max = ParityRun.MaxAbsDiff(alone.OursMean, inBatch);
-        Assert.True(max <= 1e-5, $"padding changed the embedding by {max:E3}");
+        // The padded row runs other kernel shapes than the row alone: the same float32 rounding bound as above applies.
+        Assert.True(max <= Tolerance, $"padding changed the embedding by {max:E3}");
     }
 
     [Fact]
