@@ -39,11 +39,20 @@ internal sealed class Trainer<TExample>
         _adapters = adapters;
     }
 
-    public static long PlannedSteps(TrainingOptions options, int examples)
+    public static long PlannedSteps(TrainingOptions options, int examples) => options.MaxSteps ?? StepsPerEpoch(options, examples) * options.Epochs;
+
+    /// <summary>Optimizer steps in one pass over the data (the last step of an epoch may hold fewer micro-batches).</summary>
+    private static long StepsPerEpoch(TrainingOptions options, int examples)
     {
         long microBatches = (examples + options.BatchSize - 1) / options.BatchSize;
-        long perEpoch = (microBatches + options.GradientAccumulationSteps - 1) / options.GradientAccumulationSteps;
-        return options.MaxSteps ?? perEpoch * options.Epochs;
+        return (microBatches + options.GradientAccumulationSteps - 1) / options.GradientAccumulationSteps;
+    }
+
+    /// <summary>Whether validation runs after optimizer step <paramref name="step"/> (the run's final evaluation comes after the loop).</summary>
+    private bool EvaluatesAfter(long step, long totalSteps, long stepsPerEpoch)
+    {
+        if (_validation is null || step == totalSteps) return false;
+        return _options.EvaluateEverySteps > 0 ? step % _options.EvaluateEverySteps == 0 : step % stepsPerEpoch == 0;
     }
 
     public TrainingRun Run(IReadOnlyList<TExample> data, CancellationToken cancellationToken)
@@ -81,7 +90,7 @@ internal sealed class Trainer<TExample>
                 Evaluate(run, 0, device);
                 trimmer?.After(null);
             }
-            long step = 0;
+            long step = 0, stepsPerEpoch = StepsPerEpoch(_options, data.Count);
             foreach ((int epoch, List<IReadOnlyList<TExample>> microBatches) in Steps(data))
             {
                 if (step < resumedAt)
@@ -107,7 +116,7 @@ internal sealed class Trainer<TExample>
                     if (_options.LogEverySteps > 0 && (step % _options.LogEverySteps == 0 || step == totalSteps))
                         TrainerLog.StepDone(_logger, step, totalSteps, epoch, metrics.Loss, lr, metrics.GradientNorm);
                 }
-                if (_validation is not null && _options.EvaluateEverySteps > 0 && step % _options.EvaluateEverySteps == 0 && step != totalSteps)
+                if (EvaluatesAfter(step, totalSteps, stepsPerEpoch))
                 {
                     Evaluate(run, step, device);
                     trimmer?.After(null);

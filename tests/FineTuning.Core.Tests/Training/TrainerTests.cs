@@ -158,6 +158,20 @@ public sealed class TrainerTests
         Assert.Equal(128, run.Evaluations[0].Targets);
     }
 
+    [Theory]
+    [InlineData(1, 4)]  // 100 examples / batch 32 = 4 micro-batches = 4 steps per epoch (the last one short)
+    [InlineData(3, 2)]  // 4 micro-batches with accumulation 3 = 2 steps per epoch (the second holds one micro-batch)
+    public void Train_EvaluateEveryStepsZero_EvaluatesAtEveryEpochEnd(int accumulation, long stepsPerEpoch)
+    {
+        using Mlp model = TinyModels.Mlp(2, 8, 2, seed: 1);
+        using TrainingRun run = FineTuner.For(model, new VectorClassificationObjective())
+            .WithOptions(o => { o.Epochs = 8; o.BatchSize = 32; o.GradientAccumulationSteps = accumulation; })
+            .WithValidation(Rings(40, seed: 20))
+            .Train(Rings(100, seed: 10));
+        // Before training, then after each of the 8 epochs (the last one is the run's final evaluation).
+        Assert.Equal(Enumerable.Range(0, 9).Select(e => e * stepsPerEpoch), run.Evaluations.Select(e => e.Step));
+    }
+
     [Fact]
     public void Train_MaxSteps_CyclesDataAndStopsExactly()
     {
