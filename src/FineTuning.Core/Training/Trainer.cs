@@ -80,6 +80,7 @@ internal sealed class Trainer<TExample>
         try
         {
             long resumedAt = _resumeFrom is null ? 0 : Resume(run, trainable, totalSteps);
+            using BestWeights? best = _options.LoadBestAtEnd ? new BestWeights(_options.EarlyStopping ?? new EarlyStopping(), run.Evaluations.Count) : null;
             if (_objective is IPreparingObjective<TExample> preparing)
             {
                 preparing.Prepare(_model, data, device, resuming: resumedAt > 0);
@@ -88,6 +89,7 @@ internal sealed class Trainer<TExample>
             if (_validation is not null && resumedAt == 0)
             {
                 Evaluate(run, 0, device);
+                best?.Consider(run.Evaluations, trainable);
                 trimmer?.After(null);
             }
             long step = 0, stepsPerEpoch = StepsPerEpoch(_options, data.Count);
@@ -119,14 +121,30 @@ internal sealed class Trainer<TExample>
                 if (EvaluatesAfter(step, totalSteps, stepsPerEpoch))
                 {
                     Evaluate(run, step, device);
+                    best?.Consider(run.Evaluations, trainable);
                     trimmer?.After(null);
+                    if (_options.EarlyStopping?.ShouldStop(run.Evaluations) == true)
+                    {
+                        run.StoppedEarly = true;
+                        TrainerLog.StoppedEarly(_logger, step, _options.EarlyStopping.Patience);
+                        break;
+                    }
                 }
                 if (_options.CheckpointDirectory is not null && _options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step != totalSteps)
                     Checkpoint(run, step, trainable, totalSteps);
             }
             if (_validation is not null && (run.Evaluations.Count == 0 || run.Evaluations[^1].Step != run.StepsCompleted))
+            {
                 Evaluate(run, run.StepsCompleted, device);
+                best?.Consider(run.Evaluations, trainable);
+            }
             if (_options.CheckpointDirectory is not null && run.StepsCompleted > resumedAt) Checkpoint(run, run.StepsCompleted, trainable, totalSteps);
+            if (best is not null && best.Restore(trainable))
+            {
+                // After the final checkpoint, which keeps the last state so that a resume continues the run.
+                run.BestEvaluation = best.Best;
+                TrainerLog.RestoredBest(_logger, best.Best!.Step, best.Best.Loss);
+            }
         }
         catch
         {

@@ -39,6 +39,14 @@ internal static partial class TrainerLog
         Message = "Training in bf16 on a CPU without native bf16 instructions (no avx512_bf16 or AMX): bf16 matrix products are emulated here, about 60x slower than fp32. Use ParameterDType = Float32 on this machine")]
     public static partial void EmulatedBFloat16(ILogger logger);
 
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information,
+        Message = "Stopped early after step {Step}: the validation metric did not improve for {Patience} evaluations")]
+    public static partial void StoppedEarly(ILogger logger, long step, int patience);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information,
+        Message = "Restored the weights of the best evaluation (step {Step}, validation loss {Loss:F4})")]
+    public static partial void RestoredBest(ILogger logger, long step, double loss);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Debug,
         Message = "Set the glibc malloc mmap threshold to {Bytes} bytes to keep resident memory flat")]
     public static partial void AllocatorTuned(ILogger logger, int bytes);

@@ -99,6 +99,16 @@ public sealed class TrainingOptions
     /// <summary>How many checkpoints to keep (the newest). Default 2.</summary>
     public int KeepCheckpoints { get; set; } = 2;
 
+    /// <summary>Stop when the validation metric stops improving (null = never). Needs a validation set; evaluations
+    /// happen every <see cref="EvaluateEverySteps"/> steps or at each epoch end. Default null.</summary>
+    public EarlyStopping? EarlyStopping { get; set; }
+
+    /// <summary>At the end of the run, put back the trainable parameters of the best evaluation (by
+    /// <see cref="EarlyStopping"/>'s metric, or the validation loss), HF's <c>load_best_model_at_end</c>. The best
+    /// weights are kept in memory (a copy of the trainable parameters: small for adapters, a second copy of the weights
+    /// for full fine-tuning). Needs a validation set. Default false.</summary>
+    public bool LoadBestAtEnd { get; set; }
+
     internal TrainingOptions Clone() => (TrainingOptions)MemberwiseClone();
 
     internal IEnumerable<string> Validate()
@@ -124,5 +134,6 @@ public sealed class TrainingOptions
         else foreach (string p in Optimizer.Validate()) yield return p;
         if (Schedule is null) yield return "Schedule must be set.";
         if (!System.Enum.IsDefined(NonFiniteLoss)) yield return $"NonFiniteLoss has an unknown value {NonFiniteLoss}.";
+        if (EarlyStopping is not null) foreach (string p in EarlyStopping.Validate()) yield return p;
     }
 }

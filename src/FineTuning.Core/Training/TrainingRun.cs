@@ -34,6 +34,12 @@ public sealed class TrainingRun : IDisposable
     /// <summary>True when the run stopped early at a step boundary because its token was cancelled.</summary>
     public bool Cancelled { get; internal set; }
 
+    /// <summary>True when <see cref="TrainingOptions.EarlyStopping"/> ended the run before its planned steps.</summary>
+    public bool StoppedEarly { get; internal set; }
+
+    /// <summary>With <see cref="TrainingOptions.LoadBestAtEnd"/>: the evaluation whose weights the model holds at the end.</summary>
+    public EvaluationMetrics? BestEvaluation { get; internal set; }
+
     /// <summary>Wall time of the run.</summary>
     public TimeSpan Elapsed { get; internal set; }
 
