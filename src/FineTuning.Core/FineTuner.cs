@@ -24,6 +24,7 @@ public static class FineTuner
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(objective);
+        FineTuningRuntime.EnsureLoaded();
         return new FineTuner<TExample>(model, objective);
     }
 

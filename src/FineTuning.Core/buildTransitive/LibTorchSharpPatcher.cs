@@ -1,6 +1,8 @@
 // Compiled twice: by MSBuild's RoslynCodeTaskFactory for FineTuning.Core.targets (so it must stay
-// netstandard2.0-friendly: no Span, no BinaryPrimitives), and into the test project with
-// FINETUNING_PATCHER_NO_TASK defined, where the pure ELF logic is unit-tested on synthetic files.
+// netstandard2.0-friendly: no Span, no BinaryPrimitives), and into FineTuning.Core itself with
+// FINETUNING_PATCHER_NO_TASK defined, where the runtime load path (FineTuningRuntime) patches a private copy
+// with the same logic and the tests reach it through InternalsVisibleTo. The ELF types are internal so they
+// never become public API of the package.
 #nullable enable
 using System;
 using System.Collections.Generic;
@@ -10,7 +12,7 @@ using System.Text;
 namespace FineTuning.Build
 {
     /// <summary>What <see cref="ElfVersionNeedPatcher"/> did to a file.</summary>
-    public enum ElfPatchOutcome
+    internal enum ElfPatchOutcome
     {
         /// <summary>The version need was found and marked weak.</summary>
         Patched,
@@ -23,7 +25,7 @@ namespace FineTuning.Build
     }
 
     /// <summary>Result of one patch attempt, with a human-readable reason.</summary>
-    public sealed class ElfPatchResult
+    internal sealed class ElfPatchResult
     {
         /// <summary>Creates a result.</summary>
         public ElfPatchResult(ElfPatchOutcome outcome, string message)
@@ -47,7 +49,7 @@ namespace FineTuning.Build
     /// Elf64_Vernaux: vna_hash u32, vna_flags u16, vna_other u16, vna_name u32, vna_next u32).
     /// Every offset is bounds-checked; on anything unexpected the input is left untouched.
     /// </summary>
-    public static class ElfVersionNeedPatcher
+    internal static class ElfVersionNeedPatcher
     {
         /// <summary>The library whose version need TorchSharp 0.107's native library over-declares.</summary>
         public const string LibStdCxx = "libstdc++.so.6";

@@ -41,6 +41,7 @@ public static class HfCheckpoint
     public static nn.Module Load(string folder, ScalarType? dtype = ScalarType.Float32)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
+        FineTuningRuntime.EnsureLoaded();
         if (dtype is ScalarType requested && !HfWeightLoader.IsFloating(requested))
         {
             throw new ArgumentException($"dtype must be a floating type, got {requested}.", nameof(dtype));

@@ -37,6 +37,7 @@ public static class Llama2CCheckpoint
     public static LlamaForCausalLM Load(string path, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(path);
+        FineTuningRuntime.EnsureLoaded();
         using FileStream stream = File.OpenRead(path);
         (LlamaConfig config, bool shared, int seqLen) = ReadHeader(stream, path);
         var model = new LlamaForCausalLM(config, device);
