@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace FineTuning.Json;
 
@@ -65,6 +66,13 @@ internal static class JsonInput
     /// <summary>One pass over the text; throws the caller's exception at the first problem.</summary>
     internal static void Validate(ReadOnlySpan<byte> utf8, JsonErrorFactory error, JsonLimits limits, long firstLine = 1)
     {
+        // Utf8JsonReader checks the structure, not the UTF-8 inside strings (GetString would throw on it later).
+        if (!Utf8.IsValid(utf8))
+        {
+            long bad = FirstInvalidUtf8(utf8);
+            throw error(null, LineAt(utf8, bad, firstLine), $"byte {bad} is not valid UTF-8");
+        }
+
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions
         {
             // One more than the limit so that the depth problem is reported by us, with its path.
@@ -128,6 +136,18 @@ internal static class JsonInput
     /// <summary>1-based line of a byte offset (counted only when a problem is reported).</summary>
     private static long LineAt(ReadOnlySpan<byte> utf8, long offset, long firstLine) =>
         firstLine + utf8[..(int)Math.Min(offset, utf8.Length)].Count((byte)'\n');
+
+    private static long FirstInvalidUtf8(ReadOnlySpan<byte> utf8)
+    {
+        int at = 0;
+        while (at < utf8.Length)
+        {
+            if (Rune.DecodeFromUtf8(utf8[at..], out _, out int consumed) != System.Buffers.OperationStatus.Done) return at;
+            at += consumed;
+        }
+
+        return at;
+    }
 
     private static string? Decode(ref Utf8JsonReader reader)
     {
