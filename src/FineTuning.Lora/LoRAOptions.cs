@@ -50,7 +50,8 @@ public sealed class LoRAOptions
     internal IEnumerable<string> Validate()
     {
         if (R < 1) yield return $"LoRA r must be at least 1 (was {R}).";
-        if (!(Alpha > 0) || double.IsInfinity(Alpha)) yield return $"LoRA alpha must be a positive finite number (was {Alpha}).";
+        if (!(Alpha > 0) || !(Alpha <= Peft.PeftAdapterConfig.MaxLoraAlpha))
+            yield return $"LoRA alpha must be a positive number no larger than {Peft.PeftAdapterConfig.MaxLoraAlpha:G} (was {Alpha}); the scale alpha / r multiplies float32 values.";
         if (!(Dropout >= 0 && Dropout < 1)) yield return $"LoRA dropout must be in [0, 1) (was {Dropout}).";
         if (Targets is null) yield return "LoRA targets must be set.";
         if (string.IsNullOrWhiteSpace(AdapterName) || AdapterName.Contains('.', System.StringComparison.Ordinal))

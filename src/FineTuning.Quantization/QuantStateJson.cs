@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FineTuning.Json;
 using static TorchSharp.torch;
 
 namespace FineTuning.Quantization;
@@ -49,15 +50,20 @@ internal sealed record QuantStateJson(string QuantType, int BlockSize, string DT
         problem = null;
         try
         {
-            JsonObject o = JsonNode.Parse(bytes)?.AsObject() ?? throw new JsonException("not a JSON object");
+            JsonInput.Validate(bytes, (field, _, reason) => new FormatException(field is null ? reason : $"\"{field}\": {reason}"), JsonLimits.Strict);
+            JsonObject o = JsonNode.Parse(bytes) as JsonObject ?? throw new JsonException("not a JSON object");
             string type = Required(o, "quant_type").GetValue<string>();
             int blockSize = Required(o, "blocksize").GetValue<int>();
             string dtype = Required(o, "dtype").GetValue<string>();
             JsonArray shapeNode = Required(o, "shape").AsArray();
             var shape = new long[shapeNode.Count];
-            for (int i = 0; i < shape.Length; i++) shape[i] = shapeNode[i]!.GetValue<long>();
+            for (int i = 0; i < shape.Length; i++)
+            {
+                shape[i] = shapeNode[i]?.GetValue<long>() ?? throw new FormatException($"shape[{i}] is null");
+                if (shape[i] < 0) throw new FormatException($"shape[{i}] is negative ({shape[i]})");
+            }
             int? nestedBlock = o["nested_blocksize"]?.GetValue<int>();
-            float? offset = o["nested_offset"] is { } off ? (float)off.GetValue<double>() : null;
+            float? offset = o["nested_offset"] is { } off ? Float32(off.GetValue<double>(), "nested_offset") : null;
             if (nestedBlock.HasValue != offset.HasValue)
                 throw new JsonException("nested_blocksize and nested_offset must both be present or both absent");
             return new QuantStateJson(type, blockSize, dtype, shape, nestedBlock, offset);
@@ -86,6 +92,9 @@ internal sealed record QuantStateJson(string QuantType, int BlockSize, string DT
         "float64" => ScalarType.Float64,
         _ => null,
     };
+
+    private static float Float32(double value, string key) =>
+        double.IsFinite(value) && Math.Abs(value) <= float.MaxValue ? (float)value : throw new FormatException($"\"{key}\" {value} is not a finite float32 value");
 
     private static JsonNode Required(JsonObject o, string key) => o[key] ?? throw new KeyNotFoundException($"missing \"{key}\"");
 }

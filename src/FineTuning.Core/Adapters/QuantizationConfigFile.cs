@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FineTuning.Json;
 using FineTuning.Models;
 
 namespace FineTuning.Adapters;
@@ -45,14 +46,12 @@ public static class QuantizationConfigFile
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path)) throw new ModelFileException(path, "the file does not exist.", null);
+        JsonErrorFactory error = (field, line, problem) => new ModelFileException(
+            path, $"{(line > 0 ? $"line {line}: " : "")}{(field is null ? "" : $"\"{field}\": ")}{problem}.", null);
         JsonNode? root;
-        try
+        using (JsonDocument document = JsonInput.ParseFile(path, error, JsonLimits.Strict))
         {
-            root = JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFileException(path, $"invalid JSON at line {(e.LineNumber ?? 0) + 1}: {e.Message}", e);
+            root = JsonNode.Parse(document.RootElement.GetRawText(), documentOptions: JsonInput.DocumentOptions(JsonLimits.Strict));
         }
         if (root is not JsonObject config) throw new ModelFileException(path, "expected one JSON object.", null);
         if (config[ModulesKey] is not JsonArray list || list.Count == 0)

@@ -77,15 +77,7 @@ public static class TrainingCheckpoint
     {
         string statePath = Path.Combine(folder, StateFileName);
         if (!File.Exists(statePath)) throw new CheckpointException($"{statePath} does not exist; not a checkpoint folder.");
-        TrainerState state;
-        try
-        {
-            state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath)) ?? throw new CheckpointException($"{statePath} is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw new CheckpointException($"{statePath}: {e.Message}", e);
-        }
+        TrainerState state = TrainerState.Read(statePath);
         using var scope = NewDisposeScope();
         using SafeTensorsReader model = SafeTensorsReader.Open(Path.Combine(folder, ModelFileName));
         string[] names = parameters.Select(p => p.Name).ToArray();

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text;
 using System.Text.Json;
+using FineTuning.Json;
 
 namespace FineTuning.Data;
 
@@ -84,13 +85,9 @@ public static class DataReader
             bool ok;
             try
             {
-                using JsonDocument doc = JsonDocument.Parse(text);
+                using JsonDocument doc = JsonInput.Parse(text, JsonFields.Errors(source), JsonLimits.Strict, line);
                 parsed = format.Parse(doc.RootElement, location);
                 ok = true;
-            }
-            catch (JsonException e)
-            {
-                ok = Handle(new DataFormatException(source, line, null, $"not valid JSON ({e.Message})", e), policy, skipped);
             }
             catch (DataFormatException e)
             {

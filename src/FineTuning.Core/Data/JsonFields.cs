@@ -1,47 +1,33 @@
 using System.Text.Json;
+using FineTuning.Json;
 
 namespace FineTuning.Data;
 
-/// <summary>Field access that reports what was expected, where.</summary>
+/// <summary>
+/// Field access for data records: <see cref="JsonFieldReader"/> with errors that are <see cref="DataFormatException"/>s
+/// naming the record's file and line.
+/// </summary>
 internal static class JsonFields
 {
-    internal static string Kind(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => "nothing",
-    };
+    /// <summary>A field reader whose errors locate the record at <paramref name="at"/>.</summary>
+    internal static JsonFieldReader Reader(RecordLocation at) => new((field, _, problem) => at.Error(field, problem), at.Line);
 
-    internal static void RequireObject(JsonElement element, RecordLocation at, string? path)
-    {
-        if (element.ValueKind != JsonValueKind.Object)
-        {
-            throw at.Error(path, $"expected a JSON object, got {Kind(element.ValueKind)}");
-        }
-    }
+    /// <summary>The error factory for whole data files (line given by the parser, counted from 1).</summary>
+    internal static JsonErrorFactory Errors(string source) => (field, line, problem) => new DataFormatException(source, line, field, problem);
+
+    internal static void RequireObject(JsonElement element, RecordLocation at, string? path) => Reader(at).RequireObject(element, path);
 
     internal static string String(JsonElement record, string name, RecordLocation at, string? prefix = null, bool optional = false)
     {
-        string path = prefix is null ? name : $"{prefix}.{name}";
-        if (!record.TryGetProperty(name, out JsonElement value))
-        {
-            if (optional) return string.Empty;
-            throw at.Error(path, "missing; expected a string");
-        }
-
-        if (optional && value.ValueKind == JsonValueKind.Null) return string.Empty;
-        if (value.ValueKind != JsonValueKind.String) throw at.Error(path, $"expected a string, got {Kind(value.ValueKind)}");
-        return value.GetString()!;
+        JsonFieldReader reader = Reader(at);
+        return optional ? reader.OptionalString(record, prefix, name) ?? string.Empty : reader.RequiredString(record, prefix, name);
     }
 
     internal static JsonElement Array(JsonElement record, string name, RecordLocation at)
     {
-        if (!record.TryGetProperty(name, out JsonElement value)) throw at.Error(name, "missing; expected an array of messages");
-        if (value.ValueKind != JsonValueKind.Array) throw at.Error(name, $"expected an array, got {Kind(value.ValueKind)}");
+        JsonFieldReader reader = Reader(at);
+        JsonElement value = reader.Required(record, null, name, "an array of messages");
+        if (value.ValueKind != JsonValueKind.Array) throw at.Error(name, $"expected an array, got {JsonFieldReader.Kind(value.ValueKind)}");
         if (value.GetArrayLength() == 0) throw at.Error(name, "expected at least one message, got an empty array");
         return value;
     }

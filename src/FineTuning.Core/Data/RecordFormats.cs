@@ -21,6 +21,9 @@ public static class RecordFormats
     /// </summary>
     public static IRecordFormat<ChatExample> OpenAIChat { get; } = new OpenAIChatFormat();
 
+    /// <summary>Reads an array of OpenAI chat messages found in the field <paramref name="name"/> of a record.</summary>
+    internal static ChatExample ChatMessages(JsonElement array, RecordLocation location, string name) => OpenAIChatFormat.Messages(array, location, name);
+
     /// <summary>ShareGPT: <c>{"conversations": [{"from": "system|human|gpt", "value": "..."}]}</c>.</summary>
     public static IRecordFormat<ChatExample> ShareGpt { get; } = new ShareGptFormat();
 
@@ -59,11 +62,17 @@ public static class RecordFormats
         public ChatExample Parse(JsonElement record, RecordLocation location)
         {
             JsonFields.RequireObject(record, location, null);
+            return Messages(JsonFields.Array(record, "messages", location), location, "messages");
+        }
+
+        /// <summary>An array of OpenAI chat messages found at <paramref name="name"/> (also TRL's conversational prompt).</summary>
+        internal static ChatExample Messages(JsonElement array, RecordLocation location, string name)
+        {
             var messages = new List<ChatMessage>();
             int i = 0;
-            foreach (JsonElement m in JsonFields.Array(record, "messages", location).EnumerateArray())
+            foreach (JsonElement m in array.EnumerateArray())
             {
-                string path = $"messages[{i++}]";
+                string path = $"{name}[{i++}]";
                 JsonFields.RequireObject(m, location, path);
                 string roleName = JsonFields.String(m, "role", location, path);
                 ChatRole role = roleName switch

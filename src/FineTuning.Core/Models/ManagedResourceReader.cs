@@ -12,9 +12,10 @@ namespace FineTuning.Models;
 internal static class ManagedResourceReader
 {
     /// <summary>Returns the bytes of the embedded resource <paramref name="resourceName"/> of <paramref name="assemblyPath"/>.</summary>
-    /// <exception cref="FineTuningException">The file is not a .NET assembly or lacks the resource.</exception>
+    /// <exception cref="FineTuningException">The file cannot be read, is not a .NET assembly, is damaged, or lacks the resource.</exception>
     internal static byte[] Read(string assemblyPath, string resourceName)
     {
+        if (Directory.Exists(assemblyPath)) throw new FineTuningException($"'{assemblyPath}' is a folder, not an assembly file.");
         try
         {
             using FileStream stream = File.OpenRead(assemblyPath);
@@ -40,6 +41,16 @@ internal static class ManagedResourceReader
         catch (BadImageFormatException e)
         {
             throw new FineTuningException($"'{assemblyPath}' is not a valid .NET assembly: {e.Message}", e);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)
+        {
+            // System.Reflection.Metadata reports some damaged headers and tables (offsets, sizes, row counts past the
+            // end of their blocks) with these instead of BadImageFormatException.
+            throw new FineTuningException($"'{assemblyPath}' has a damaged PE or metadata header: {e.Message}", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FineTuningException($"'{assemblyPath}' cannot be read: {e.Message}", e);
         }
     }
 }

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using FineTuning.Json;
 
 namespace FineTuning.Lora.Peft;
 
@@ -74,57 +74,58 @@ public sealed record PeftAdapterConfig
         File.WriteAllText(path, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
-    /// <summary>Reads and checks a PEFT LoRA config; every problem is an <see cref="AdapterFormatException"/> naming the file.</summary>
+    /// <summary>Largest <c>lora_alpha</c> accepted: the scale alpha / r multiplies float32 activations, so it must stay far
+    /// inside float32's range (3.4e38); PEFT configs use values up to a few hundred.</summary>
+    public const double MaxLoraAlpha = 1e6;
+
+    /// <summary>Largest rank accepted: far above any real adapter, small enough that r x features stays allocatable.</summary>
+    public const int MaxR = 65536;
+
+    /// <summary>Reads and checks a PEFT LoRA config; every problem is an <see cref="AdapterFormatException"/> naming the file, and for
+    /// a field its name (and the line, for syntax errors, duplicate keys and strings that are not valid UTF-16).</summary>
+    /// <param name="path">The adapter_config.json file.</param>
+    /// <returns>The config.</returns>
+    /// <exception cref="AdapterFormatException">The file is missing, unreadable, not JSON, or holds a wrong or out-of-range value.</exception>
     public static PeftAdapterConfig Read(string path)
     {
-        JsonObject root;
-        try
+        ArgumentNullException.ThrowIfNull(path);
+        JsonErrorFactory error = (field, line, problem) => new AdapterFormatException(
+            $"{path}{(line > 0 ? $" line {line}" : "")}{(field is null ? "" : $": \"{field}\"")}: {problem}.");
+        if (!File.Exists(path)) throw error(null, 0, "the file does not exist");
+        using JsonDocument document = JsonInput.ParseFile(path, error, JsonLimits.Strict);
+        var json = new JsonFieldReader(error);
+        JsonElement root = json.RequireObject(document.RootElement, null);
+        string peftType = json.OptionalString(root, null, "peft_type") ?? "";
+        if (peftType != "LORA") throw error("peft_type", 0, $"is \"{peftType}\"; only LORA adapters are supported");
+        int r = json.RequiredInt(root, null, "r", 1, MaxR);
+        if (JsonFieldReader.Optional(root, "rank_pattern") is { } rp && json.Properties(rp, "rank_pattern").Any()
+            || JsonFieldReader.Optional(root, "alpha_pattern") is { } ap && json.Properties(ap, "alpha_pattern").Any())
         {
-            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new AdapterFormatException($"{path}: the top level is not a JSON object.");
+            throw error(null, 0, "rank_pattern / alpha_pattern (per-module ranks) are not supported yet");
         }
-        catch (JsonException e)
-        {
-            throw new AdapterFormatException($"{path}: invalid JSON ({e.Message}).", e);
-        }
-        string peftType = Get<string>(root, "peft_type", path) ?? "";
-        if (peftType != "LORA") throw new AdapterFormatException($"{path}: peft_type is \"{peftType}\"; only LORA adapters are supported.");
-        int r = Get<int?>(root, "r", path) ?? throw new AdapterFormatException($"{path}: \"r\" is missing.");
-        if (r < 1) throw new AdapterFormatException($"{path}: \"r\" must be at least 1 (was {r}).");
-        if (root["rank_pattern"] is JsonObject rp && rp.Count > 0 || root["alpha_pattern"] is JsonObject ap && ap.Count > 0)
-            throw new AdapterFormatException($"{path}: rank_pattern / alpha_pattern (per-module ranks) are not supported yet.");
+
         return new PeftAdapterConfig
         {
             R = r,
-            LoraAlpha = Get<double?>(root, "lora_alpha", path) ?? 8,
-            LoraDropout = Get<double?>(root, "lora_dropout", path) ?? 0,
-            TargetModules = Strings(root["target_modules"], path, "target_modules"),
-            ModulesToSave = Strings(root["modules_to_save"], path, "modules_to_save"),
-            UseRsLoRA = Get<bool?>(root, "use_rslora", path) ?? false,
-            UseDoRA = Get<bool?>(root, "use_dora", path) ?? false,
-            BaseModelNameOrPath = Get<string>(root, "base_model_name_or_path", path),
-            TaskType = Get<string>(root, "task_type", path),
+            LoraAlpha = PositiveAlpha(json, json.OptionalDouble(root, null, "lora_alpha", 8, -MaxLoraAlpha, MaxLoraAlpha)),
+            LoraDropout = json.OptionalDouble(root, null, "lora_dropout", 0, 0, Math.BitDecrement(1.0)),
+            TargetModules = Strings(json, root, "target_modules"),
+            ModulesToSave = Strings(json, root, "modules_to_save"),
+            UseRsLoRA = json.OptionalBool(root, null, "use_rslora", false),
+            UseDoRA = json.OptionalBool(root, null, "use_dora", false),
+            BaseModelNameOrPath = json.OptionalString(root, null, "base_model_name_or_path"),
+            TaskType = json.OptionalString(root, null, "task_type"),
         };
     }
 
-    private static T? Get<T>(JsonObject root, string key, string path)
-    {
-        JsonNode? node = root[key];
-        if (node is null) return default;
-        try
-        {
-            return node.GetValue<T>();
-        }
-        catch (Exception e) when (e is InvalidOperationException or FormatException)
-        {
-            throw new AdapterFormatException($"{path}: \"{key}\" has the wrong type ({node.ToJsonString()}); expected {typeof(T).Name.Replace("Nullable`1", "a value", StringComparison.Ordinal)}.", e);
-        }
-    }
+    private static double PositiveAlpha(JsonFieldReader json, double alpha) =>
+        alpha > 0 ? alpha : throw json.Error("lora_alpha", $"must be positive, got {alpha}");
 
-    private static IReadOnlyList<string> Strings(JsonNode? node, string path, string key) => node switch
+    /// <summary>PEFT writes a list of names, or one regex string.</summary>
+    private static IReadOnlyList<string> Strings(JsonFieldReader json, JsonElement root, string key) => JsonFieldReader.Optional(root, key) switch
     {
         null => Array.Empty<string>(),
-        JsonValue v when v.TryGetValue(out string? s) => new[] { s },
-        JsonArray a => a.Select(x => x?.GetValue<string>() ?? throw new AdapterFormatException($"{path}: \"{key}\" contains null.")).ToArray(),
-        _ => throw new AdapterFormatException($"{path}: \"{key}\" must be a string or a list of strings."),
+        { ValueKind: JsonValueKind.String } v => new[] { v.GetString()! },
+        { } v => json.StringArray(v, key),
     };
 }

@@ -76,17 +76,8 @@ public static class PreferenceFormats
         public ChatPreference Parse(JsonElement record, RecordLocation location)
         {
             JsonFields.RequireObject(record, location, null);
-            JsonElement prompt = JsonFields.Array(record, "prompt", location);
-            using var doc = JsonDocument.Parse("{\"messages\": " + prompt.GetRawText() + "}");
-            ChatExample conversation;
-            try
-            {
-                conversation = RecordFormats.OpenAIChat.Parse(doc.RootElement, location);
-            }
-            catch (DataFormatException e)
-            {
-                throw location.Error("prompt" + (e.Field is null ? "" : e.Field["messages".Length..]), e.Reason);
-            }
+            // The messages are read in place: re-parsing their raw text would see comments the record reader skipped.
+            ChatExample conversation = RecordFormats.ChatMessages(JsonFields.Array(record, "prompt", location), location, "prompt");
             return new ChatPreference(conversation, OpenAIFormat.Reply(record, "chosen", location), OpenAIFormat.Reply(record, "rejected", location));
         }
     }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json;
+using FineTuning.Json;
 
 namespace FineTuning.Data.Templates;
 
@@ -32,16 +33,10 @@ internal static class ChatTemplateDetector
     internal static IChatTemplate FromTokenizerConfig(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
-        string? source;
-        try
-        {
-            using JsonDocument doc = JsonDocument.Parse(json);
-            source = ChatTemplateSource(doc.RootElement);
-        }
-        catch (JsonException e)
-        {
-            throw new ChatTemplateException($"tokenizer_config.json is not valid JSON ({e.Message}). {Choose}", e);
-        }
+        JsonErrorFactory error = (field, line, problem) => new ChatTemplateException(
+            $"tokenizer_config.json{(line > 0 ? $" line {line}" : "")}{(field is null ? "" : $", field '{field}'")}: {problem}. {Choose}");
+        using JsonDocument doc = JsonInput.Parse(json, error, JsonLimits.Strict);
+        string? source = ChatTemplateSource(doc.RootElement, new JsonFieldReader(error));
 
         if (source is null) throw new ChatTemplateException($"tokenizer_config.json has no chat_template. {Choose}");
         IChatTemplate? template = Detect(source, out IReadOnlyList<string> matched);
@@ -52,19 +47,14 @@ internal static class ChatTemplateDetector
     }
 
     /// <summary>A string chat_template, or the one named "default" in HF's list form [{name, template}].</summary>
-    private static string? ChatTemplateSource(JsonElement root)
+    private static string? ChatTemplateSource(JsonElement root, JsonFieldReader fields)
     {
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("chat_template", out JsonElement t)) return null;
+        fields.RequireObject(root, null);
+        if (JsonFieldReader.Optional(root, "chat_template") is not { } t) return null;
         if (t.ValueKind == JsonValueKind.String) return t.GetString();
-        if (t.ValueKind != JsonValueKind.Array) return null;
-        foreach (JsonElement entry in t.EnumerateArray())
+        foreach ((JsonElement entry, string path) in fields.Array(t, "chat_template"))
         {
-            if (entry.ValueKind == JsonValueKind.Object
-                && entry.TryGetProperty("name", out JsonElement name) && name.ValueKind == JsonValueKind.String && name.GetString() == "default"
-                && entry.TryGetProperty("template", out JsonElement body) && body.ValueKind == JsonValueKind.String)
-            {
-                return body.GetString();
-            }
+            if (fields.RequiredString(entry, path, "name") == "default") return fields.RequiredString(entry, path, "template");
         }
 
         return null;

@@ -70,6 +70,7 @@ public sealed class BertConfig
     /// <exception cref="FineTuningException">The JSON is malformed or the values are inconsistent.</exception>
     public static BertConfig FromJson(string json)
     {
+        HuggingFace.HfConfigFile.Validate(json, "BertConfig JSON");
         ArgumentNullException.ThrowIfNull(json);
         BertConfig? config;
         try

@@ -68,6 +68,7 @@ public sealed record Gpt2Config
     /// <exception cref="ModelConfigException">The JSON is malformed, a value is invalid, or a field asks for behaviour not implemented.</exception>
     public static Gpt2Config FromJson(string json)
     {
+        HuggingFace.HfConfigFile.Validate(json, "Gpt2Config JSON");
         Gpt2Config? config;
         try
         {

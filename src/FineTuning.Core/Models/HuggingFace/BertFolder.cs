@@ -25,6 +25,7 @@ internal static class BertFolder
     internal static HfWeightMap Create(string configPath, string json, JsonElement root, ISafeTensorsReader reader, ScalarType dtype)
     {
         BertConfig config = HfConfigFile.Parse(configPath, () => BertConfig.FromJson(json));
+        HfSizeCheck.RequireFits(configPath, reader, config);
         string[] architectures = Architectures(root);
         if (architectures.Contains("BertForSequenceClassification"))
         {

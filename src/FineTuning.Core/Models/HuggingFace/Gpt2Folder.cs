@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using FineTuning.Models.Gpt2;
+using FineTuning.Models.SafeTensors;
 using static TorchSharp.torch;
 
 namespace FineTuning.Models.HuggingFace;
@@ -18,9 +19,10 @@ internal static partial class Gpt2Folder
 {
     private const string Prefix = "transformer.";
 
-    internal static HfWeightMap Create(string configPath, string json, ScalarType dtype)
+    internal static HfWeightMap Create(string configPath, string json, ISafeTensorsReader reader, ScalarType dtype)
     {
         Gpt2Config config = HfConfigFile.Parse(configPath, () => Gpt2Config.FromJson(json));
+        HfSizeCheck.RequireFits(configPath, reader, config);
         return Map(new Gpt2LMHeadModel(config, dtype: dtype));
     }
 

@@ -58,9 +58,9 @@ public static class HfCheckpoint
         ScalarType target = dtype ?? HfWeightLoader.CommonDType(folder, reader);
         HfWeightMap map = modelType switch
         {
-            "gpt2" => Gpt2Folder.Create(configPath, json, target),
+            "gpt2" => Gpt2Folder.Create(configPath, json, reader, target),
             "bert" => BertFolder.Create(configPath, json, root, reader, target),
-            _ => LlamaFamilyFolder.Create(configPath, json, root, modelType, target),
+            _ => LlamaFamilyFolder.Create(configPath, json, root, modelType, reader, target),
         };
 
         try

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FineTuning.Json;
 using static TorchSharp.torch;
 
 namespace FineTuning.Models.HuggingFace;
@@ -20,16 +21,20 @@ internal static class HfConfigFile
     internal static (string Json, JsonElement Root, string ModelType) Read(string path)
     {
         if (!File.Exists(path)) throw new ModelFileException(path, "the checkpoint folder has no config.json.", null);
-        string json = File.ReadAllText(path);
-        JsonElement root;
+        string json;
         try
         {
-            using JsonDocument document = JsonDocument.Parse(json);
-            root = document.RootElement.Clone();
+            json = File.ReadAllText(path);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ModelConfigException($"'{path}' is not valid JSON: {e.Message}", e);
+            throw new ModelFileException(path, $"cannot be read ({e.Message}).", e);
+        }
+
+        JsonElement root;
+        using (JsonDocument document = JsonInput.Parse(json, Errors($"'{path}'"), JsonLimits.Strict))
+        {
+            root = document.RootElement.Clone();
         }
 
         if (root.ValueKind != JsonValueKind.Object) throw new ModelConfigException($"'{path}' must hold a JSON object, got {root.ValueKind}.");
@@ -39,6 +44,17 @@ internal static class HfConfigFile
         }
 
         return (json, root, type.GetString()!);
+    }
+
+    /// <summary>Errors in a config file: <see cref="ModelConfigException"/> naming the file, the line and the field.</summary>
+    internal static JsonErrorFactory Errors(string name) => (field, line, problem) =>
+        new ModelConfigException($"{name}{(line > 0 ? $" line {line}" : "")}{(field is null ? "" : $", field '{field}'")}: {problem}.");
+
+    /// <summary>Refuses text that System.Text.Json would read with an untyped exception (see <see cref="JsonInput"/>).</summary>
+    internal static void Validate(string json, string name)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        JsonInput.Validate(System.Text.Encoding.UTF8.GetBytes(json), Errors(name), JsonLimits.Strict);
     }
 
     /// <summary>Runs <paramref name="parse"/> and prefixes any configuration error with the file's path.</summary>

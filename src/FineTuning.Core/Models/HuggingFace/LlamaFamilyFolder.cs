@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FineTuning.Models.Llama;
+using FineTuning.Models.SafeTensors;
 using static TorchSharp.torch;
 
 namespace FineTuning.Models.HuggingFace;
@@ -8,9 +9,10 @@ namespace FineTuning.Models.HuggingFace;
 /// <summary><c>llama</c> (also SmolLM, TinyLlama), <c>mistral</c> and <c>qwen2</c> folders: HF names are our state-dict keys.</summary>
 internal static class LlamaFamilyFolder
 {
-    internal static HfWeightMap Create(string configPath, string json, JsonElement root, string modelType, ScalarType dtype)
+    internal static HfWeightMap Create(string configPath, string json, JsonElement root, string modelType, ISafeTensorsReader reader, ScalarType dtype)
     {
         LlamaConfig config = HfConfigFile.Parse(configPath, () => LlamaConfig.FromJson(json));
+        HfSizeCheck.RequireFits(configPath, reader, config);
         config = config with { ModelType = modelType };
         if (modelType == "qwen2")
         {

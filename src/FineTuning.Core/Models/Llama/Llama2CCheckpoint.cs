@@ -25,7 +25,7 @@ public static class Llama2CCheckpoint
     public static LlamaConfig ReadConfig(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        using FileStream stream = File.OpenRead(path);
+        using FileStream stream = ModelFileStream.OpenRead(path);
         return ReadHeader(stream, path).Config;
     }
 
@@ -38,7 +38,7 @@ public static class Llama2CCheckpoint
     {
         ArgumentNullException.ThrowIfNull(path);
         FineTuningRuntime.EnsureLoaded();
-        using FileStream stream = File.OpenRead(path);
+        using FileStream stream = ModelFileStream.OpenRead(path);
         (LlamaConfig config, bool shared, int seqLen) = ReadHeader(stream, path);
         var model = new LlamaForCausalLM(config, device);
         try

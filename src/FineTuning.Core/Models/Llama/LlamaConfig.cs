@@ -96,6 +96,7 @@ public sealed record LlamaConfig
     /// <exception cref="ModelConfigException">The JSON is malformed or the values are invalid.</exception>
     public static LlamaConfig FromJson(string json)
     {
+        HuggingFace.HfConfigFile.Validate(json, "LlamaConfig JSON");
         LlamaConfig? config;
         try
         {

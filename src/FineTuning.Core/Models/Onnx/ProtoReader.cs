@@ -37,7 +37,8 @@ internal struct ProtoReader
             return false;
         }
         ulong tag = ReadVarint();
-        field = checked((int)(tag >> 3));
+        if (tag >> 3 > int.MaxValue) throw new OnnxFormatException($"Protobuf field number {tag >> 3} at byte {_position} is larger than 2^31 - 1.");
+        field = (int)(tag >> 3);
         wireType = (int)(tag & 7);
         if (field == 0) throw new OnnxFormatException($"Invalid protobuf field number 0 at byte {_position}.");
         return true;

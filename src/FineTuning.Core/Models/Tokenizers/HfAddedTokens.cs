@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json;
+using FineTuning.Json;
 
 namespace FineTuning.Models.Tokenizers;
 
@@ -26,14 +27,16 @@ internal sealed class HfAddedTokens
 
     internal IReadOnlyList<HfAddedToken> Tokens { get; }
 
-    internal static HfAddedTokens Read(HfJson json, JsonElement? element, string path)
+    /// <summary>Reads <c>added_tokens</c>; ids must lie in [0, <see cref="HfVocabulary.MaxId"/>] of all the file's tokens.</summary>
+    internal static HfAddedTokens Read(JsonFieldReader json, JsonElement? element, string path, int vocabularyEntries)
     {
         var tokens = new List<HfAddedToken>();
         if (element is { } e)
         {
+            int maxId = HfVocabulary.MaxId(vocabularyEntries + (long)json.Array(e, path).Count());
             foreach ((JsonElement item, string itemPath) in json.Array(e, path))
             {
-                tokens.Add(new HfAddedToken(json.RequiredInt(item, itemPath, "id"), json.RequiredString(item, itemPath, "content"),
+                tokens.Add(new HfAddedToken(json.RequiredInt(item, itemPath, "id", 0, maxId), json.RequiredString(item, itemPath, "content"),
                     json.OptionalBool(item, itemPath, "special", false), json.OptionalBool(item, itemPath, "lstrip", false),
                     json.OptionalBool(item, itemPath, "rstrip", false), json.OptionalBool(item, itemPath, "single_word", false)));
             }

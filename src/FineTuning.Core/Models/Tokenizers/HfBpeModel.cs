@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Text;
 using System.Text.Json;
+using FineTuning.Json;
 
 namespace FineTuning.Models.Tokenizers;
 
@@ -50,7 +51,7 @@ internal sealed class HfBpeModel : IHfModel
 
     public IReadOnlyDictionary<string, int> Vocabulary => vocab;
 
-    internal static HfBpeModel Read(HfJson json, JsonElement model, string path)
+    internal static HfBpeModel Read(JsonFieldReader json, JsonElement model, string path)
     {
         Dictionary<string, int> vocab = HfVocabulary.Read(json, json.Required(model, path, "vocab"), path + ".vocab");
         var merges = new Dictionary<long, (int, int)>(PairComparer.Instance);
@@ -74,7 +75,7 @@ internal sealed class HfBpeModel : IHfModel
         {
             unkId = vocab.TryGetValue(unk, out int id) ? id : throw json.Error(path + ".unk_token", $"'{unk}' is not in the vocabulary.");
         }
-        if (HfJson.Optional(model, "dropout") is { } dropout && dropout.ValueKind == JsonValueKind.Number && dropout.GetDouble() > 0)
+        if (json.OptionalDouble(model, path, "dropout", 0, 0, 1) > 0)
         {
             throw json.Error(path + ".dropout", "BPE dropout is not supported (it makes encoding random).");
         }
@@ -84,7 +85,7 @@ internal sealed class HfBpeModel : IHfModel
             json.OptionalString(model, path, "end_of_word_suffix") ?? string.Empty);
     }
 
-    private static (string, string) ReadMerge(HfJson json, JsonElement item, string path)
+    private static (string, string) ReadMerge(JsonFieldReader json, JsonElement item, string path)
     {
         if (item.ValueKind == JsonValueKind.String)
         {

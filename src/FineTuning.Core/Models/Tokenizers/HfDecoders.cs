@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using FineTuning.Json;
 
 namespace FineTuning.Models.Tokenizers;
 
@@ -16,7 +17,7 @@ internal interface IHfDecoder
 /// <summary>Builds the decoders of https://huggingface.co/docs/tokenizers/api/decoders from JSON.</summary>
 internal static class HfDecoders
 {
-    internal static IHfDecoder? Read(HfJson json, JsonElement? element, string path)
+    internal static IHfDecoder? Read(JsonFieldReader json, JsonElement? element, string path)
     {
         if (element is not { } e) return null;
         string type = json.RequiredString(e, path, "type");

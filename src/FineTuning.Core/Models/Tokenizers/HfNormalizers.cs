@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using FineTuning.Json;
 using System.Text.RegularExpressions;
 using FineTuning.Models.Bert;
 
@@ -20,7 +21,7 @@ internal interface IHfNormalizer
 /// </summary>
 internal static class HfNormalizers
 {
-    internal static IHfNormalizer? Read(HfJson json, JsonElement? element, string path)
+    internal static IHfNormalizer? Read(JsonFieldReader json, JsonElement? element, string path)
     {
         if (element is not { } e) return null;
         string type = json.RequiredString(e, path, "type");
@@ -96,31 +97,45 @@ internal static class HfNormalizers
     }
 }
 
-/// <summary>A tokenizer.json pattern: <c>{"String": "..."}</c> (literal) or <c>{"Regex": "..."}</c>.</summary>
+/// <summary>
+/// A tokenizer.json pattern: <c>{"String": "..."}</c> (literal) or <c>{"Regex": "..."}</c>. A regex runs with a match
+/// time limit (<see cref="MatchTimeout"/>): a pattern that backtracks exponentially (<c>(a+)+$</c>) fails with a
+/// <see cref="ModelFileException"/> naming the file, the field and the pattern instead of hanging the caller.
+/// </summary>
 internal sealed class HfPattern
 {
+    /// <summary>Longest time one regex match may take; real tokenizer patterns need microseconds per piece.</summary>
+    internal static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(1);
+
     private readonly string? literal;
     private readonly Regex? regex;
+    private readonly Func<Exception>? timedOut;
 
-    private HfPattern(string? literal, Regex? regex)
+    private HfPattern(string? literal, Regex? regex, Func<Exception>? timedOut)
     {
         this.literal = literal;
         this.regex = regex;
+        this.timedOut = timedOut;
     }
 
-    internal static HfPattern Read(HfJson json, JsonElement element, string path)
+    internal static HfPattern Read(JsonFieldReader json, JsonElement element, string path)
     {
-        if (JsonHasString(element, "String", out string? s)) return new HfPattern(s, null);
-        if (JsonHasString(element, "Regex", out string? r))
+        json.RequireObject(element, path);
+        if (JsonFieldReader.Optional(element, "String") is { } s) return new HfPattern(json.AsString(s, path + ".String"), null, null);
+        if (JsonFieldReader.Optional(element, "Regex") is { } r)
         {
+            string pattern = json.AsString(r, path + ".Regex");
             try
             {
                 // HF uses Oniguruma; the patterns real tokenizers ship (GPT-2, LLaMA-3, Qwen2) mean the same in .NET.
-                return new HfPattern(null, new Regex(r!, RegexOptions.CultureInvariant | RegexOptions.Compiled));
+                var regex = new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled, MatchTimeout);
+                string shown = pattern.Length <= 80 ? pattern : string.Concat(pattern.AsSpan(0, 80), "...");
+                return new HfPattern(null, regex, () => json.Error(path + ".Regex",
+                    $"the regular expression '{shown}' took longer than {MatchTimeout.TotalSeconds} s on one input (it backtracks without bound)"));
             }
             catch (ArgumentException e)
             {
-                throw new ModelFileException(json.FileName, $"field '{path}.Regex': invalid regular expression ({e.Message}).", e);
+                throw json.Error(path + ".Regex", $"invalid regular expression ({e.Message})");
             }
         }
         throw json.Error(path, "expected {\"String\": ...} or {\"Regex\": ...}.");
@@ -129,14 +144,29 @@ internal sealed class HfPattern
     /// <summary>The (start, length) of each non-overlapping match, left to right.</summary>
     internal IEnumerable<(int Start, int Length)> Matches(string text)
     {
-        if (regex is not null)
+        if (regex is not null) return RegexMatches(text);
+        return LiteralMatches(text);
+    }
+
+    private List<(int Start, int Length)> RegexMatches(string text)
+    {
+        var result = new List<(int, int)>();
+        try
         {
-            for (Match m = regex.Match(text); m.Success; m = m.NextMatch())
+            for (Match m = regex!.Match(text); m.Success; m = m.NextMatch())
             {
-                if (m.Length > 0) yield return (m.Index, m.Length);
+                if (m.Length > 0) result.Add((m.Index, m.Length));
             }
-            yield break;
         }
+        catch (RegexMatchTimeoutException)
+        {
+            throw timedOut!();
+        }
+        return result;
+    }
+
+    private IEnumerable<(int Start, int Length)> LiteralMatches(string text)
+    {
         if (literal!.Length == 0) yield break;
         int at = 0;
         while ((at = text.IndexOf(literal, at, StringComparison.Ordinal)) >= 0)
@@ -146,15 +176,16 @@ internal sealed class HfPattern
         }
     }
 
-    internal string Replace(string text, string content) =>
-        regex is not null ? regex.Replace(text, content.Replace("$", "$$", StringComparison.Ordinal))
-            : literal!.Length == 0 ? text : text.Replace(literal, content, StringComparison.Ordinal);
-
-    private static bool JsonHasString(JsonElement element, string name, out string? value)
+    internal string Replace(string text, string content)
     {
-        value = null;
-        if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(name, out JsonElement v) || v.ValueKind != JsonValueKind.String) return false;
-        value = v.GetString();
-        return true;
+        if (regex is null) return literal!.Length == 0 ? text : text.Replace(literal, content, StringComparison.Ordinal);
+        try
+        {
+            return regex.Replace(text, content.Replace("$", "$$", StringComparison.Ordinal));
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            throw timedOut!();
+        }
     }
 }

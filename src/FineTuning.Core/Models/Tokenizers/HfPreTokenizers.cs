@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using FineTuning.Json;
 using FineTuning.Models.Bert;
 
 namespace FineTuning.Models.Tokenizers;
@@ -22,7 +23,7 @@ internal static class HfPreTokenizers
     /// <summary>GPT-2's pattern, used by <c>ByteLevel</c> with <c>use_regex</c>.</summary>
     internal const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
-    internal static IHfPreTokenizer? Read(HfJson json, JsonElement? element, string path)
+    internal static IHfPreTokenizer? Read(JsonFieldReader json, JsonElement? element, string path)
     {
         if (element is not { } e) return null;
         string type = json.RequiredString(e, path, "type");
@@ -58,7 +59,7 @@ internal static class HfPreTokenizers
         return doc.RootElement.Clone();
     }
 
-    private static SplitBehavior ReadBehavior(HfJson json, string value, string path) => value switch
+    private static SplitBehavior ReadBehavior(JsonFieldReader json, string value, string path) => value switch
     {
         "Removed" => SplitBehavior.Removed,
         "Isolated" => SplitBehavior.Isolated,
@@ -228,7 +229,7 @@ internal sealed class HfMetaspace(char replacement, string prependScheme)
 
     internal string PrependScheme { get; } = prependScheme;
 
-    internal static HfMetaspace Read(HfJson json, JsonElement e, string path)
+    internal static HfMetaspace Read(JsonFieldReader json, JsonElement e, string path)
     {
         string replacement = json.OptionalString(e, path, "replacement") ?? "\u2581";
         if (replacement.Length != 1) throw json.Error(path + ".replacement", "expected one character.");

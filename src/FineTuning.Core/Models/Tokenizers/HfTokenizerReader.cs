@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json;
+using FineTuning.Json;
 
 namespace FineTuning.Models.Tokenizers;
 
@@ -26,8 +27,8 @@ internal static class HfTokenizerReader
 
     internal static HfTokenizerParts Read(string tokenizerJson, string tokenizerName, string? configJson, string configName)
     {
-        var json = new HfJson(tokenizerName);
-        using JsonDocument doc = HfJson.Parse(tokenizerJson, tokenizerName);
+        var json = TokenizerJson.For(tokenizerName);
+        using JsonDocument doc = TokenizerJson.Parse(tokenizerJson, tokenizerName);
         JsonElement root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object) throw json.Error("(root)", $"expected an object, found {root.ValueKind}.");
 
@@ -39,23 +40,25 @@ internal static class HfTokenizerReader
             "WordPiece" => HfWordPieceModel.Read(json, model, "model"),
             _ => throw json.Error("model.type", $"model type '{type}' is not supported (supported: BPE, WordPiece)."),
         };
-        HfAddedTokens added = HfAddedTokens.Read(json, HfJson.Optional(root, "added_tokens"), "added_tokens");
-        IHfNormalizer? normalizer = HfNormalizers.Read(json, HfJson.Optional(root, "normalizer"), "normalizer");
-        IHfPreTokenizer? preTokenizer = HfPreTokenizers.Read(json, HfJson.Optional(root, "pre_tokenizer"), "pre_tokenizer");
-        IHfDecoder? decoder = HfDecoders.Read(json, HfJson.Optional(root, "decoder"), "decoder");
+        HfAddedTokens added = HfAddedTokens.Read(json, JsonFieldReader.Optional(root, "added_tokens"), "added_tokens", hfModel.Vocabulary.Count);
+        IHfNormalizer? normalizer = HfNormalizers.Read(json, JsonFieldReader.Optional(root, "normalizer"), "normalizer");
+        IHfPreTokenizer? preTokenizer = HfPreTokenizers.Read(json, JsonFieldReader.Optional(root, "pre_tokenizer"), "pre_tokenizer");
+        IHfDecoder? decoder = HfDecoders.Read(json, JsonFieldReader.Optional(root, "decoder"), "decoder");
 
-        (int? templateBos, int? templateEos) = ReadPostProcessor(json, HfJson.Optional(root, "post_processor"), "post_processor");
+        (int? templateBos, int? templateEos) = ReadPostProcessor(json, JsonFieldReader.Optional(root, "post_processor"), "post_processor");
+        RequireKnown(json, templateBos, "post_processor", "first", hfModel, added);
+        RequireKnown(json, templateEos, "post_processor", "last", hfModel, added);
         int? bos = null, eos = null;
         bool? addBos = null;
         if (configJson is not null)
         {
-            var config = new HfJson(configName);
-            using JsonDocument configDoc = HfJson.Parse(configJson, configName);
+            var config = TokenizerJson.For(configName);
+            using JsonDocument configDoc = TokenizerJson.Parse(configJson, configName);
             JsonElement c = configDoc.RootElement;
             if (c.ValueKind != JsonValueKind.Object) throw config.Error("(root)", $"expected an object, found {c.ValueKind}.");
             bos = ResolveToken(config, c, "bos_token", hfModel, added);
             eos = ResolveToken(config, c, "eos_token", hfModel, added);
-            if (HfJson.Optional(c, "add_bos_token") is not null) addBos = config.OptionalBool(c, string.Empty, "add_bos_token", false);
+            if (JsonFieldReader.Optional(c, "add_bos_token") is not null) addBos = config.OptionalBool(c, string.Empty, "add_bos_token", false);
         }
         bos ??= templateBos ?? WellKnownId(added, WellKnown.Select(w => w.Bos));
         eos ??= templateEos ?? WellKnownId(added, WellKnown.Select(w => w.Eos));
@@ -63,14 +66,21 @@ internal static class HfTokenizerReader
             addBos ?? templateBos is not null);
     }
 
+    /// <summary>A special token the post-processor adds must be a token of this tokenizer (else decoding would index past its table).</summary>
+    private static void RequireKnown(JsonFieldReader json, int? id, string path, string which, IHfModel model, HfAddedTokens added)
+    {
+        if (id is not { } value || added.Tokens.Any(t => t.Id == value) || model.Vocabulary.Values.Contains(value)) return;
+        throw json.Error(path, $"the {which} special token has id {value}, which is neither in model.vocab nor in added_tokens");
+    }
+
     private static string InferModelType(JsonElement model) =>
-        HfJson.Optional(model, "merges") is not null ? "BPE"
-        : HfJson.Optional(model, "vocab") is { ValueKind: JsonValueKind.Array } ? "Unigram"
-        : HfJson.Optional(model, "max_input_chars_per_word") is not null ? "WordPiece"
+        JsonFieldReader.Optional(model, "merges") is not null ? "BPE"
+        : JsonFieldReader.Optional(model, "vocab") is { ValueKind: JsonValueKind.Array } ? "Unigram"
+        : JsonFieldReader.Optional(model, "max_input_chars_per_word") is not null ? "WordPiece"
         : "(missing)";
 
     /// <summary>The special tokens a TemplateProcessing / BertProcessing / RobertaProcessing puts around a single sequence.</summary>
-    private static (int? Bos, int? Eos) ReadPostProcessor(HfJson json, JsonElement? element, string path)
+    private static (int? Bos, int? Eos) ReadPostProcessor(JsonFieldReader json, JsonElement? element, string path)
     {
         if (element is not { } e) return (null, null);
         string type = json.RequiredString(e, path, "type");
@@ -95,13 +105,13 @@ internal static class HfTokenizerReader
         }
     }
 
-    private static (int? Bos, int? Eos) ReadTemplate(HfJson json, JsonElement e, string path)
+    private static (int? Bos, int? Eos) ReadTemplate(JsonFieldReader json, JsonElement e, string path)
     {
         int? bos = null, eos = null;
         bool seenSequence = false;
         foreach ((JsonElement item, string itemPath) in json.Array(json.Required(e, path, "single"), path + ".single"))
         {
-            if (HfJson.Optional(item, "Sequence") is not null)
+            if (JsonFieldReader.Optional(item, "Sequence") is not null)
             {
                 seenSequence = true;
                 continue;
@@ -117,15 +127,15 @@ internal static class HfTokenizerReader
         return (bos, eos);
     }
 
-    private static int PairId(HfJson json, JsonElement pair, string path)
+    private static int PairId(JsonFieldReader json, JsonElement pair, string path)
     {
         var items = json.Array(pair, path).ToList();
         return items.Count == 2 ? json.AsInt(items[1].Item, items[1].Path) : throw json.Error(path, "expected [token, id].");
     }
 
-    private static int? ResolveToken(HfJson config, JsonElement c, string field, IHfModel model, HfAddedTokens added)
+    private static int? ResolveToken(JsonFieldReader config, JsonElement c, string field, IHfModel model, HfAddedTokens added)
     {
-        if (HfJson.Optional(c, field) is not { } value) return null;
+        if (JsonFieldReader.Optional(c, field) is not { } value) return null;
         string content = value.ValueKind == JsonValueKind.Object ? config.RequiredString(value, field, "content") : config.AsString(value, field);
         return IdOf(model, added, content) ?? throw config.Error(field, $"'{content}' is neither an added token nor in the vocabulary.");
     }

@@ -1,6 +1,8 @@
+using System;
 using System.Collections.Generic;
 using System.Text;
 using System.Text.Json;
+using FineTuning.Json;
 
 namespace FineTuning.Models.Tokenizers;
 
@@ -26,7 +28,7 @@ internal sealed class HfWordPieceModel : IHfModel
 
     public IReadOnlyDictionary<string, int> Vocabulary => vocab;
 
-    internal static HfWordPieceModel Read(HfJson json, JsonElement model, string path)
+    internal static HfWordPieceModel Read(JsonFieldReader json, JsonElement model, string path)
     {
         Dictionary<string, int> vocab = HfVocabulary.Read(json, json.Required(model, path, "vocab"), path + ".vocab");
         string unk = json.OptionalString(model, path, "unk_token") ?? "[UNK]";
@@ -72,14 +74,24 @@ internal sealed class HfWordPieceModel : IHfModel
 /// <summary>Reads a <c>model.vocab</c> object (token -> id).</summary>
 internal static class HfVocabulary
 {
-    internal static Dictionary<string, int> Read(HfJson json, JsonElement element, string path)
+    /// <summary>
+    /// Ids may leave gaps, but the id space (and so the token table the tokenizer allocates) stays proportional to the
+    /// file: every id must be below <c>2 * entries + IdSlack</c>. Real vocabularies are dense.
+    /// </summary>
+    internal const int IdSlack = 1024;
+
+    /// <summary>The largest id accepted when the file defines <paramref name="entries"/> tokens.</summary>
+    internal static int MaxId(long entries) => (int)Math.Min(int.MaxValue - 1L, 2 * entries + IdSlack - 1);
+
+    internal static Dictionary<string, int> Read(JsonFieldReader json, JsonElement element, string path)
     {
-        var vocab = new Dictionary<string, int>(System.StringComparer.Ordinal);
-        foreach (JsonProperty p in json.Object(element, path))
+        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        int count = 0;
+        foreach (JsonProperty _ in json.Properties(element, path)) count++;
+        int maxId = MaxId(count);
+        foreach (JsonProperty p in json.Properties(element, path))
         {
-            int id = json.AsInt(p.Value, $"{path}[\"{p.Name}\"]");
-            if (id < 0) throw json.Error($"{path}[\"{p.Name}\"]", $"negative id {id}.");
-            vocab[p.Name] = id;
+            vocab[p.Name] = json.AsInt(p.Value, $"{path}[\"{p.Name}\"]", 0, maxId);
         }
         return vocab;
     }

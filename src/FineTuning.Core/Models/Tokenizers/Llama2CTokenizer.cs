@@ -48,7 +48,7 @@ public sealed class Llama2CTokenizer : IContinuationTokenizer
     {
         ArgumentNullException.ThrowIfNull(path);
         if (vocabSize is <= ByteTokenOffset + 255) throw new ArgumentOutOfRangeException(nameof(vocabSize), vocabSize, "a llama2.c vocabulary holds at least the 3 special and 256 byte tokens.");
-        using FileStream stream = File.OpenRead(path);
+        using FileStream stream = ModelFileStream.OpenRead(path);
         using var reader = new BinaryReader(stream);
         try
         {
@@ -101,7 +101,7 @@ public sealed class Llama2CTokenizer : IContinuationTokenizer
     /// <inheritdoc />
     public IReadOnlyList<int> EncodeContinuation(string text) => Encode(text, addBos: false, addEos: false, dummyPrefix: false);
 
-    private List<int> Encode(string text, bool addBos, bool addEos, bool dummyPrefix)
+    private List<int> Encode(string text, bool addBos, bool addEos, bool dummyPrefix, bool merge = true)
     {
         ArgumentNullException.ThrowIfNull(text);
         var tokens = new List<int>();
@@ -132,8 +132,15 @@ public sealed class Llama2CTokenizer : IContinuationTokenizer
             start = end;
         }
 
-        MergePairs(tokens);
+        if (merge) MergePairs(tokens);
         if (addEos) tokens.Add(EosId);
+        return tokens;
+    }
+
+    /// <summary>The ids before any merge (one per code point, or its bytes), as the first stage of <see cref="Encode(string, bool, bool)"/>.</summary>
+    internal List<int> Pieces(string text, bool addBos, bool dummyPrefix)
+    {
+        List<int> tokens = Encode(text, addBos, addEos: false, dummyPrefix, merge: false);
         return tokens;
     }
 
@@ -183,33 +190,71 @@ public sealed class Llama2CTokenizer : IContinuationTokenizer
 
     /// <summary>
     /// Repeatedly merges the adjacent pair whose concatenation is a piece with the highest score, taking the
-    /// leftmost pair on ties (run.c scans left to right with a strict comparison). The merged id of each
-    /// adjacent pair is cached, so a merge only re-examines its two new neighbours.
+    /// leftmost pair on ties (run.c scans left to right with a strict comparison, starting from -1e10, so a pair
+    /// scoring -1e10 or less, or NaN, is never merged). Instead of run.c's full scan per merge (quadratic), the
+    /// candidate pairs wait in a priority queue ordered by (score descending, position ascending) over a linked
+    /// list of tokens; an entry made stale by a neighbouring merge is recognised by its version and dropped.
+    /// Same merges in the same order as the scan, in O(n log n).
     /// </summary>
-    private void MergePairs(List<int> tokens)
+    /// <returns>The number of queue operations (pushes and pops), a measure of the work done.</returns>
+    internal long MergePairs(List<int> tokens)
     {
-        var pairs = new List<int>(Math.Max(tokens.Count - 1, 0));
-        for (int i = 0; i + 1 < tokens.Count; i++) pairs.Add(MergedId(tokens[i], tokens[i + 1]));
-        while (true)
+        int n = tokens.Count;
+        if (n < 2) return 0;
+        int[] value = tokens.ToArray();
+        int[] next = new int[n], prev = new int[n], version = new int[n];
+        for (int i = 0; i < n; i++)
         {
-            float bestScore = -1e10f;
-            int bestIndex = -1;
-            for (int i = 0; i < pairs.Count; i++)
+            next[i] = i + 1 < n ? i + 1 : -1;
+            prev[i] = i - 1;
+        }
+
+        var queue = new PriorityQueue<(int Left, int Version, int Merged), (float Score, int Position)>(n, PairOrder.Instance);
+        long operations = 0;
+
+        void Offer(int left)
+        {
+            int right = next[left];
+            if (right < 0) return;
+            int merged = MergedId(value[left], value[right]);
+            if (merged < 0 || !(scores[merged] > -1e10f)) return;
+            queue.Enqueue((left, version[left], merged), (scores[merged], left));
+            operations++;
+        }
+
+        for (int i = 0; i + 1 < n; i++) Offer(i);
+        while (queue.TryDequeue(out (int Left, int Version, int Merged) pair, out _))
+        {
+            operations++;
+            int left = pair.Left;
+            if (version[left] != pair.Version) continue; // left was merged away or its pair changed since
+            int right = next[left];
+            value[left] = pair.Merged;
+            version[left]++;
+            version[right]++; // right disappears: its own pending pair is stale
+            next[left] = next[right];
+            if (next[right] >= 0) prev[next[right]] = left;
+            if (prev[left] >= 0)
             {
-                if (pairs[i] >= 0 && scores[pairs[i]] > bestScore)
-                {
-                    bestScore = scores[pairs[i]];
-                    bestIndex = i;
-                }
+                version[prev[left]]++;
+                Offer(prev[left]);
             }
 
-            if (bestIndex < 0) return;
-            tokens[bestIndex] = pairs[bestIndex];
-            tokens.RemoveAt(bestIndex + 1);
-            pairs.RemoveAt(bestIndex);
-            if (bestIndex > 0) pairs[bestIndex - 1] = MergedId(tokens[bestIndex - 1], tokens[bestIndex]);
-            if (bestIndex < pairs.Count) pairs[bestIndex] = MergedId(tokens[bestIndex], tokens[bestIndex + 1]);
+            Offer(left);
         }
+
+        tokens.Clear();
+        for (int i = 0; i >= 0; i = next[i]) tokens.Add(value[i]);
+        return operations;
+    }
+
+    /// <summary>Higher score first; on equal scores (compared as run.c does, with &gt;) the leftmost pair.</summary>
+    private sealed class PairOrder : IComparer<(float Score, int Position)>
+    {
+        internal static readonly PairOrder Instance = new();
+
+        public int Compare((float Score, int Position) x, (float Score, int Position) y) =>
+            x.Score > y.Score ? -1 : y.Score > x.Score ? 1 : x.Position.CompareTo(y.Position);
     }
 
     private int MergedId(int left, int right) =>
