@@ -99,7 +99,8 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Attaches a new adapter and makes it active: A ~ Kaiming-uniform(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)) as PEFT
-    /// (drawn from <paramref name="generator"/>), B = 0, so the layer's output is unchanged at first.
+    /// (drawn from <paramref name="generator"/>), B = 0, so the layer's output is unchanged at first. The new modules
+    /// take this layer's training/evaluation mode (a layer in eval mode gets an inactive dropout).
     /// </summary>
     public void AddAdapter(string name, int r, double scaling, double dropout, Generator generator, bool useDoRA = false)
     {
@@ -121,16 +122,20 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
             a.weight!.copy_(scaled);
             b.weight!.zero_();
         }
+        Dropout drop = nn.Dropout(dropout);
+        foreach (nn.Module m in new nn.Module[] { a, b, drop }) m.train(training);
         lora_A.Add(name, a);
         lora_B.Add(name, b);
-        lora_dropout.Add(name, nn.Dropout(dropout));
+        lora_dropout.Add(name, drop);
         if (useDoRA)
         {
             // m starts at ||W|| per output row, so the layer's output is unchanged at first (B = 0).
             using Tensor dense = DenseWeight(ScalarType.Float32);
             using Tensor norm = DoRAMath.WeightNorm(dense, a.weight!, b.weight!, scaling);
             using Tensor initial = norm.to(dtype);
-            lora_magnitude_vector.Add(name, new DoRAMagnitude(initial));
+            var magnitude = new DoRAMagnitude(initial);
+            magnitude.train(training);
+            lora_magnitude_vector.Add(name, magnitude);
             _dora.Add(name);
         }
         _scaling[name] = scaling;

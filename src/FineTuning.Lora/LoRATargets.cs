@@ -47,6 +47,14 @@ public sealed class LoRATargets
         return new LoRATargets(name => regex.IsMatch(name), "modules matching /" + pattern + "/", new[] { pattern });
     }
 
+    /// <summary>Exactly the layers with these full module names (a loaded adapter wraps only the layers its file names).</summary>
+    internal static LoRATargets Exact(IReadOnlyCollection<string> names)
+    {
+        var set = new HashSet<string>(names, StringComparer.Ordinal);
+        string[] lastSegments = names.Select(LastSegment).Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToArray();
+        return new LoRATargets(set.Contains, "modules " + string.Join(", ", names), lastSegments);
+    }
+
     /// <summary>These targets without layers whose name equals or ends with one of <paramref name="names"/> (PEFT's <c>exclude_modules</c>).</summary>
     public LoRATargets Except(params string[] names)
     {

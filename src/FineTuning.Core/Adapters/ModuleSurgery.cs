@@ -38,7 +38,11 @@ public static class ModuleSurgery
         return null;
     }
 
-    /// <summary>Swaps <paramref name="child"/> for <paramref name="replacement"/> in the registry and in every field holding it.</summary>
+    /// <summary>
+    /// Swaps <paramref name="child"/> for <paramref name="replacement"/> in the registry and in every field holding it.
+    /// The replacement (and all its sub-modules) takes the child's training/evaluation mode, so swapping a layer of a
+    /// model in eval mode never brings dropout back to life.
+    /// </summary>
     /// <param name="parent">The module that holds the child.</param>
     /// <param name="childName">The child's registered name.</param>
     /// <param name="child">The child module.</param>
@@ -50,6 +54,7 @@ public static class ModuleSurgery
         ArgumentNullException.ThrowIfNull(child);
         ArgumentNullException.ThrowIfNull(replacement);
         List<FieldInfo> fields = FieldsHolding(parent, child);
+        replacement.train(child.training);
         parent.register_module(childName, null!);
         parent.register_module(childName, replacement);
         foreach (FieldInfo f in fields) f.SetValue(parent, replacement);

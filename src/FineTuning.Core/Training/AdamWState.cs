@@ -81,19 +81,27 @@ internal sealed class AdamWState : IOptimizerState
 
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
+        // Everything is checked before anything changes: a bad entry leaves the run's state as it was.
         OptimizerStateIO.CheckKeys(state, StateDict().Keys);
+        long step = OptimizerStateIO.ReadStep(state["step"], "step");
+        foreach (Slot s in _slots)
+        {
+            OptimizerStateIO.CheckFits(s.M, state[s.Name + ".exp_avg"], s.Name + ".exp_avg");
+            OptimizerStateIO.CheckFits(s.V, state[s.Name + ".exp_avg_sq"], s.Name + ".exp_avg_sq");
+            if (s.Master is not null) OptimizerStateIO.CheckFits(s.Master.Weights, state[s.Name + ".master"], s.Name + ".master");
+        }
         using var noGrad = no_grad();
         foreach (Slot s in _slots)
         {
-            OptimizerStateIO.CopyInto(s.M, state[s.Name + ".exp_avg"], s.Name + ".exp_avg");
-            OptimizerStateIO.CopyInto(s.V, state[s.Name + ".exp_avg_sq"], s.Name + ".exp_avg_sq");
+            s.M.copy_(state[s.Name + ".exp_avg"]);
+            s.V.copy_(state[s.Name + ".exp_avg_sq"]);
             if (s.Master is not null)
             {
-                OptimizerStateIO.CopyInto(s.Master.Weights, state[s.Name + ".master"], s.Name + ".master");
+                s.Master.Weights.copy_(state[s.Name + ".master"]);
                 s.Master.CopyToParameter();
             }
         }
-        _step = state["step"].to(ScalarType.Int64).item<long>();
+        _step = step;
     }
 
     private sealed record Slot(string Name, TorchSharp.Modules.Parameter Parameter, bool Decay, MasterWeights? Master, Tensor M, Tensor V);

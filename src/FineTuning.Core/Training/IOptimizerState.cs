@@ -16,6 +16,10 @@ public interface IOptimizerState : IDisposable
     /// </summary>
     IReadOnlyDictionary<string, Tensor> StateDict();
 
-    /// <summary>Restores state written by <see cref="StateDict"/>; throws <see cref="CheckpointException"/> when it does not fit.</summary>
+    /// <summary>
+    /// Restores state written by <see cref="StateDict"/>. Implementations check every entry (names, shapes, dtypes, the
+    /// step count) before changing anything and throw <see cref="CheckpointException"/> when one does not fit, so a
+    /// failed load leaves the state as it was.
+    /// </summary>
     void LoadStateDict(IReadOnlyDictionary<string, Tensor> state);
 }

@@ -17,10 +17,25 @@ internal static class OptimizerStateIO
             throw new CheckpointException($"The optimizer state does not fit this run: missing [{string.Join(", ", missing.Take(10))}], unexpected [{string.Join(", ", unexpected.Take(10))}].");
     }
 
-    public static void CopyInto(Tensor target, Tensor source, string name)
+    /// <summary>Checks that <paramref name="source"/> can replace <paramref name="target"/> (same shape, floating point).</summary>
+    public static void CheckFits(Tensor target, Tensor source, string name)
     {
         if (!target.shape.SequenceEqual(source.shape))
             throw new CheckpointException($"Optimizer state \"{name}\" has shape [{string.Join(", ", source.shape)}]; this run needs [{string.Join(", ", target.shape)}].");
-        target.copy_(source);
+        if (!source.is_floating_point())
+            throw new CheckpointException($"Optimizer state \"{name}\" is {source.dtype}; a floating-point tensor is needed.");
+    }
+
+    /// <summary>The step count stored as <paramref name="name"/>: one finite, non-negative whole number.</summary>
+    public static long ReadStep(Tensor step, string name)
+    {
+        if (step.numel() != 1 || step.dim() > 1)
+            throw new CheckpointException($"Optimizer state \"{name}\" has shape [{string.Join(", ", step.shape)}]; a single number is needed.");
+        if (step.dtype == ScalarType.Bool || step.is_complex())
+            throw new CheckpointException($"Optimizer state \"{name}\" is {step.dtype}; a number is needed.");
+        double value = step.to(ScalarType.Float64).item<double>();
+        if (!double.IsFinite(value) || value < 0 || value != Math.Floor(value) || value > long.MaxValue / 2)
+            throw new CheckpointException($"Optimizer state \"{name}\" is {value}; a non-negative whole number of steps is needed.");
+        return (long)value;
     }
 }

@@ -63,25 +63,34 @@ internal sealed class SgdState : IOptimizerState
 
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
-        using var noGrad = no_grad();
+        // Everything is checked before anything changes: a bad entry leaves the run's state as it was.
         var expected = new List<string>();
+        foreach (Slot s in _slots)
+        {
+            if (state.ContainsKey(s.Name + ".momentum_buffer")) expected.Add(s.Name + ".momentum_buffer");
+            if (s.Master is not null) expected.Add(s.Name + ".master");
+        }
+        OptimizerStateIO.CheckKeys(state, expected);
+        foreach (Slot s in _slots)
+        {
+            if (state.TryGetValue(s.Name + ".momentum_buffer", out Tensor? buffer)) OptimizerStateIO.CheckFits(s.Parameter, buffer, s.Name + ".momentum_buffer");
+            if (s.Master is not null) OptimizerStateIO.CheckFits(s.Master.Weights, state[s.Name + ".master"], s.Name + ".master");
+        }
+        using var noGrad = no_grad();
         foreach (Slot s in _slots)
         {
             if (state.TryGetValue(s.Name + ".momentum_buffer", out Tensor? buffer))
             {
-                expected.Add(s.Name + ".momentum_buffer");
                 s.Buffer?.Dispose();
                 s.Buffer = zeros_like(s.Parameter, dtype: MasterWeights.StateType(s.Parameter)).DetachFromDisposeScope();
-                OptimizerStateIO.CopyInto(s.Buffer, buffer, s.Name + ".momentum_buffer");
+                s.Buffer.copy_(buffer);
             }
             if (s.Master is not null)
             {
-                expected.Add(s.Name + ".master");
-                OptimizerStateIO.CopyInto(s.Master.Weights, state[s.Name + ".master"], s.Name + ".master");
+                s.Master.Weights.copy_(state[s.Name + ".master"]);
                 s.Master.CopyToParameter();
             }
         }
-        OptimizerStateIO.CheckKeys(state, expected);
     }
 
     private sealed class Slot(string name, TorchSharp.Modules.Parameter parameter, bool decay, MasterWeights? master)

@@ -58,6 +58,10 @@ internal sealed class Trainer<TExample>
     public TrainingRun Run(IReadOnlyList<TExample> data, CancellationToken cancellationToken)
     {
         if (_options.TuneNativeAllocator && NativeAllocator.TuneOnce()) TrainerLog.AllocatorTuned(_logger, NativeAllocator.Threshold);
+        // A checkpoint this run cannot continue from (other seed, beyond the planned steps) is refused before the model
+        // is touched; its tensors are checked against the adapted model in Resume, before anything is copied.
+        string? resumeFolder = _resumeFrom is null ? null : ResumeFolder();
+        if (resumeFolder is not null) Checkpoints.TrainingCheckpoint.ReadState(resumeFolder, _options.Seed, PlannedSteps(_options, data.Count));
         foreach (IModelAdapter adapter in _adapters) adapter.Apply(_model);
         Device device = torch.device(_options.Device);
         if (_options.ParameterDType == ScalarType.BFloat16 && device.type == DeviceType.CPU && CpuFeatures.HasNativeBFloat16 == false)
@@ -79,7 +83,7 @@ internal sealed class Trainer<TExample>
         ZeroGradients(trainable);
         try
         {
-            long resumedAt = _resumeFrom is null ? 0 : Resume(run, trainable, totalSteps);
+            long resumedAt = resumeFolder is null ? 0 : Resume(resumeFolder, run, trainable, totalSteps);
             using BestWeights? best = _options.LoadBestAtEnd ? new BestWeights(_options.EarlyStopping ?? new EarlyStopping(), run.Evaluations.Count) : null;
             if (_objective is IPreparingObjective<TExample> preparing)
             {
@@ -145,6 +149,11 @@ internal sealed class Trainer<TExample>
                 run.BestEvaluation = best.Best;
                 TrainerLog.RestoredBest(_logger, best.Best!.Step, best.Best.Loss);
             }
+        }
+        catch (CheckpointException e) when (e.Run == run)
+        {
+            run.Elapsed = clock.Elapsed;
+            throw; // the caller gets the run (history, metrics, the trained model) through the exception and owns it
         }
         catch
         {
@@ -221,15 +230,13 @@ internal sealed class Trainer<TExample>
         }
     }
 
-    private long Resume(TrainingRun run, List<TrainableParameter> trainable, long totalSteps)
+    private string ResumeFolder() =>
+        Checkpoints.TrainingCheckpoint.Latest(_resumeFrom!)
+        ?? throw new CheckpointException($"No checkpoint found at {_resumeFrom} (expected a trainer_state.json there or in a checkpoint-N sub-folder).");
+
+    private long Resume(string folder, TrainingRun run, List<TrainableParameter> trainable, long totalSteps)
     {
-        string folder = Checkpoints.TrainingCheckpoint.Latest(_resumeFrom!)
-            ?? throw new CheckpointException($"No checkpoint found at {_resumeFrom} (expected a trainer_state.json there or in a checkpoint-N sub-folder).");
-        Checkpoints.TrainerState state = Checkpoints.TrainingCheckpoint.Load(folder, trainable, run.Optimizer);
-        if (state.Seed != _options.Seed)
-            throw new CheckpointException($"{folder} was written by a run with Seed {state.Seed}; this run has Seed {_options.Seed}, so its data order would differ.");
-        if (state.GlobalStep > totalSteps)
-            throw new CheckpointException($"{folder} is at step {state.GlobalStep}, beyond this run's {totalSteps} steps.");
+        Checkpoints.TrainerState state = Checkpoints.TrainingCheckpoint.Load(folder, trainable, run.Optimizer, _options.Seed, totalSteps);
         run.HistoryList.AddRange(state.LogHistory);
         run.EvaluationList.AddRange(state.Evaluations);
         run.SkippedSteps = state.SkippedSteps;
@@ -240,7 +247,16 @@ internal sealed class Trainer<TExample>
     private void Checkpoint(TrainingRun run, long step, List<TrainableParameter> trainable, long totalSteps)
     {
         var state = new Checkpoints.TrainerState(step, totalSteps, _options.Seed, run.SkippedSteps, run.HistoryList.ToArray(), run.EvaluationList.ToArray());
-        string folder = Checkpoints.TrainingCheckpoint.Save(_options.CheckpointDirectory!, state, trainable, run.Optimizer, _options.KeepCheckpoints);
+        string folder;
+        try
+        {
+            folder = Checkpoints.TrainingCheckpoint.Save(_options.CheckpointDirectory!, state, trainable, run.Optimizer, _options.KeepCheckpoints);
+        }
+        catch (Exception e) when (e is IO.SaveException or System.IO.IOException or UnauthorizedAccessException)
+        {
+            string target = System.IO.Path.GetFullPath(System.IO.Path.Combine(_options.CheckpointDirectory!, Checkpoints.TrainingCheckpoint.FolderPrefix + step.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            throw new CheckpointException(target, run, e);
+        }
         TrainerLog.CheckpointSaved(_logger, folder, step);
     }
 

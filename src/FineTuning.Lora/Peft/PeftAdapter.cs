@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
 using FineTuning.Adapters;
+using FineTuning.IO;
 using FineTuning.Models.SafeTensors;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -23,6 +24,9 @@ public static class PeftAdapter
 
     private const string Prefix = "base_model.model.";
 
+    /// <summary>The files a save writes or removes; anything else in the folder (a README, tokenizer files) is kept.</summary>
+    private static readonly string[] OwnedFileNames = { WeightsFileName, PeftAdapterConfig.FileName, QuantizationConfigFile.FileName };
+
     /// <summary>
     /// Writes adapter <paramref name="adapterName"/> of <paramref name="model"/> to <paramref name="directory"/>. When the
     /// model has quantized base layers (<see cref="IQuantizedLinear"/>, QLoRA), their settings and paths are written to
@@ -31,6 +35,10 @@ public static class PeftAdapter
     /// </summary>
     /// <exception cref="InvalidOperationException">No such adapter, or it is merged.</exception>
     /// <exception cref="NotSupportedException">The quantized layers use different settings (checked before writing anything).</exception>
+    /// <exception cref="SaveException">
+    /// Writing failed (full disk, permissions). The save is atomic: the folder keeps its previous contents (or is not
+    /// created) and no temporary files are left. Other files already in the folder are kept by a save.
+    /// </exception>
     public static void Save(nn.Module model, string directory, string adapterName = "default", string? baseModelNameOrPath = null, string? taskType = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -70,9 +78,7 @@ public static class PeftAdapter
                 tensors[Prefix + name + "." + p] = param.detach().cpu();
         }
 
-        Directory.CreateDirectory(directory);
-        SafeTensorsWriter.Write(Path.Combine(directory, WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
-        new PeftAdapterConfig
+        var config = new PeftAdapterConfig
         {
             R = options.R,
             LoraAlpha = options.Alpha,
@@ -83,11 +89,17 @@ public static class PeftAdapter
             ModulesToSave = options.ModulesToSave.ToArray(),
             BaseModelNameOrPath = baseModelNameOrPath,
             TaskType = taskType,
-        }.Write(Path.Combine(directory, PeftAdapterConfig.FileName));
-        // The base's quantization, so that a reload can rebuild the same base (PEFT ignores the file).
-        string quantizationPath = Path.Combine(directory, QuantizationConfigFile.FileName);
-        if (quantization is not null) QuantizationConfigFile.Write(quantizationPath, quantization, quantized.Select(q => q.Name));
-        else File.Delete(quantizationPath);
+        };
+        // The whole folder is one atomic save: the files are written into a temporary sibling folder, flushed, and
+        // swapped in by rename, so a crash or a full disk never pairs new weights with an old or empty config.
+        AtomicFolder.Write(directory, temp =>
+        {
+            SafeTensorsWriter.Write(Path.Combine(temp, WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            config.Write(Path.Combine(temp, PeftAdapterConfig.FileName));
+            // The base's quantization, so that a reload can rebuild the same base (PEFT ignores the file). Without a
+            // quantized base none is written, and a stale one from an earlier save is not carried over.
+            if (quantization is not null) QuantizationConfigFile.Write(Path.Combine(temp, QuantizationConfigFile.FileName), quantization, quantized.Select(q => q.Name));
+        }, OwnedFileNames);
     }
 
     /// <summary>
@@ -170,17 +182,25 @@ public static class PeftAdapter
             }
             if (m is LoRALinear existing && existing.AdapterNames.Contains(adapterName))
                 throw new AdapterFormatException($"Module \"{path}\" already has an adapter named \"{adapterName}\"; load it under another name.");
+            if (config.ModulesToSave.FirstOrDefault(s => LoRAAdapter.NameMatches(path, s)) is { } both)
+                throw new AdapterFormatException($"{weightsPath}: \"{Prefix}{path}\" has LoRA weights, but {configPath} also lists it in modules_to_save (\"{both}\").");
             plan.Add((path, a, b));
         }
         if (plan.Count == 0) throw new AdapterFormatException($"{weightsPath} holds no LoRA weights.");
+        if (LoRA.Layers(model).FirstOrDefault(l => l.Layer.MergedAdapters.Count > 0) is { Layer: not null } merged)
+            throw new InvalidOperationException($"Module \"{merged.Name}\" has merged adapters; unmerge them before loading another adapter.");
 
         var options = new LoRAOptions
         {
             R = config.R, Alpha = config.LoraAlpha, Dropout = config.LoraDropout, UseRsLoRA = config.UseRsLoRA, UseDoRA = config.UseDoRA,
-            AdapterName = adapterName, Targets = LoRATargets.Names(plan.Select(p => p.Path).ToArray()),
+            AdapterName = adapterName, Targets = LoRATargets.Exact(plan.Select(p => p.Path).ToArray()),
         };
         foreach (string m in config.ModulesToSave) options.ModulesToSave.Add(m);
-        new LoRAAdapter(options).Apply(model); // as after WithLoRA: adapters (and modules_to_save) trainable, the rest frozen
+        var adapter = new LoRAAdapter(options);
+        // The last check before the model changes: whatever the adapter itself would refuse is refused here.
+        List<string> problems = adapter.Validate(model).ToList();
+        if (problems.Count > 0) throw new AdapterFormatException($"{directory}: the adapter does not fit this model: {string.Join(" ", problems)}");
+        adapter.Apply(model); // as after WithLoRA: adapters (and modules_to_save) trainable, the rest frozen
         using (no_grad())
         {
             foreach ((string path, Tensor a, Tensor b) in plan)

@@ -121,4 +121,14 @@ public sealed class MiniLMLoadingTests
         Assert.Contains("num_attention_heads", e.Message, StringComparison.Ordinal);
         Assert.Contains("hidden_act", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void CreateModel_ReturnsTheModelInEvalModeAsEveryLoader()
+    {
+        using BertModel model = _fixture.Checkpoint.CreateModel();
+        Assert.False(model.training);
+        Assert.Empty(model.named_modules().Where(m => m.module.training).Select(m => m.name));
+        using BertModel bare = _fixture.Checkpoint.CreateModel(addPoolingLayer: false);
+        Assert.Empty(bare.named_modules().Where(m => m.module.training).Select(m => m.name).Prepend(bare.training ? "(root)" : null).OfType<string>());
+    }
 }

@@ -71,7 +71,10 @@ public sealed class BertOnnxCheckpoint
     public Dictionary<string, Tensor> CreateStateDict() =>
         _weights.ToDictionary(kv => kv.Key, kv => tensor(kv.Value.Data, kv.Value.Shape), StringComparer.Ordinal);
 
-    /// <summary>Creates a <see cref="BertModel"/> holding these weights (in training mode, as every new module).</summary>
+    /// <summary>
+    /// Creates a <see cref="BertModel"/> holding these weights, in evaluation mode as every loader returns its model
+    /// (dropout off; training switches it to training mode itself).
+    /// </summary>
     /// <param name="addPoolingLayer">Whether to include the [CLS] pooler.</param>
     public BertModel CreateModel(bool addPoolingLayer = true)
     {
@@ -79,6 +82,7 @@ public sealed class BertOnnxCheckpoint
         try
         {
             LoadInto(model);
+            model.eval();
             return model;
         }
         catch
