@@ -22,13 +22,7 @@ using Microsoft.Extensions.AI;
 using TorchSharp;
 
 torch.set_num_threads(Math.Min(2, Environment.ProcessorCount));
-string? root = Environment.GetEnvironmentVariable("FINETUNING_MODELS_DIR");
-string modelDir = Path.Combine(root ?? string.Empty, "stories260K");
-if (string.IsNullOrEmpty(root) || !File.Exists(Path.Combine(modelDir, "stories260K.bin")))
-{
-    Console.Error.WriteLine("Set FINETUNING_MODELS_DIR to a folder containing stories260K/stories260K.bin and tok512.bin.");
-    return 1;
-}
+if (Stories260KFolder.Find() is not string modelDir) return 1;
 
 string output = Path.GetFullPath(args.Length > 0 ? args[0] : "stories260K-merged");
 using LlamaForCausalLM model = Llama2CCheckpoint.Load(Path.Combine(modelDir, "stories260K.bin"));
