@@ -20,13 +20,7 @@ using FineTuning.Training;
 using TorchSharp;
 
 torch.set_num_threads(Math.Min(2, Environment.ProcessorCount));
-string? root = Environment.GetEnvironmentVariable("FINETUNING_MODELS_DIR");
-string modelDir = Path.Combine(root ?? string.Empty, "stories260K");
-if (string.IsNullOrEmpty(root) || !File.Exists(Path.Combine(modelDir, "stories260K.bin")))
-{
-    Console.Error.WriteLine("Set FINETUNING_MODELS_DIR to a folder containing stories260K/stories260K.bin and tok512.bin.");
-    return 1;
-}
+if (Stories260KFolder.Find() is not string modelDir) return 1;
 
 using LlamaForCausalLM model = Llama2CCheckpoint.Load(Path.Combine(modelDir, "stories260K.bin"));
 Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(modelDir, "tok512.bin"), model.Config.VocabSize);

@@ -10,14 +10,18 @@ namespace FineTuning.Lora;
 /// </summary>
 internal static class DoRAMath
 {
-    /// <summary>||W + s B A|| per output row, in fp32, without gradient.</summary>
+    /// <summary>||W + s B A|| per output row, in fp32 (fp64 for an fp64 weight), without gradient.</summary>
     public static Tensor WeightNorm(Tensor denseWeight, Tensor a, Tensor b, double scaling)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        Tensor w = denseWeight.to(ScalarType.Float32).add(b.to(ScalarType.Float32).matmul(a.to(ScalarType.Float32)), alpha: scaling);
+        ScalarType wide = Wide(denseWeight.dtype);
+        Tensor w = denseWeight.to(wide).add(b.to(wide).matmul(a.to(wide)), alpha: scaling);
         return linalg.vector_norm(w, ord: 2, dims: new long[] { 1 }).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The dtype merges are computed in: fp32, or fp64 for fp64 weights (so fp64 models merge exactly).</summary>
+    public static ScalarType Wide(ScalarType dtype) => dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
 
     /// <summary>
     /// The DoRA output from pieces the caller already has: <c>scale * (x W^T + s B A x) + bias</c> with

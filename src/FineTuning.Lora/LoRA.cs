@@ -50,6 +50,38 @@ public static class LoRA
         foreach ((_, LoRALinear layer) in RequireLayers(model)) layer.Unmerge();
     }
 
+    /// <summary>
+    /// PEFT's <c>merge_and_unload</c>: merges the active adapter into every base weight (fp32 arithmetic) and replaces each
+    /// <see cref="LoRALinear"/> by a plain <c>Linear</c>, so the model is the original architecture again: its state-dict
+    /// keys are the base model's, and it saves (e.g. <c>HfCheckpoint.Save</c>) like a model that was never adapted.
+    /// Adapters other than the active one are dropped. A quantized base (QLoRA) is merged only with
+    /// <see cref="MergeOptions.DequantizeQuantizedBase"/>: it becomes a dense <c>Linear</c> holding the dequantized
+    /// weight plus the update.
+    /// </summary>
+    /// <param name="model">The model holding LoRA layers; changed in place.</param>
+    /// <param name="options">Merge options; null uses the defaults.</param>
+    /// <returns><paramref name="model"/>, for chaining.</returns>
+    /// <exception cref="InvalidOperationException">The model has no LoRA layers, a base is quantized without the opt-in,
+    /// or (with <see cref="MergeOptions.SafeMerge"/>) a merge would produce NaN or infinity; the model is then unchanged.</exception>
+    public static torch.nn.Module MergeAndUnload(torch.nn.Module model, MergeOptions? options = null)
+    {
+        LoRAUnloader.Run(model, merge: true, options ?? new MergeOptions());
+        return model;
+    }
+
+    /// <summary>
+    /// PEFT's <c>unload</c>: removes every adapter without merging and puts each base layer back as it was (adapters that
+    /// were merged with <see cref="Merge"/> are subtracted first), giving back the base model.
+    /// </summary>
+    /// <param name="model">The model holding LoRA layers; changed in place.</param>
+    /// <returns><paramref name="model"/>, for chaining.</returns>
+    /// <exception cref="InvalidOperationException">The model has no LoRA layers.</exception>
+    public static torch.nn.Module Unload(torch.nn.Module model)
+    {
+        LoRAUnloader.Run(model, merge: false, new MergeOptions());
+        return model;
+    }
+
     /// <summary>Makes <paramref name="adapter"/> the active adapter of every LoRA layer that has it.</summary>
     public static void SetActiveAdapter(torch.nn.Module model, string adapter)
     {

@@ -130,7 +130,7 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
         if (useDoRA)
         {
             // m starts at ||W|| per output row, so the layer's output is unchanged at first (B = 0).
-            using Tensor dense = DenseWeight(ScalarType.Float32);
+            using Tensor dense = DenseWeight(DoRAMath.Wide(dtype));
             using Tensor norm = DoRAMath.WeightNorm(dense, a.weight!, b.weight!, scaling);
             using Tensor initial = norm.to(dtype);
             var magnitude = new DoRAMagnitude(initial);
@@ -195,7 +195,7 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Adds <c>scaling * B·A</c> of the active adapter to the base weight (DoRA: replaces W by
-    /// <c>m / ||W + sBA|| * (W + sBA)</c>), computed in fp32. With
+    /// <c>m / ||W + sBA|| * (W + sBA)</c>), computed in fp32 (fp64 for an fp64 weight). With
     /// <paramref name="safe"/>, a merge that would produce NaN or infinity is refused and the weight is unchanged.
     /// </summary>
     public void Merge(bool safe = true)
@@ -216,11 +216,13 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The update <c>scaling * B·A</c> of an adapter in fp32, [out, in].</summary>
-    public Tensor Delta(string adapter)
+    public Tensor Delta(string adapter) => Delta(adapter, ScalarType.Float32);
+
+    private Tensor Delta(string adapter, ScalarType dtype)
     {
         using var noGrad = no_grad();
-        using Tensor b = B(adapter).to(ScalarType.Float32);
-        using Tensor a = A(adapter).to(ScalarType.Float32);
+        using Tensor b = B(adapter).to(dtype);
+        using Tensor a = A(adapter).to(dtype);
         using Tensor ba = b.matmul(a);
         return ba.mul(_scaling[adapter]);
     }
@@ -241,30 +243,74 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         Parameter w = ((Linear)base_layer).weight!;
+        ScalarType wide = DoRAMath.Wide(w.dtype);
         Tensor updated;
         if (!_dora.Contains(adapter))
         {
-            updated = w.to(ScalarType.Float32).add(Delta(adapter), alpha: sign);
+            updated = w.to(wide).add(Delta(adapter, wide), alpha: sign);
         }
         else if (sign > 0)
         {
-            // W' = m / ||W + sBA|| * (W + sBA); keep the norm to undo it exactly.
-            Tensor norm = DoRAMath.WeightNorm(w, A(adapter), B(adapter), _scaling[adapter]);
-            Tensor scale = Magnitude(adapter).to(ScalarType.Float32).div(norm).unsqueeze(1);
-            updated = w.to(ScalarType.Float32).add(Delta(adapter)).mul(scale);
+            // Keep the norm to undo the merge exactly.
+            updated = MergedWeight(w, adapter, out Tensor norm);
             if (!safe || updated.isfinite().all().item<bool>()) _mergedNorms[adapter] = norm.detach().clone().DetachFromDisposeScope();
         }
         else
         {
             Tensor norm = _mergedNorms[adapter];
-            Tensor scale = Magnitude(adapter).to(ScalarType.Float32).div(norm).unsqueeze(1);
-            updated = w.to(ScalarType.Float32).div(scale).sub(Delta(adapter));
+            Tensor scale = Magnitude(adapter).to(wide).div(norm).unsqueeze(1);
+            updated = w.to(wide).div(scale).sub(Delta(adapter, wide));
             _mergedNorms.Remove(adapter);
             norm.Dispose();
         }
         if (safe && !updated.isfinite().all().item<bool>())
             throw new InvalidOperationException($"Merging adapter \"{adapter}\" would make the base weight non-finite; the weight is unchanged.");
         w.copy_(updated);
+    }
+
+    /// <summary>
+    /// <paramref name="weight"/> with <paramref name="adapter"/> merged in, in fp32: <c>W + sBA</c>, or for DoRA
+    /// <c>m / ||W + sBA|| * (W + sBA)</c> (<paramref name="norm"/> is that row norm; for plain LoRA a 0-dim placeholder).
+    /// </summary>
+    private Tensor MergedWeight(Tensor weight, string adapter, out Tensor norm)
+    {
+        using var noGrad = no_grad();
+        ScalarType wide = DoRAMath.Wide(weight.dtype);
+        Tensor sum = weight.to(wide).add(Delta(adapter, wide));
+        if (!_dora.Contains(adapter))
+        {
+            norm = zeros(Array.Empty<long>());
+            return sum;
+        }
+
+        norm = DoRAMath.WeightNorm(weight, A(adapter), B(adapter), _scaling[adapter]);
+        using Tensor scale = Magnitude(adapter).to(wide).div(norm).unsqueeze(1);
+        return sum.mul_(scale);
+    }
+
+    /// <summary>
+    /// The active adapter merged into the dequantized base weight, in fp32 (QLoRA's merge_and_unload): the weight of
+    /// the dense layer that replaces a quantized base. Null when no adapter is active (the dequantized weight alone).
+    /// </summary>
+    internal Tensor MergedDenseWeight()
+    {
+        using var scope = NewDisposeScope();
+        Tensor dense = DenseWeight(ScalarType.Float32);
+        if (ActiveAdapter is not string active || _merged.Count > 0) return dense.MoveToOuterDisposeScope();
+        return MergedWeight(dense, active, out _).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Hands the base layer over to the caller: it is unregistered from this wrapper, so disposing the wrapper frees
+    /// the adapters only. The wrapper must not be used afterwards.
+    /// </summary>
+    internal nn.Module<Tensor, Tensor> ReleaseBaseLayer()
+    {
+        nn.Module<Tensor, Tensor> released = base_layer;
+        register_module(BaseLayerName, null!);
+        foreach (Tensor norm in _mergedNorms.Values) norm.Dispose();
+        _mergedNorms.Clear();
+        return released;
     }
 
     private sealed class Restore(Action action) : IDisposable

@@ -80,6 +80,9 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IQuantizedLinea
     public Tensor DenseWeight(ScalarType dtype) => _weight.Dequantize(dtype);
 
     /// <inheritdoc />
+    public Tensor? DenseBias(ScalarType dtype) => bias?.detach().to(dtype).clone();
+
+    /// <inheritdoc />
     public JsonObject QuantizationConfig() => Config.ToJson();
 
     /// <inheritdoc />

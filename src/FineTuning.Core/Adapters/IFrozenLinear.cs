@@ -20,4 +20,10 @@ public interface IFrozenLinear
 
     /// <summary>The weight as a new dense [out, in] tensor of <paramref name="dtype"/> (the caller disposes it).</summary>
     Tensor DenseWeight(ScalarType dtype);
+
+    /// <summary>
+    /// The bias as a new [out] tensor of <paramref name="dtype"/> (the caller disposes it), or null when the layer has
+    /// none. Used to replace the layer by a dense <c>Linear</c> (LoRA's merge-and-unload over a quantized base).
+    /// </summary>
+    Tensor? DenseBias(ScalarType dtype) => null;
 }

@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text;
+using FineTuning.Data;
+using FineTuning.Data.Templates;
 using FineTuning.Models.Tokenizers;
 
 namespace FineTuning.Generation;
@@ -75,6 +77,39 @@ public sealed class TextGenerator
         return Run(prompts, Copy(options)).Ids;
     }
 
+    /// <summary>
+    /// The assistant's reply to <paramref name="messages"/>: the conversation is rendered with <paramref name="template"/>
+    /// followed by its assistant header (HF's <c>add_generation_prompt</c>), tokenised as in training, and generation
+    /// stops at the template's end-of-turn token (or its text, when the tokenizer has no such token), at EOS, or after
+    /// <see cref="GenerationOptions.MaxNewTokens"/>. <see cref="GenerationOptions.AddBos"/> is ignored (the template
+    /// decides); stop tokens and strings in <paramref name="options"/> are added to the template's.
+    /// </summary>
+    /// <param name="messages">The conversation so far, usually ending with a user message.</param>
+    /// <param name="template">The chat template the model was trained with.</param>
+    /// <param name="options">Decoding options.</param>
+    /// <returns>The reply text, end-of-turn marker excluded.</returns>
+    /// <exception cref="ChatTemplateException">The template cannot express the conversation.</exception>
+    public string Chat(IReadOnlyList<ChatMessage> messages, IChatTemplate template, GenerationOptions? options = null)
+    {
+        var text = new StringBuilder();
+        foreach (string piece in ChatStream(messages, template, options)) text.Append(piece);
+        return text.ToString();
+    }
+
+    /// <summary>Like <see cref="Chat"/>, streamed piece by piece; the pieces concatenate to <see cref="Chat"/>'s reply. Lazy.</summary>
+    /// <param name="messages">The conversation so far.</param>
+    /// <param name="template">The chat template the model was trained with.</param>
+    /// <param name="options">Decoding options.</param>
+    /// <returns>The reply's text pieces.</returns>
+    public IEnumerable<string> ChatStream(IReadOnlyList<ChatMessage> messages, IChatTemplate template, GenerationOptions? options = null)
+    {
+        ChatPrompt prompt = ChatPrompt.Create(messages, template, tokenizer);
+        GenerationOptions o = Copy(options);
+        o.StopTokenIds = prompt.StopIds.Concat(o.StopTokenIds ?? Array.Empty<int>()).Distinct().ToArray();
+        o.StopStrings = prompt.StopStrings.Concat(o.StopStrings).Distinct().ToArray();
+        return StreamIds(prompt.Ids, o);
+    }
+
     private (IReadOnlyList<string> Texts, IReadOnlyList<IReadOnlyList<int>> Ids) Run(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options)
     {
         var rows = prompts.Select(p => new RowText(tokenizer, p, options.StopStrings)).ToArray();
@@ -92,9 +127,10 @@ public sealed class TextGenerator
         return (rows.Select(r => r.Text).ToArray(), session.Generated.Select(g => (IReadOnlyList<int>)g.ToArray()).ToArray());
     }
 
-    private IEnumerable<string> StreamCore(string prompt, GenerationOptions options)
+    private IEnumerable<string> StreamCore(string prompt, GenerationOptions options) => StreamIds(tokenizer.Encode(prompt, options.AddBos), options);
+
+    private IEnumerable<string> StreamIds(IReadOnlyList<int> ids, GenerationOptions options)
     {
-        IReadOnlyList<int> ids = tokenizer.Encode(prompt, options.AddBos);
         var row = new RowText(tokenizer, ids, options.StopStrings);
         using var session = new GenerationSession(model, new[] { ids }, options, StopIds(options), tokenizer.EosId);
         while (session.Step())

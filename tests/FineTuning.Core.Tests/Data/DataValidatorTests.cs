@@ -1,5 +1,6 @@
 using FineTuning.Data;
 using FineTuning.Data.Templates;
+using FineTuning.Testing;
 using Xunit;
 
 namespace FineTuning.Core.Tests.Data;

@@ -93,43 +93,50 @@ public static class HfCheckpoint
     }
 
     /// <summary>
-    /// Writes <paramref name="model"/> as a Hugging Face folder: <c>config.json</c> and <c>model.safetensors</c>, or
-    /// shards plus <c>model.safetensors.index.json</c> when the weights exceed <paramref name="maxShardBytes"/>. The
-    /// weights are written in the model's dtype (HF layout: GPT-2's Conv1D weights transposed back, tied heads omitted).
-    /// A stale single file or index of the other layout is deleted so the folder loads back as written.
+    /// Writes <paramref name="model"/> as a Hugging Face folder that transformers (and <see cref="Load"/>) read:
+    /// <c>config.json</c>, <c>generation_config.json</c>, the weights as <c>model.safetensors</c> (or shards plus
+    /// <c>model.safetensors.index.json</c> above <see cref="HfSaveOptions.MaxShardBytes"/>) in the model's dtype and HF
+    /// layout (GPT-2's Conv1D weights transposed back, tied heads omitted), and with <see cref="HfSaveOptions.Tokenizer"/>
+    /// the tokenizer files. The folder is written under a temporary name and renamed into place when complete.
     /// </summary>
-    /// <param name="model">A model <see cref="Load"/> can return; adapters must be merged or removed first.</param>
-    /// <param name="folder">The output folder; created if needed.</param>
-    /// <param name="maxShardBytes">Largest data size of one file before sharding.</param>
-    /// <exception cref="ArgumentException">The model is not a supported type, or carries adapter weights.</exception>
-    public static void Save(nn.Module model, string folder, long maxShardBytes = DefaultMaxShardBytes)
+    /// <param name="model">A model <see cref="Load"/> can return; LoRA layers must be folded in first (<c>LoRA.MergeAndUnload</c>).</param>
+    /// <param name="folder">The output folder: new, empty, or (with <see cref="HfSaveOptions.Overwrite"/>) replaced.</param>
+    /// <param name="options">Shard size, overwrite, tokenizer and chat template; null uses the defaults.</param>
+    /// <exception cref="ArgumentException">The model is not a supported type, or still carries adapter layers.</exception>
+    /// <exception cref="IOException">The folder exists and is not empty (without overwrite), or writing failed; nothing is left at <paramref name="folder"/> then.</exception>
+    /// <exception cref="NotSupportedException">The tokenizer is of a kind that cannot be written as tokenizer.json yet.</exception>
+    public static void Save(nn.Module model, string folder, HfSaveOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxShardBytes);
-        Directory.CreateDirectory(folder);
-        string configPath = Path.Combine(folder, ConfigFileName);
+        options ??= new HfSaveOptions();
+        HfFolderWriter.Check(folder, options);
         ScalarType dtype = FirstFloatingDType(model);
         HfWeightMap map;
-        Action writeConfig;
+        Action<string> writeConfig;
+        int maxLength;
         switch (model)
         {
             case LlamaForCausalLM llama:
                 LlamaFamilyFolder.CheckSavable(llama);
                 map = LlamaFamilyFolder.Map(llama);
-                writeConfig = () => LlamaFamilyFolder.WriteConfig(configPath, llama, dtype);
+                writeConfig = path => LlamaFamilyFolder.WriteConfig(path, llama, dtype);
+                maxLength = llama.Config.MaxPositionEmbeddings;
                 break;
             case Gpt2LMHeadModel gpt2:
                 map = Gpt2Folder.Map(gpt2);
-                writeConfig = () => Gpt2Folder.WriteConfig(configPath, gpt2, dtype);
+                writeConfig = path => Gpt2Folder.WriteConfig(path, gpt2, dtype);
+                maxLength = gpt2.Config.NPositions;
                 break;
             case BertModel bert:
                 map = BertFolder.Map(bert);
-                writeConfig = () => BertFolder.WriteConfig(configPath, bert.Config, null, dtype);
+                writeConfig = path => BertFolder.WriteConfig(path, bert.Config, null, dtype);
+                maxLength = bert.Config.MaxPositionEmbeddings;
                 break;
             case BertForSequenceClassification classifier when classifier.Pooling == BertClassifierPooling.Pooler:
                 map = BertFolder.Map(classifier);
-                writeConfig = () => BertFolder.WriteConfig(configPath, classifier.Encoder.Config, classifier.NumLabels, dtype);
+                writeConfig = path => BertFolder.WriteConfig(path, classifier.Encoder.Config, classifier.NumLabels, dtype);
+                maxLength = classifier.Encoder.Config.MaxPositionEmbeddings;
                 break;
             default:
                 throw new ArgumentException(
@@ -139,22 +146,17 @@ public static class HfCheckpoint
 
         using var scope = torch.NewDisposeScope();
         Dictionary<string, Tensor> tensors = HfWeightLoader.ToCheckpoint(map);
-        writeConfig();
-        var metadata = new Dictionary<string, string> { ["format"] = "pt" };
-        long bytes = 0;
-        foreach (Tensor t in tensors.Values) bytes += t.NumberOfElements * t.ElementSize;
-        string single = Path.Combine(folder, SafeTensorsCheckpoint.SingleFileName);
-        string index = Path.Combine(folder, ShardedSafeTensorsReader.DefaultIndexFileName);
-        if (bytes <= maxShardBytes)
+        HfFolderWriter.WriteAtomically(folder, temporary =>
         {
-            SafeTensorsWriter.Write(single, tensors, metadata);
-            File.Delete(index);
-        }
-        else
-        {
-            SafeTensorsWriter.WriteSharded(folder, tensors, maxShardBytes, metadata);
-            File.Delete(single);
-        }
+            writeConfig(Path.Combine(temporary, ConfigFileName));
+            HfFolderWriter.WriteGenerationConfig(temporary, options.Tokenizer);
+            HfFolderWriter.WriteTokenizer(temporary, options.Tokenizer, options.ChatTemplate, maxLength);
+            var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+            long bytes = 0;
+            foreach (Tensor t in tensors.Values) bytes += t.NumberOfElements * t.ElementSize;
+            if (bytes <= options.MaxShardBytes) SafeTensorsWriter.Write(Path.Combine(temporary, SafeTensorsCheckpoint.SingleFileName), tensors, metadata);
+            else SafeTensorsWriter.WriteSharded(temporary, tensors, options.MaxShardBytes, metadata);
+        });
     }
 
     private static ISafeTensorsReader OpenWeights(string folder)

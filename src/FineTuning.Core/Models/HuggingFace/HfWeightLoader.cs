@@ -122,7 +122,10 @@ internal static class HfWeightLoader
         {
             if (key.Contains("lora_", StringComparison.Ordinal) || key.Contains("base_layer", StringComparison.Ordinal))
             {
-                throw new ArgumentException($"'{key}' belongs to an adapter; merge or remove adapters before saving a Hugging Face checkpoint.", nameof(map));
+                throw new ArgumentException(
+                    $"'{key}' belongs to a LoRA adapter (LoRA.Merge folds the update into the weights but keeps the adapter layers): " +
+                    "call LoRA.MergeAndUnload(model) to get the plain architecture back before saving a Hugging Face checkpoint, " +
+                    "LoRA.Unload(model) to drop the adapters, or PeftAdapter.Save to save the adapter alone.", nameof(map));
             }
 
             result.Add(map.ToCheckpointName(key), map.IsTransposed(key) ? value.detach().t() : value.detach());

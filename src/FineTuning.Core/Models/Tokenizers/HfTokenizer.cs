@@ -21,9 +21,11 @@ public sealed class HfTokenizer : ITokenizer
     private readonly string?[] tokens;
     private readonly bool[] skipOnDecode;
 
-    private HfTokenizer(HfTokenizerParts parts)
+    private HfTokenizer(HfTokenizerParts parts, string tokenizerJson, string? tokenizerConfigJson)
     {
         this.parts = parts;
+        TokenizerJson = tokenizerJson;
+        TokenizerConfigJson = tokenizerConfigJson;
         int size = 0;
         foreach (int id in parts.Model.Vocabulary.Values) size = Math.Max(size, id + 1);
         foreach (HfAddedToken t in parts.AddedTokens.Tokens) size = Math.Max(size, t.Id + 1);
@@ -41,6 +43,12 @@ public sealed class HfTokenizer : ITokenizer
 
     /// <inheritdoc />
     public int VocabSize => tokens.Length;
+
+    /// <summary>The tokenizer.json text this tokenizer was read from (written back by <c>HfCheckpoint.Save</c>).</summary>
+    internal string TokenizerJson { get; }
+
+    /// <summary>The tokenizer_config.json text, or null when there was none.</summary>
+    internal string? TokenizerConfigJson { get; }
 
     /// <summary>The beginning-of-sequence id: tokenizer_config.json's <c>bos_token</c>, else the token the
     /// post-processor puts first, else a special added token with a well-known name (<c>&lt;s&gt;</c>,
@@ -79,7 +87,7 @@ public sealed class HfTokenizer : ITokenizer
         }
         string json = File.ReadAllText(tokenizerPath);
         string? config = tokenizerConfigPath is null ? null : File.ReadAllText(tokenizerConfigPath);
-        return new HfTokenizer(HfTokenizerReader.Read(json, tokenizerPath, config, tokenizerConfigPath ?? ConfigFileName));
+        return new HfTokenizer(HfTokenizerReader.Read(json, tokenizerPath, config, tokenizerConfigPath ?? ConfigFileName), json, config);
     }
 
     /// <summary>Reads a tokenizer from the text of a tokenizer.json and an optional tokenizer_config.json.</summary>
@@ -90,7 +98,7 @@ public sealed class HfTokenizer : ITokenizer
     public static HfTokenizer Parse(string tokenizerJson, string? tokenizerConfigJson = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizerJson);
-        return new HfTokenizer(HfTokenizerReader.Read(tokenizerJson, TokenizerFileName, tokenizerConfigJson, ConfigFileName));
+        return new HfTokenizer(HfTokenizerReader.Read(tokenizerJson, TokenizerFileName, tokenizerConfigJson, ConfigFileName), tokenizerJson, tokenizerConfigJson);
     }
 
     /// <summary>Token ids of <paramref name="text"/>; added tokens (such as <c>&lt;|endoftext|&gt;</c>) written in the

@@ -165,6 +165,17 @@ public sealed class Llama2CTokenizer : IContinuationTokenizer
     /// <returns>The piece, decoded as UTF-8.</returns>
     public string Piece(int id) => Encoding.UTF8.GetString(pieces[id]);
 
+    /// <summary>
+    /// This vocabulary as a Hugging Face <c>tokenizer.json</c> (BPE with byte fallback and the <c>▁</c> word marker, as
+    /// HF's LLaMA tokenizer): <see cref="HfTokenizer"/> and the tokenizers library encode text to the same ids as
+    /// <see cref="Encode(string, bool)"/>, except for text that spells a special token (<c>&lt;s&gt;</c>, <c>&lt;/s&gt;</c>,
+    /// <c>&lt;unk&gt;</c>: one id there, characters here) or holds the marker character U+2581 itself.
+    /// </summary>
+    /// <returns>The JSON text.</returns>
+    /// <exception cref="NotSupportedException">Two pieces differ only by a space versus U+2581.</exception>
+    public string ToTokenizerJson() =>
+        Llama2CTokenizerJson.TokenizerJson(pieces, scores).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
     /// <summary>llama2.c's <c>decode(t, prev, token)</c>, with BOS/EOS producing nothing.</summary>
     private void AppendPiece(List<byte> output, int previous, int id)
     {

@@ -60,7 +60,7 @@ public sealed class HfCheckpointRoundTripTests
     {
         using var folder = new TempFolder();
         using LlamaForCausalLM model = TinyLlama2();
-        HfCheckpoint.Save(model, folder.Path, maxShardBytes: 8_000);
+        HfCheckpoint.Save(model, folder.Path, new HfSaveOptions { MaxShardBytes = 8_000 });
 
         Assert.True(File.Exists(Path.Combine(folder.Path, "model.safetensors.index.json")));
         Assert.False(File.Exists(Path.Combine(folder.Path, "model.safetensors")));
@@ -72,9 +72,12 @@ public sealed class HfCheckpointRoundTripTests
         using Tensor y = reloaded.forward(ids);
         Assert.True(x.eq(y).all().item<bool>());
 
-        // Saving again unsharded removes the index, so the folder loads the new single file.
-        HfCheckpoint.Save(model, folder.Path);
+        // Saving into the non-empty folder is refused; with Overwrite the folder is replaced as a whole, so no shard or
+        // index of the earlier layout is left beside the new single file.
+        Assert.Throws<IOException>(() => HfCheckpoint.Save(model, folder.Path));
+        HfCheckpoint.Save(model, folder.Path, new HfSaveOptions { Overwrite = true });
         Assert.False(File.Exists(Path.Combine(folder.Path, "model.safetensors.index.json")));
+        Assert.Empty(Directory.GetFiles(folder.Path, "model-*-of-*.safetensors"));
         using LlamaForCausalLM single = HfCheckpoint.Load<LlamaForCausalLM>(folder.Path);
     }
 
@@ -129,7 +132,7 @@ public sealed class HfCheckpointRoundTripTests
         void Once()
         {
             using nn.Module model = HfCheckpoint.Load(folder.Path);
-            HfCheckpoint.Save(model, folder.Path);
+            HfCheckpoint.Save(model, folder.Path, new HfSaveOptions { Overwrite = true });
         }
 
         Once();

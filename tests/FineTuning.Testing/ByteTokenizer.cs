@@ -3,10 +3,10 @@ using System.Linq;
 using System.Text;
 using FineTuning.Models.Tokenizers;
 
-namespace FineTuning.Core.Tests.Data;
+namespace FineTuning.Testing;
 
 /// <summary>Test tokenizer: 0 unk, 1 BOS, 2 EOS, then one token per UTF-8 byte (id = byte + 3); ids 259+ are free for special tokens.</summary>
-internal sealed class ByteTokenizer : ITokenizer
+public sealed class ByteTokenizer : ITokenizer
 {
     public int VocabSize => 259;
 

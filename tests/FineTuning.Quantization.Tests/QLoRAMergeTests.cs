@@ -1,0 +1,89 @@
+using System;
+using System.Linq;
+using FineTuning.Lora;
+using FineTuning.Models.Llama;
+using TorchSharp;
+using TorchSharp.Modules;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace FineTuning.Quantization.Tests;
+
+/// <summary>merge_and_unload over a quantized base (QLoRA): opt-in, dense Linear layers, same outputs as before.</summary>
+public sealed class QLoRAMergeTests
+{
+    private static LlamaForCausalLM QuantizedWithAdapter(bool dora)
+    {
+        var model = new LlamaForCausalLM(new LlamaConfig
+        {
+            HiddenSize = 64, IntermediateSize = 128, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2,
+            VocabSize = 48, MaxPositionEmbeddings = 64, TieWordEmbeddings = true,
+        });
+        using var g = new Generator(11);
+        model.InitializeWeights(g, std: 0.3);
+        new QuantizationAdapter(new QuantizationOptions { Type = QuantizationType.NF4, DoubleQuantization = true }).Apply(model);
+        new LoRAAdapter(new LoRAOptions { R = 4, Alpha = 8, UseDoRA = dora }).Apply(model);
+        using var noGrad = no_grad();
+        foreach ((_, LoRALinear layer) in LoRA.Layers(model)) layer.B("default").normal_(0, 0.2, g);
+        model.eval();
+        return model;
+    }
+
+    private static Tensor Logits(LlamaForCausalLM model)
+    {
+        using var noGrad = no_grad();
+        using Tensor ids = tensor(new long[] { 3, 4, 5, 6, 7, 20, 30, 1 }, new long[] { 2, 4 });
+        return model.Forward(ids).detach();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MergeAndUnload_QuantizedBaseWithOptIn_DenseLinearsWithSameOutputs(bool dora)
+    {
+        using LlamaForCausalLM model = QuantizedWithAdapter(dora);
+        using Tensor before = Logits(model);
+        (string name, LoRALinear first) = LoRA.Layers(model)[0];
+        using Tensor dequantized = ((FineTuning.Adapters.IFrozenLinear)first.BaseLayer).DenseWeight(ScalarType.Float32);
+        using Tensor delta = first.Delta("default");
+        using Tensor expectedWeight = dequantized.add(delta);
+
+        LoRA.MergeAndUnload(model, new MergeOptions { DequantizeQuantizedBase = true });
+
+        Assert.Empty(LoRA.Layers(model));
+        Assert.DoesNotContain(model.named_modules(), m => m.module is QuantizedLinear);
+        var dense = Assert.IsType<Linear>(model.named_modules().Single(m => m.name == name).module);
+        Assert.Equal(ScalarType.Float32, dense.weight!.dtype);
+        if (!dora) Assert.True(dense.weight.equal(expectedWeight).all().item<bool>(), "the dense weight is dequantize(W) + update, computed in fp32");
+        using var noGrad = no_grad();
+        using Tensor after = Logits(model);
+        // Both sides use the same dequantized fp32 weight; only the association of the fp32 sums differs
+        // (x(W + sBA)^T vs xW^T + s(xA^T)B^T), a few ulps per product through 2 layers: 1e-4 of the logit scale.
+        double scale = before.abs().max().item<float>();
+        double diff = (after - before).abs().max().item<float>();
+        Assert.True(diff <= 1e-4 * scale, $"max difference {diff:E2} for logits up to {scale:F2}");
+    }
+
+    [Fact]
+    public void MergeAndUnload_QuantizedBaseWithoutOptIn_ThrowsNamingTheOption_ModelUnchanged()
+    {
+        using LlamaForCausalLM model = QuantizedWithAdapter(dora: false);
+
+        var e = Assert.Throws<InvalidOperationException>(() => LoRA.MergeAndUnload(model));
+
+        Assert.Contains(nameof(MergeOptions.DequantizeQuantizedBase), e.Message, StringComparison.Ordinal);
+        Assert.Equal(14, LoRA.Layers(model).Count);
+        Assert.All(LoRA.Layers(model), l => Assert.IsType<QuantizedLinear>(l.Layer.BaseLayer));
+    }
+
+    [Fact]
+    public void Unload_QuantizedBase_PutsTheQuantizedLayersBack()
+    {
+        using LlamaForCausalLM model = QuantizedWithAdapter(dora: false);
+
+        LoRA.Unload(model);
+
+        Assert.Empty(LoRA.Layers(model));
+        Assert.Equal(14, model.named_modules().Count(m => m.module is QuantizedLinear));
+    }
+}
