@@ -158,6 +158,11 @@ public sealed class Llama2CTokenizer : IContinuationTokenizer
     /// <returns>The piece, decoded as UTF-8.</returns>
     public string Piece(int id) => Encoding.UTF8.GetString(pieces[id]);
 
+    /// <summary>The merge score of <paramref name="id"/> (higher merges first).</summary>
+    /// <param name="id">Token id.</param>
+    /// <returns>The score stored in the file.</returns>
+    public float Score(int id) => scores[id];
+
     /// <summary>llama2.c's <c>decode(t, prev, token)</c>, with BOS/EOS producing nothing.</summary>
     private void AppendPiece(List<byte> output, int previous, int id)
     {
