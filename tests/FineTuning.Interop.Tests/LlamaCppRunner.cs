@@ -12,6 +12,15 @@ internal sealed class LlamaCppRunner : IDisposable
     private readonly LLamaWeights weights;
     private readonly LLamaContext context;
 
+    static LlamaCppRunner()
+    {
+        // llama.cpp logs every tensor it loads; keep only its errors (set before the native library loads).
+        NativeLibraryConfig.All.WithLogCallback((level, message) =>
+        {
+            if (level == LLamaLogLevel.Error) Console.Error.Write(message);
+        });
+    }
+
     internal LlamaCppRunner(string path, string? loraPath = null, float loraScale = 1f)
     {
         var parameters = new ModelParams(path) { ContextSize = 256, BatchSize = 256, UBatchSize = 256, GpuLayerCount = 0, Threads = 1, BatchThreads = 1,
