@@ -39,6 +39,15 @@ internal sealed class LlamaCppRunner : IDisposable
 
     internal int VocabSize => weights.Vocab.Count;
 
+    /// <summary>llama.cpp's tokenization of each text with only the vocabulary of <paramref name="path"/> loaded (no BOS, special tokens as text).</summary>
+    internal static List<int[]> TokenizeVocabularyOnly(string path, IEnumerable<string> texts)
+    {
+        using LLamaWeights vocabulary = LLamaWeights.LoadFromFile(new ModelParams(path) { VocabOnly = true, GpuLayerCount = 0 });
+        var result = new List<int[]>();
+        foreach (string text in texts) result.Add(Array.ConvertAll(vocabulary.Tokenize(text, false, false, System.Text.Encoding.UTF8), t => (int)t));
+        return result;
+    }
+
     /// <summary>llama.cpp's own tokenization of <paramref name="text"/>.</summary>
     internal IReadOnlyList<int> Tokenize(string text, bool addBos)
     {

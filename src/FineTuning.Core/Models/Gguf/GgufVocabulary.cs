@@ -96,6 +96,58 @@ public sealed class GgufVocabulary
         };
     }
 
+    /// <summary>
+    /// The vocabulary of a byte-level BPE <c>tokenizer.json</c> (GPT-2, Qwen2, LLaMA-3, SmolLM) as llama.cpp's <c>gpt2</c>
+    /// tokenizer reads it: tokens in id order (ids no token uses become <c>[PADn]</c>, unused, as llama.cpp's converter
+    /// writes them), merges by priority, special added tokens as control tokens, other added tokens as user-defined.
+    /// </summary>
+    /// <param name="tokenizer">The tokenizer.</param>
+    /// <param name="preTokenizer">llama.cpp's name of its pre-tokenizer (<c>tokenizer.ggml.pre</c>): e.g. <c>gpt-2</c>,
+    /// <c>qwen2</c>, <c>llama-bpe</c> (LLaMA-3), <c>smollm</c>; llama.cpp's converter identifies it by hashing the
+    /// tokenizer's output, which cannot be done here, so the caller names it.</param>
+    /// <returns>The vocabulary.</returns>
+    /// <exception cref="NotSupportedException">A WordPiece or SentencePiece-style (byte-fallback) tokenizer.json: not supported yet.</exception>
+    public static GgufVocabulary FromHfTokenizer(HfTokenizer tokenizer, string preTokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentException.ThrowIfNullOrWhiteSpace(preTokenizer);
+        if (tokenizer.Parts.Model is not HfBpeModel bpe) throw new NotSupportedException($"GGUF vocabularies from a {tokenizer.ModelType} tokenizer.json are not supported yet (byte-level BPE is).");
+        if (bpe.ByteFallback) throw new NotSupportedException("GGUF vocabularies from a SentencePiece-style (byte_fallback) tokenizer.json are not supported yet (byte-level BPE is).");
+        for (int b = 0; b < 256; b++)
+        {
+            if (!bpe.Vocabulary.ContainsKey(ByteLevelAlphabet.CharOf((byte)b).ToString()))
+            {
+                throw new NotSupportedException($"the tokenizer.json vocabulary lacks the byte-level token of byte {b}: not a byte-level BPE vocabulary (not supported yet).");
+            }
+        }
+
+        int n = tokenizer.VocabSize;
+        var tokens = new string[n];
+        var types = new GgufTokenType[n];
+        var added = tokenizer.Parts.AddedTokens.Tokens.ToDictionary(t => t.Id);
+        for (int i = 0; i < n; i++)
+        {
+            string? token = tokenizer.IdToToken(i);
+            tokens[i] = token ?? $"[PAD{i}]";
+            types[i] = token is null ? GgufTokenType.Unused
+                : added.TryGetValue(i, out HfAddedToken? a) ? (a.Special ? GgufTokenType.Control : GgufTokenType.UserDefined)
+                : GgufTokenType.Normal;
+        }
+
+        return new GgufVocabulary
+        {
+            Model = "gpt2",
+            PreTokenizer = preTokenizer,
+            Tokens = tokens,
+            TokenTypes = types,
+            Merges = bpe.MergesByRank().Select(m => tokens[m.Left] + " " + tokens[m.Right]).ToArray(),
+            BosTokenId = tokenizer.BosId >= 0 ? tokenizer.BosId : null,
+            EosTokenId = tokenizer.EosId >= 0 ? tokenizer.EosId : null,
+            AddBosToken = tokenizer.AddBosByDefault,
+            AddEosToken = false,
+        };
+    }
+
     /// <summary>Every problem with this vocabulary for a model of <paramref name="vocabSize"/> token ids.</summary>
     internal List<string> Problems(int vocabSize)
     {
