@@ -15,6 +15,9 @@ internal static class ByteLevelAlphabet
     private static readonly char[] ByteToChar = BuildByteToChar();
     private static readonly Dictionary<char, byte> CharToByte = BuildCharToByte();
 
+    /// <summary>The character that stands for byte <paramref name="value"/>.</summary>
+    internal static char CharOf(byte value) => ByteToChar[value];
+
     /// <summary>The mapped characters of the UTF-8 bytes of <paramref name="text"/>.</summary>
     internal static string Encode(ReadOnlySpan<char> text)
     {

@@ -51,6 +51,18 @@ internal sealed class HfBpeModel : IHfModel
 
     public IReadOnlyDictionary<string, int> Vocabulary => vocab;
 
+    /// <summary>Whether unknown characters fall back to <c>&lt;0xNN&gt;</c> byte tokens (SentencePiece-style vocabularies).</summary>
+    internal bool ByteFallback => byteFallback;
+
+    /// <summary>The merges as (left id, right id), highest priority (lowest rank) first.</summary>
+    internal IEnumerable<(int Left, int Right)> MergesByRank()
+    {
+        var ordered = new List<(int Rank, long Key)>(merges.Count);
+        foreach ((long key, (int rank, int _)) in merges) ordered.Add((rank, key));
+        ordered.Sort((a, b) => a.Rank.CompareTo(b.Rank));
+        foreach ((int _, long key) in ordered) yield return ((int)(key >> 32), (int)(uint)key);
+    }
+
     internal static HfBpeModel Read(JsonFieldReader json, JsonElement model, string path)
     {
         Dictionary<string, int> vocab = HfVocabulary.Read(json, json.Required(model, path, "vocab"), path + ".vocab");

@@ -49,6 +49,11 @@ public sealed class HfTokenizer : ITokenizer
 
     /// <summary>The tokenizer_config.json text, or null when there was none.</summary>
     internal string? TokenizerConfigJson { get; }
+    /// <summary>The parts read from the files (model, pre-tokenizer, added tokens), for exporters.</summary>
+    internal HfTokenizerParts Parts => parts;
+
+    /// <summary>Whether <paramref name="id"/> is a special added token (skipped on decode).</summary>
+    internal bool IsSpecial(int id) => (uint)id < (uint)skipOnDecode.Length && skipOnDecode[id];
 
     /// <summary>The beginning-of-sequence id: tokenizer_config.json's <c>bos_token</c>, else the token the
     /// post-processor puts first, else a special added token with a well-known name (<c>&lt;s&gt;</c>,

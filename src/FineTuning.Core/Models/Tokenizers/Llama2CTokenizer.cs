@@ -175,6 +175,10 @@ public sealed class Llama2CTokenizer : IContinuationTokenizer
     /// <exception cref="NotSupportedException">Two pieces differ only by a space versus U+2581.</exception>
     public string ToTokenizerJson() =>
         Llama2CTokenizerJson.TokenizerJson(pieces, scores).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    /// <summary>The merge score of <paramref name="id"/> (higher merges first).</summary>
+    /// <param name="id">Token id.</param>
+    /// <returns>The score stored in the file.</returns>
+    public float Score(int id) => scores[id];
 
     /// <summary>llama2.c's <c>decode(t, prev, token)</c>, with BOS/EOS producing nothing.</summary>
     private void AppendPiece(List<byte> output, int previous, int id)

@@ -1,0 +1,19 @@
+namespace FineTuning.Models.Gguf;
+
+/// <summary>Metadata value types of GGUF (<c>gguf_metadata_value_type</c> in ggml's docs/gguf.md).</summary>
+internal enum GgufValueType : uint
+{
+    UInt8 = 0,
+    Int8 = 1,
+    UInt16 = 2,
+    Int16 = 3,
+    UInt32 = 4,
+    Int32 = 5,
+    Float32 = 6,
+    Bool = 7,
+    String = 8,
+    Array = 9,
+    UInt64 = 10,
+    Int64 = 11,
+    Float64 = 12,
+}

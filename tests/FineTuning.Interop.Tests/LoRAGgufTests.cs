@@ -1,0 +1,105 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using FineTuning.Lora;
+using FineTuning.Lora.Gguf;
+using FineTuning.Models.Gguf;
+using FineTuning.Models.Llama;
+using FineTuning.Models.Tokenizers;
+using FineTuning.Testing;
+using TorchSharp;
+using TorchSharp.Modules;
+using Xunit;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace FineTuning.Interop.Tests;
+
+/// <summary>stories260K with a LoRA adapter (random non-zero B): as an adapter GGUF over the base GGUF, and merged.</summary>
+public sealed class LoRAGgufTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly string[] Prompts = { "Once upon a time", "The cat sat on the", "Tom and Sue went" };
+    private readonly string folder = Directory.CreateTempSubdirectory("ft-gguf-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Save_AdapterOverBaseGguf_LlamaCppMatchesMergedModel(bool rsLoRA)
+    {
+        string dir = ModelFiles.Stories260K();
+        Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(dir, "tok512.bin"), 512);
+        string basePath = Path.Combine(folder, "base.gguf"), adapterPath = Path.Combine(folder, "adapter.gguf");
+        using (LlamaForCausalLM plain = Load(dir))
+        {
+            GgufExporter.Save(plain, GgufVocabulary.FromLlama2C(tokenizer), basePath, new GgufExportOptions { TensorType = GgufTensorType.F32 });
+        }
+
+        using LlamaForCausalLM adapted = Adapted(dir, rsLoRA);
+        GgufExportResult adapter = GgufAdapter.Save(adapted, adapterPath);
+        Assert.Equal(2 * 7 * 5, adapter.Tensors.Count);
+        using LlamaForCausalLM merged = Merged(dir, adapted);
+        using var cpp = new LlamaCppRunner(basePath, adapterPath);
+        foreach (string prompt in Prompts)
+        {
+            Agreement.Measured m = Agreement.Check(cpp, merged, tokenizer, tokenizer.Encode(prompt, true), 32, GgufTensorType.F32, requireAllTokens: true);
+            output.WriteLine($"adapter (rsLoRA {rsLoRA}) \"{prompt}\": {m}");
+        }
+
+        // The adapter matters: without it llama.cpp's first step differs from the merged model's by far more than the bound.
+        using var baseOnly = new LlamaCppRunner(basePath);
+        IReadOnlyList<int> ids = tokenizer.Encode(Prompts[0], true);
+        double change = baseOnly.Greedy(ids, 0, tokenizer.EosId).Logits[0].Zip(Reference.NextLogits(merged, ids), (a, b) => Math.Abs(a - b)).Max();
+        output.WriteLine($"base without adapter vs merged: first-step |diff| {change:G3}");
+        Assert.True(change > 0.1, $"the adapter changes the logits by only {change:G3}.");
+    }
+
+    [SkippableFact]
+    public void Save_MergedFineTunedModelF16_LlamaCppGreedyTokensAgree()
+    {
+        string dir = ModelFiles.Stories260K();
+        Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(dir, "tok512.bin"), 512);
+        using LlamaForCausalLM adapted = Adapted(dir, rsLoRA: false);
+        using LlamaForCausalLM merged = Merged(dir, adapted);
+        string path = Path.Combine(folder, "merged-f16.gguf");
+        GgufExportResult export = GgufExporter.Save(merged, GgufVocabulary.FromLlama2C(tokenizer), path);
+        Reference.UseStoredWeights(merged, export);
+        using var cpp = new LlamaCppRunner(path);
+        foreach (string prompt in Prompts)
+        {
+            Agreement.Measured m = Agreement.Check(cpp, merged, tokenizer, tokenizer.Encode(prompt, true), 32, GgufTensorType.F16, requireAllTokens: true);
+            output.WriteLine($"merged F16 \"{prompt}\": {m}");
+        }
+    }
+
+    private static LlamaForCausalLM Load(string dir) => Llama2CCheckpoint.Load(Path.Combine(dir, "stories260K.bin"));
+
+    /// <summary>stories260K with LoRA (r 4) on every linear layer of the blocks, B drawn from N(0, 0.05) so the adapter is not the identity.</summary>
+    private static LlamaForCausalLM Adapted(string dir, bool rsLoRA)
+    {
+        LlamaForCausalLM model = Load(dir);
+        new LoRAAdapter(new LoRAOptions { R = 4, Alpha = 8, Seed = 3, UseRsLoRA = rsLoRA }).Apply(model);
+        using var generator = new torch.Generator(17, torch.CPU);
+        using var noGrad = torch.no_grad();
+        foreach ((string _, LoRALinear layer) in LoRA.Layers(model)) layer.B("default").normal_(0, 0.05, generator);
+        model.eval();
+        return model;
+    }
+
+    /// <summary>A fresh base with W + scaling * B @ A added to each adapted weight (our own merge, independent of LoRALinear.Merge).</summary>
+    private static LlamaForCausalLM Merged(string dir, LlamaForCausalLM adapted)
+    {
+        LlamaForCausalLM merged = Load(dir);
+        Dictionary<string, Parameter> weights = merged.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        using var noGrad = torch.no_grad();
+        foreach ((string name, LoRALinear layer) in LoRA.Layers(adapted))
+        {
+            using Tensor delta = layer.B("default").matmul(layer.A("default")).mul(layer.Scaling("default"));
+            weights[name + ".weight"].add_(delta);
+        }
+
+        return merged;
+    }
+}
