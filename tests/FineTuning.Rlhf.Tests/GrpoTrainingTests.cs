@@ -109,6 +109,36 @@ public sealed class GrpoTrainingTests
     }
 
     [Fact]
+    public void Train_CancelledAfterTwoSteps_StopsAtTheStepBoundary_AndMidStepCancellationReachesRewards()
+    {
+        using LlamaForCausalLM model = PreferenceTrainingTests.TinyLlama();
+        var objective = new GrpoObjective(Tokenizer, Options(), new[] { Vowels });
+        using var cancel = new System.Threading.CancellationTokenSource();
+        using TrainingRun run = FineTuner.For(model)
+            .WithOptions(o => { o.MaxSteps = 6; o.BatchSize = 2; o.LearningRate = 1e-3; })
+            .WithGrpoObjective(objective)
+            .WithProgress(new SyncProgress(p => { if (p.Step == 2) cancel.Cancel(); }))
+            .Train(Prompts(8, seed: 1), cancel.Token);
+        Assert.True(run.Cancelled);
+        Assert.Equal(2, run.StepsCompleted);
+        Assert.Equal(2, objective.History.Count);
+
+        // The objective's token is handed to the reward functions: cancelling it aborts the step that is scoring.
+        IRewardFunction waits = RewardFunction.CreateAsync("waits", async (_, _, ct) =>
+        {
+            await System.Threading.Tasks.Task.Delay(System.Threading.Timeout.Infinite, ct).ConfigureAwait(false);
+            return 0;
+        });
+        var blocked = new GrpoObjective(Tokenizer, Options(), new[] { waits }) { CancellationToken = cancel.Token };
+        Assert.ThrowsAny<OperationCanceledException>(() => FineTuner.For(model).WithOptions(o => o.MaxSteps = 1).WithGrpoObjective(blocked).Train(Prompts(2, seed: 1)));
+    }
+
+    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+
+    [Fact]
     public void Sampling_StopsAtEos_StopTokenKeptAndNothingAfter()
     {
         using LlamaForCausalLM model = PreferenceTrainingTests.TinyLlama();
