@@ -26,6 +26,12 @@ public sealed class GenerationOptions
     /// <summary>Token ids that end a sequence (excluded from the output); null means the tokenizer's EOS.</summary>
     public IReadOnlyList<int>? StopTokenIds { get; set; }
 
+    /// <summary>
+    /// Whether the ids returned by <see cref="TextGenerator.GenerateIds"/> end with the stop token that ended each row
+    /// (policy-gradient training scores that token too). Default false. Texts never include it.
+    /// </summary>
+    public bool IncludeStopToken { get; set; }
+
     /// <summary>Texts that end a sequence when they appear in the generated text; the output stops before them.</summary>
     public IReadOnlyList<string> StopStrings { get; set; } = Array.Empty<string>();
 

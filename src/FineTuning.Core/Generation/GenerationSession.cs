@@ -39,6 +39,7 @@ internal sealed class GenerationSession : IDisposable
         tokens = new List<long>[prompts.Count];
         Finished = new bool[prompts.Count];
         Generated = new List<int>[prompts.Count];
+        StopTokens = new int?[prompts.Count];
         var rowMasks = new List<long>[prompts.Count];
         for (int r = 0; r < prompts.Count; r++)
         {
@@ -63,6 +64,9 @@ internal sealed class GenerationSession : IDisposable
 
     /// <summary>Generated ids per row, stop token excluded.</summary>
     internal List<int>[] Generated { get; }
+
+    /// <summary>Per row, the stop token that ended it (when <see cref="GenerationOptions.IncludeStopToken"/> is set), else null.</summary>
+    internal int?[] StopTokens { get; }
 
     private int Columns { get; set; }
 
@@ -107,8 +111,15 @@ internal sealed class GenerationSession : IDisposable
             tokens[r].Add(id);
             masks[r].Add(1);
             if (Finished[r]) continue;
-            if (stopIds.Contains(id)) Finished[r] = true;
-            else Generated[r].Add((int)id);
+            if (stopIds.Contains(id))
+            {
+                Finished[r] = true;
+                if (options.IncludeStopToken) StopTokens[r] = (int)id;
+            }
+            else
+            {
+                Generated[r].Add((int)id);
+            }
         }
 
         return true;

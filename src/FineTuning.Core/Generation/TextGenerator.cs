@@ -67,7 +67,7 @@ public sealed class TextGenerator
         return Run(ids, o).Texts;
     }
 
-    /// <summary>Generated token ids (stop token excluded) for prompts given as token ids, decoded as one left-padded batch.</summary>
+    /// <summary>Generated token ids (stop token excluded unless <see cref="GenerationOptions.IncludeStopToken"/>) for prompts given as token ids, decoded as one left-padded batch.</summary>
     /// <param name="prompts">Token ids per prompt, BOS included if wanted.</param>
     /// <param name="options">Decoding options.</param>
     /// <returns>The new ids per prompt.</returns>
@@ -124,7 +124,10 @@ public sealed class TextGenerator
         }
 
         // A row stops at the token that completed a stop string; its ids include that token, its text does not.
-        return (rows.Select(r => r.Text).ToArray(), session.Generated.Select(g => (IReadOnlyList<int>)g.ToArray()).ToArray());
+        IReadOnlyList<int>[] ids = session.Generated
+            .Select((g, r) => (IReadOnlyList<int>)(session.StopTokens[r] is { } stop ? g.Append(stop).ToArray() : g.ToArray()))
+            .ToArray();
+        return (rows.Select(r => r.Text).ToArray(), ids);
     }
 
     private IEnumerable<string> StreamCore(string prompt, GenerationOptions options) => StreamIds(tokenizer.Encode(prompt, options.AddBos), options);

@@ -96,6 +96,27 @@ public sealed class TextGeneratorTests
     }
 
     [Fact]
+    public void GenerateIds_IncludeStopToken_KeepsTheStopTokenThatEndedEachRow()
+    {
+        using LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config());
+        var generator = new TextGenerator(model, new CharTokenizer());
+        IReadOnlyList<IReadOnlyList<int>> full = generator.GenerateIds(Prompts, new GenerationOptions { MaxNewTokens = 12, StopTokenIds = Array.Empty<int>() });
+        // Stop at the token row 0 generated at step 4: row 0 ends there; other rows end at its first occurrence, if any.
+        int stopId = full[0][4];
+        var options = new GenerationOptions { MaxNewTokens = 12, StopTokenIds = new[] { stopId }, IncludeStopToken = true };
+        IReadOnlyList<IReadOnlyList<int>> kept = generator.GenerateIds(Prompts, options);
+        options.IncludeStopToken = false;
+        IReadOnlyList<IReadOnlyList<int>> dropped = generator.GenerateIds(Prompts, options);
+        for (int r = 0; r < Prompts.Length; r++)
+        {
+            int at = full[r].ToList().IndexOf(stopId);
+            Assert.Equal(at < 0 ? full[r] : full[r].Take(at + 1), kept[r]);
+            Assert.Equal(at < 0 ? full[r] : full[r].Take(at), dropped[r]);
+        }
+        Assert.Equal(stopId, kept[0][^1]);
+    }
+
+    [Fact]
     public void Stream_StopStringAndStopToken_EndOutputBeforeThem()
     {
         using LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config());
