@@ -32,6 +32,9 @@ internal static class AtomicFolder
         string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(target));
         string parent = Path.GetDirectoryName(full) ?? throw new ArgumentException($"{target} is a root folder; save into a folder below it.", nameof(target));
         string name = Path.GetFileName(full);
+        string current = Path.TrimEndingDirectorySeparator(Environment.CurrentDirectory);
+        if (current == full || current.StartsWith(full + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new ArgumentException($"{target} is the current folder or holds it; the folder is replaced as a whole, so save into a sub-folder.", nameof(target));
         bool existed = Directory.Exists(full);
         string temp = Path.Combine(parent, $".{name}.{Guid.NewGuid():N}{TempSuffix}");
         try

@@ -123,6 +123,13 @@ public sealed class AtomicFolderTests : IDisposable
     }
 
     [Fact]
+    public void Write_TheCurrentFolder_IsRefusedBeforeAnythingIsWritten()
+    {
+        Assert.Throws<ArgumentException>(() => AtomicFolder.Write(".", _ => throw new InvalidOperationException("must not run")));
+        Assert.Throws<ArgumentException>(() => AtomicFolder.Write(Path.GetDirectoryName(Environment.CurrentDirectory)!, _ => throw new InvalidOperationException("must not run")));
+    }
+
+    [Fact]
     public void Delete_RemovesTheFolderAndLeavesNothing()
     {
         AtomicFolder.Write(Target, temp => WriteFiles(temp, "v1", "a.json"));

@@ -131,4 +131,16 @@ public sealed class MiniLMLoadingTests
         using BertModel bare = _fixture.Checkpoint.CreateModel(addPoolingLayer: false);
         Assert.Empty(bare.named_modules().Where(m => m.module.training).Select(m => m.name).Prepend(bare.training ? "(root)" : null).OfType<string>());
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SequenceClassifier_OverAnEncoder_TakesTheEncodersMode(bool training)
+    {
+        BertModel encoder = _fixture.Checkpoint.CreateModel(addPoolingLayer: false);
+        encoder.train(training);
+        using var classifier = new BertForSequenceClassification(encoder, numLabels: 2, BertClassifierPooling.Mean);
+        Assert.Equal(training, classifier.training);
+        Assert.All(classifier.named_modules(), m => Assert.True(m.module.training == training, $"{m.name} is in the other mode"));
+    }
 }

@@ -30,7 +30,11 @@ public sealed class BertForSequenceClassification : nn.Module<Tensor, Tensor, Te
     {
     }
 
-    /// <summary>Creates a classifier over <paramref name="encoder"/> (for example a pretrained one); the classifier owns it from now on.</summary>
+    /// <summary>
+    /// Creates a classifier over <paramref name="encoder"/> (for example a pretrained one); the classifier owns it from
+    /// now on. The new head takes the encoder's training/evaluation mode, so a classifier over a loaded encoder (eval
+    /// mode) is in eval mode as a whole.
+    /// </summary>
     /// <param name="encoder">The encoder; it needs a pooler when <paramref name="pooling"/> is <see cref="BertClassifierPooling.Pooler"/>.</param>
     /// <param name="numLabels">Number of classes (at least 2), or 1 for a single score (a reward model, as HF's num_labels = 1).</param>
     /// <param name="pooling">How token states become one vector per sequence.</param>
@@ -47,6 +51,7 @@ public sealed class BertForSequenceClassification : nn.Module<Tensor, Tensor, Te
         dropout = nn.Dropout(encoder.Config.HiddenDropoutProb);
         classifier = nn.Linear(encoder.Config.HiddenSize, numLabels);
         RegisterComponents();
+        train(encoder.training);
         DefaultObjective = new SequenceClassificationObjective(encoder.Config.PadTokenId);
     }
 
