@@ -107,6 +107,19 @@ public sealed class RuntimeLoadPathTests
         Assert.Contains("TorchSharp-cuda-linux", message, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public void EnsureLoaded_BuildStepPatchedTheOutput_UsesTheOutputCopyWithoutPrivateCopy()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "the load fix applies to Linux only");
+
+        FineTuningRuntime.EnsureLoaded();
+        using var t = TorchSharp.torch.ones(2, 2);
+
+        Assert.Null(FineTuningRuntime.PatchedLibraryPath);
+        Assert.Equal(Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"),
+            FineTuning.Runtime.ProcessMaps.FindMapped("libLibTorchSharp.so"));
+    }
+
     private static ElfPatchOutcome Probe(byte[] library) =>
         ElfVersionNeedPatcher.PatchBytes(library, ElfVersionNeedPatcher.LibStdCxx, ElfVersionNeedPatcher.Glibcxx3432).Outcome;
 }
