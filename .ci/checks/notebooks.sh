@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Notebook check: executes every examples/notebooks/*.ipynb headlessly with Jupyter's nbconvert and the .NET Interactive
-# kernel, against the library packages packed to a local feed (each notebook's `#i "nuget: .../artifacts/feed"`), and
-# fails when a cell fails. No MSBuild target runs in a notebook, so this also proves the runtime native-load path
-# (FineTuningRuntime). Installs what it needs when missing: Debian's jupyter-nbconvert and python3-ipykernel (apt) and
+# Notebook check: executes every examples/notebooks/*.ipynb (or the notebooks given as arguments) headlessly with
+# Jupyter's nbconvert and the .NET Interactive kernel, against the library packages packed to a local feed (each
+# notebook's `#i "nuget: .../artifacts/feed"`), and fails when a cell fails. No MSBuild target runs in a notebook, so
+# this also proves the runtime native-load path (FineTuningRuntime). Installs what it needs when missing: Debian's jupyter-nbconvert and python3-ipykernel (apt) and
 # the Microsoft.dotnet-interactive tool 1.0.712001 (NuGet) into a per-user tool folder. Bounded: 10 minutes a notebook.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -49,7 +49,9 @@ isolate_finetuning_restore "$work"
 export FINETUNING_NATIVE_CACHE_DIR="$work/native"
 
 status=0
-for notebook in "$repo"/examples/notebooks/*.ipynb; do
+# Arguments: the notebooks to run (default: every examples/notebooks/*.ipynb).
+if [ "$#" -gt 0 ]; then notebooks=("$@"); else notebooks=("$repo"/examples/notebooks/*.ipynb); fi
+for notebook in "${notebooks[@]}"; do
   name="$(basename "$notebook")"
   # The notebook's #i line names the feed by absolute path (.NET Interactive takes no relative one): point it at ours.
   if ! /usr/bin/python3 - "$notebook" "$work/root/examples/notebooks/$name" "$work/root/artifacts/feed" <<'PY'
