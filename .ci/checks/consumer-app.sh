@@ -10,23 +10,11 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 version="$(sed -nE 's:.*<Version>(.*)</Version>.*:\1:p' "$repo/Directory.Build.props" | head -1)"
 
+# shellcheck source=lib/packages.sh
+. "$repo/.ci/checks/lib/packages.sh"
 echo "consumer-app: packing FineTuning $version to a local feed"
-for package in Core Lora Quantization Rlhf Runtime.Cpu; do
-  dotnet pack "$repo/src/FineTuning.$package" -c Release -o "$work/feed" -v quiet -nologo >"$work/pack-$package.log" 2>&1 ||
-    { cat "$work/pack-$package.log"; echo "consumer-app: packing FineTuning.$package failed" >&2; exit 1; }
-done
-
-# Restore into a private packages folder, so that a FineTuning $version left in the machine's NuGet cache can never
-# stand in for the packages just packed; every other package comes from the machine's cache (read-only fallback,
-# through links that leave FineTuning's folders out) or from the machine's default sources.
-global="$(dotnet nuget locals global-packages --list | sed -E 's/^global-packages: //')"
-mkdir -p "$work/fallback"
-if [ -d "$global" ]; then
-  for dir in "$global"/*; do
-    case "$(basename "$dir")" in finetuning.*) ;; *) ln -s "$dir" "$work/fallback/" ;; esac
-  done
-fi
-export NUGET_PACKAGES="$work/packages" NUGET_FALLBACK_PACKAGES="$work/fallback"
+pack_finetuning "$work/feed" Core Lora Quantization Rlhf Runtime.Cpu
+isolate_finetuning_restore "$work"
 
 mkdir "$work/app"
 cd "$work/app"

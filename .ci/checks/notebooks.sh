@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Notebook check: executes every examples/notebooks/*.ipynb headlessly with Jupyter's nbconvert and the .NET Interactive
-# kernel, against the library packages packed to a local feed (each notebook's `#i "nuget: .../artifacts/feed"`), and
-# fails when a cell fails. No MSBuild target runs in a notebook, so this also proves the runtime native-load path
-# (FineTuningRuntime). Installs what it needs when missing: Debian's jupyter-nbconvert and python3-ipykernel (apt) and
+# Notebook check: executes every examples/notebooks/*.ipynb (or the notebooks given as arguments) headlessly with
+# Jupyter's nbconvert and the .NET Interactive kernel, against the library packages packed to a local feed (each
+# notebook's `#i "nuget: .../artifacts/feed"`), and fails when a cell fails. No MSBuild target runs in a notebook, so
+# this also proves the runtime native-load path (FineTuningRuntime). Installs what it needs when missing: Debian's jupyter-nbconvert and python3-ipykernel (apt) and
 # the Microsoft.dotnet-interactive tool 1.0.712001 (NuGet) into a per-user tool folder. Bounded: 10 minutes a notebook.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -38,28 +38,20 @@ mkdir -p "$work/jupyter/kernels"
 dotnet interactive jupyter install --path "$work/jupyter/kernels" >"$work/kernel.log" 2>&1 ||
   { cat "$work/kernel.log"; echo "notebooks: could not install the .NET kernel spec" >&2; exit 1; }
 
-# 3. The packages, packed to a local feed that each notebook's #i line is pointed at below.
+# 3. The packages, packed to a local feed that each notebook's #i line is pointed at below, restored privately.
+# shellcheck source=lib/packages.sh
+. "$repo/.ci/checks/lib/packages.sh"
 echo "notebooks: packing the library packages"
-for package in Core Lora Quantization Rlhf; do
-  dotnet pack "$repo/src/FineTuning.$package" -c Release -o "$work/root/artifacts/feed" -v quiet -nologo >"$work/pack.log" 2>&1 ||
-    { cat "$work/pack.log"; echo "notebooks: packing FineTuning.$package failed" >&2; exit 1; }
-done
+pack_finetuning "$work/root/artifacts/feed" Core Lora Quantization Rlhf
 mkdir -p "$work/root/examples/notebooks"
-
-# Our packages restore into this run's folder (a FineTuning of the same version in the machine's cache cannot stand
-# in); every other package is read from the machine's cache through links, or fetched from its sources. The native
-# cache is this run's too, so every run proves the runtime patch from scratch.
-global="$(dotnet nuget locals global-packages --list | sed -E 's/^global-packages: //')"
-mkdir -p "$work/fallback"
-if [ -d "$global" ]; then
-  for dir in "$global"/*; do
-    case "$(basename "$dir")" in finetuning.*) ;; *) ln -s "$dir" "$work/fallback/" ;; esac
-  done
-fi
-export NUGET_PACKAGES="$work/packages" NUGET_FALLBACK_PACKAGES="$work/fallback" FINETUNING_NATIVE_CACHE_DIR="$work/native"
+isolate_finetuning_restore "$work"
+# The native cache is this run's too, so every run proves the runtime patch from scratch.
+export FINETUNING_NATIVE_CACHE_DIR="$work/native"
 
 status=0
-for notebook in "$repo"/examples/notebooks/*.ipynb; do
+# Arguments: the notebooks to run (default: every examples/notebooks/*.ipynb).
+if [ "$#" -gt 0 ]; then notebooks=("$@"); else notebooks=("$repo"/examples/notebooks/*.ipynb); fi
+for notebook in "${notebooks[@]}"; do
   name="$(basename "$notebook")"
   # The notebook's #i line names the feed by absolute path (.NET Interactive takes no relative one): point it at ours.
   if ! /usr/bin/python3 - "$notebook" "$work/root/examples/notebooks/$name" "$work/root/artifacts/feed" <<'PY'

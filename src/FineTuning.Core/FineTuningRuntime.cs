@@ -40,7 +40,8 @@ public static class FineTuningRuntime
     /// patches a private copy (see <see cref="PatchedLibraryPath"/>), loads it and writes one line saying so to
     /// standard error. Elsewhere, or when nothing needs patching, it does nothing.
     /// </summary>
-    /// <exception cref="NativeBackendException">libtorch is missing (the message names the package to add), or the patched copy failed to load.</exception>
+    /// <exception cref="NativeBackendException">libtorch is missing (the message names the package to add), the cache folder
+    /// cannot be written (see <see cref="CacheDirVariable"/>), or the patched copy failed to load.</exception>
     public static void EnsureLoaded()
     {
         if (loaded) return;
@@ -97,7 +98,17 @@ public static class FineTuningRuntime
         string root = PrivateNativeCopy.DefaultRoot();
         var neighbours = new List<string> { Path.GetDirectoryName(library)! };
         neighbours.AddRange(libTorch.Where(d => !neighbours.Contains(d)));
-        string folder = PrivateNativeCopy.Create(root, NativeBackendLocator.LibTorchSharpFile, bytes, neighbours);
+        string folder;
+        try
+        {
+            folder = PrivateNativeCopy.Create(root, NativeBackendLocator.LibTorchSharpFile, bytes, neighbours);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new NativeBackendException($"FineTuning: could not write the patched copy of '{library}' under '{root}': {e.Message} " +
+                                             $"Set {CacheDirVariable} to a writable folder.", e);
+        }
+
         string patched = Path.Combine(folder, NativeBackendLocator.LibTorchSharpFile);
         try
         {

@@ -88,6 +88,22 @@ public sealed class RuntimeLoadPathTests
     }
 
     [SkippableFact]
+    public void EnsureLoaded_CacheFolderNotWritable_ThrowsNativeBackendExceptionNamingTheVariable()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && SystemLacksVersion, "a private copy is written only where the system lacks GLIBCXX_3.4.32");
+        using var app = new RuntimeProbeApp();
+        string file = Path.Combine(app.Root, "not-a-folder");
+        File.WriteAllText(file, "a file where the cache folder should be");
+
+        (int exit, string output, string error) = app.Run("explicit", new Dictionary<string, string> { [FineTuningRuntime.CacheDirVariable] = file });
+
+        Assert.True(exit == 4, $"probe exited {exit}:\n{output}\n{error}");
+        string message = RuntimeProbeApp.Line(output, "NativeBackendException:");
+        Assert.Contains(file, message, StringComparison.Ordinal);
+        Assert.Contains(FineTuningRuntime.CacheDirVariable, message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public void EnsureLoaded_LibTorchMissing_ThrowsNativeBackendExceptionNamingThePackages()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "the load path checks libtorch on Linux only");
@@ -105,6 +121,19 @@ public sealed class RuntimeLoadPathTests
         Assert.Contains("dotnet add package TorchSharp-cpu --version 0.107.0", message, StringComparison.Ordinal);
         Assert.Contains("dotnet add package libtorch-cpu-linux-x64 --version 2.10.0", message, StringComparison.Ordinal);
         Assert.Contains("TorchSharp-cuda-linux", message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void EnsureLoaded_BuildStepPatchedTheOutput_UsesTheOutputCopyWithoutPrivateCopy()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "the load fix applies to Linux only");
+
+        FineTuningRuntime.EnsureLoaded();
+        using var t = TorchSharp.torch.ones(2, 2);
+
+        Assert.Null(FineTuningRuntime.PatchedLibraryPath);
+        Assert.Equal(Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"),
+            FineTuning.Runtime.ProcessMaps.FindMapped("libLibTorchSharp.so"));
     }
 
     private static ElfPatchOutcome Probe(byte[] library) =>
