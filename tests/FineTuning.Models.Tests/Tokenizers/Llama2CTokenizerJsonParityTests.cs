@@ -1,8 +1,6 @@
 using System;
-using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Text;
 using FineTuning.Models.Tokenizers;
 using FineTuning.Testing;
 using Xunit;
@@ -25,7 +23,7 @@ public sealed class Llama2CTokenizerJsonParityTests
         {
             File.WriteAllText(file, ours.ToTokenizerJson());
             var theirs = new global::Tokenizers.DotNet.Tokenizer(vocabPath: file);
-            foreach (string text in Corpus())
+            foreach (string text in TextCorpus.Mixed(seed: 20261206, count: 200))
             {
                 // The library adds BOS through the TemplateProcessing post-processor, as HF's LLaMA tokenizer does.
                 uint[] ids = theirs.Encode(text);
@@ -36,27 +34,6 @@ public sealed class Llama2CTokenizerJsonParityTests
         finally
         {
             File.Delete(file);
-        }
-    }
-
-    private static IEnumerable<string> Corpus()
-    {
-        yield return "Once upon a time, there was a little girl named Lily.";
-        yield return "Lily's mom said, \"Lily, let's go to the park.\"\nThe end.";
-        yield return "café naïve — “quotes” 中文 😀 👩‍💻";
-        yield return "  two spaces, a tab\tand 1234567890";
-        var random = new Random(20261206);
-        string[] pool = { "the", " the", "a", " ", "  ", "\n", "Lily", " was", "é", "中", "😀", ".", ",", "\"", "'s", "ing", "ed", "~", "{}" };
-        for (int i = 0; i < 200; i++)
-        {
-            var text = new StringBuilder();
-            int parts = random.Next(1, 25);
-            for (int p = 0; p < parts; p++)
-            {
-                text.Append(random.Next(4) == 0 ? char.ConvertFromUtf32(random.Next(2) == 0 ? random.Next(0x20, 0x7F) : random.Next(0xA0, 0xD7FF)) : pool[random.Next(pool.Length)]);
-            }
-
-            yield return text.ToString();
         }
     }
 }
