@@ -20,7 +20,8 @@ namespace FineTuning.Extensions.AI;
 /// <remarks>
 /// <see cref="ChatOptions"/> maps to <see cref="GenerationOptions"/>: <c>MaxOutputTokens</c>, <c>Temperature</c> (unset:
 /// greedy), <c>TopP</c>, <c>TopK</c>, <c>StopSequences</c> and <c>Seed</c>. Tools, penalties and JSON mode throw
-/// <see cref="NotSupportedException"/>.
+/// <see cref="NotSupportedException"/>. Responses carry <c>FinishReason</c> (<c>Stop</c> at an end-of-turn token or stop
+/// sequence, <c>Length</c> at the token limit) and <c>Usage</c> (prompt and generated token counts).
 /// </remarks>
 public sealed class FineTuningChatClient : IChatClient
 {
@@ -84,7 +85,8 @@ public sealed class FineTuningChatClient : IChatClient
             string responseId = Guid.NewGuid().ToString("N");
             string messageId = Guid.NewGuid().ToString("N");
             DateTimeOffset created = DateTimeOffset.UtcNow;
-            using IEnumerator<string> pieces = _generator.ChatStream(request.Messages, _template, request.Generation).GetEnumerator();
+            var usage = new GenerationUsage();
+            using IEnumerator<string> pieces = _generator.ChatStream(request.Messages, _template, request.Generation, usage).GetEnumerator();
             // Each token is computed off the caller's thread; every step opens and closes its own dispose scope.
             while (await Task.Run(pieces.MoveNext, cancellationToken).ConfigureAwait(false))
             {
@@ -96,6 +98,26 @@ public sealed class FineTuningChatClient : IChatClient
                     CreatedAt = created,
                 };
             }
+
+            // The last update carries why the reply ended and the token counts (ChatResponse.FinishReason / Usage).
+            yield return new ChatResponseUpdate
+            {
+                Role = ChatRole.Assistant,
+                ResponseId = responseId,
+                MessageId = messageId,
+                ModelId = _settings.ModelId,
+                CreatedAt = created,
+                FinishReason = usage.ReachedMaxTokens ? ChatFinishReason.Length : ChatFinishReason.Stop,
+                Contents = new List<AIContent>
+                {
+                    new UsageContent(new UsageDetails
+                    {
+                        InputTokenCount = usage.PromptTokens,
+                        OutputTokenCount = usage.GeneratedTokens,
+                        TotalTokenCount = usage.PromptTokens + usage.GeneratedTokens,
+                    }),
+                },
+            };
         }
         finally
         {

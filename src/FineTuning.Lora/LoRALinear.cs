@@ -289,13 +289,14 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// The active adapter merged into the dequantized base weight, in fp32 (QLoRA's merge_and_unload): the weight of
-    /// the dense layer that replaces a quantized base. Null when no adapter is active (the dequantized weight alone).
+    /// The active adapter merged into the (dequantized) base weight, in fp32 (fp64 for an fp64 weight), without changing
+    /// the layer: the weight of the dense layer that replaces a quantized base (QLoRA's merge_and_unload), or a merge to
+    /// check before any weight is written. With no active adapter (or one already merged): the base weight alone.
     /// </summary>
     internal Tensor MergedDenseWeight()
     {
         using var scope = NewDisposeScope();
-        Tensor dense = DenseWeight(ScalarType.Float32);
+        Tensor dense = DenseWeight(base_layer is Linear l ? DoRAMath.Wide(l.weight!.dtype) : ScalarType.Float32);
         if (ActiveAdapter is not string active || _merged.Count > 0) return dense.MoveToOuterDisposeScope();
         return MergedWeight(dense, active, out _).MoveToOuterDisposeScope();
     }

@@ -31,29 +31,24 @@ internal static class LoRAUnloader
             }
         }
 
-        // Merge everything first so that a refused (non-finite) merge leaves the model as it was.
+        // Compute and check every merge before writing any weight, so that a refused (non-finite) merge leaves the
+        // model exactly as it was.
         var dense = new Dictionary<LoRALinear, Linear>();
-        var merged = new List<LoRALinear>();
-        try
+        if (merge)
         {
-            foreach (Site s in sites.Where(_ => merge))
+            foreach (Site s in sites)
             {
-                if (!s.Layer.CanMerge)
+                using Tensor weight = s.Layer.MergedDenseWeight();
+                if (options.SafeMerge && !AllFinite(weight))
                 {
-                    dense[s.Layer] = Densify(s, options.SafeMerge);
+                    foreach (Linear linear in dense.Values) linear.Dispose();
+                    throw new InvalidOperationException($"Merging into \"{s.Name}\" would make its weight non-finite; nothing was merged and the model is unchanged.");
                 }
-                else if (s.Layer.ActiveAdapter is not null)
-                {
-                    s.Layer.Merge(options.SafeMerge);
-                    merged.Add(s.Layer);
-                }
+
+                if (!s.Layer.CanMerge) dense[s.Layer] = Densify(s, weight);
             }
-        }
-        catch (InvalidOperationException e)
-        {
-            foreach (LoRALinear layer in merged) layer.Unmerge();
-            foreach (Linear linear in dense.Values) linear.Dispose();
-            throw new InvalidOperationException($"Merging the adapters failed; the model is unchanged: {e.Message}", e);
+
+            foreach (Site s in sites.Where(s => s.Layer.CanMerge && s.Layer.ActiveAdapter is not null)) s.Layer.Merge(safe: false);
         }
 
         foreach (Site s in sites)
@@ -65,21 +60,21 @@ internal static class LoRAUnloader
         }
     }
 
-    private static Linear Densify(Site s, bool safe)
+    private static bool AllFinite(Tensor t)
+    {
+        using Tensor finite = t.isfinite();
+        using Tensor all = finite.all();
+        return all.item<bool>();
+    }
+
+    private static Linear Densify(Site s, Tensor weight)
     {
         LoRALinear layer = s.Layer;
         var frozen = (IFrozenLinear)layer.BaseLayer;
         ScalarType dtype = layer.ActiveAdapter is string active ? layer.A(active).dtype : ScalarType.Float32;
         Device device = layer.ActiveAdapter is string a ? layer.A(a).device : CPU;
-        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        Tensor weight = layer.MergedDenseWeight();
-        Tensor? bias = frozen.DenseBias(ScalarType.Float32);
-        if (safe && !weight.isfinite().all().item<bool>())
-        {
-            throw new InvalidOperationException($"Merging into \"{s.Name}\" would make the weight non-finite.");
-        }
-
+        using Tensor? bias = frozen.DenseBias(ScalarType.Float32);
         Linear linear = nn.Linear(frozen.InFeatures, frozen.OutFeatures, hasBias: bias is not null, device: device, dtype: dtype);
         linear.weight!.copy_(weight);
         if (bias is not null) linear.bias!.copy_(bias);

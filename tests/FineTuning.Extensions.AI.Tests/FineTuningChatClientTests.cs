@@ -92,6 +92,8 @@ public sealed class FineTuningChatClientTests : IDisposable
         string cut = (await client.GetResponseAsync(Messages, new ChatOptions { MaxOutputTokens = 40, StopSequences = new[] { stop } })).Text;
 
         Assert.Equal(free[..at], cut);
+        ChatResponse stopped = await client.GetResponseAsync(Messages, new ChatOptions { MaxOutputTokens = 40, StopSequences = new[] { stop } });
+        Assert.Equal(ChatFinishReason.Stop, stopped.FinishReason);
     }
 
     [Fact]
@@ -104,6 +106,9 @@ public sealed class FineTuningChatClientTests : IDisposable
         IReadOnlyList<int> ids = generator.GenerateIds(new[] { prompt }, new GenerationOptions { MaxNewTokens = 3 })[0];
         Assert.InRange(ids.Count, 1, 3);
         Assert.Equal(tokenizer.Decode(ids), response.Text);
+        Assert.Equal(ids.Count == 3 ? ChatFinishReason.Length : ChatFinishReason.Stop, response.FinishReason);
+        Assert.Equal(prompt.Count, response.Usage!.InputTokenCount);
+        Assert.Equal(ids.Count, response.Usage.OutputTokenCount);
     }
 
     [Fact]

@@ -127,15 +127,18 @@ public sealed class MergeAndUnloadTests
     {
         using LlamaForCausalLM model = TinyLlama(ScalarType.Float32);
         Adapt(model, dora: false);
-        using Tensor adapted = Logits(model);
-        (string _, LoRALinear last) = LoRA.Layers(model)[^1];
+        Dictionary<string, Tensor> before = model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+        (string lastName, LoRALinear last) = LoRA.Layers(model)[^1];
         using (no_grad()) last.B("default").fill_(float.PositiveInfinity);
 
         var e = Assert.Throws<InvalidOperationException>(() => LoRA.MergeAndUnload(model));
 
         Assert.Contains("unchanged", e.Message, StringComparison.Ordinal);
+        Assert.Contains(lastName, e.Message, StringComparison.Ordinal);
         Assert.Equal(14, LoRA.Layers(model).Count);
         Assert.All(LoRA.Layers(model), l => Assert.Empty(l.Layer.MergedAdapters));
+        foreach ((string key, Tensor value) in model.state_dict().Where(p => !p.Key.Equals(lastName + ".lora_B.default.weight", StringComparison.Ordinal)))
+            Assert.True(value.equal(before[key]).all().item<bool>(), $"{key} changed");
     }
 
     [Fact]

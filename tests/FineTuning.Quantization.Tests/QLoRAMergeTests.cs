@@ -64,6 +64,41 @@ public sealed class QLoRAMergeTests
         Assert.True(diff <= 1e-4 * scale, $"max difference {diff:E2} for logits up to {scale:F2}");
     }
 
+    // Largest half-gap between neighbouring NF4 values: (-0.6961928 - -1) / 2 (as in FormatTests).
+    private const double NF4HalfGap = 0.15190360;
+
+    [Fact]
+    public void MergeAndUnload_QuantizedBase_MergedWeightWithinNF4BoundOfFullPrecisionMerge()
+    {
+        using var model = new LlamaForCausalLM(new LlamaConfig
+        {
+            HiddenSize = 64, IntermediateSize = 128, NumHiddenLayers = 1, NumAttentionHeads = 4, NumKeyValueHeads = 2,
+            VocabSize = 48, MaxPositionEmbeddings = 64, TieWordEmbeddings = true,
+        });
+        using var g = new Generator(12);
+        model.InitializeWeights(g, std: 0.3);
+        const string Name = "model.layers.0.self_attn.q_proj";
+        using Tensor original = ((Linear)model.named_modules().Single(m => m.name == Name).module).weight!.detach().clone();
+        new QuantizationAdapter(new QuantizationOptions { Type = QuantizationType.NF4 }).Apply(model);
+        new LoRAAdapter(new LoRAOptions { R = 4, Alpha = 8 }).Apply(model);
+        LoRALinear layer = LoRA.Layers(model).Single(l => l.Name == Name).Layer;
+        using (no_grad()) layer.B("default").normal_(0, 0.2, g);
+        using Tensor delta = layer.Delta("default");
+
+        LoRA.MergeAndUnload(model, new MergeOptions { DequantizeQuantizedBase = true });
+
+        // merged = dequantize(quantize(W)) + delta: it differs from the full-precision merge W + delta by the base's NF4
+        // error only, at most half the largest codebook gap times each 64-value block's absmax (rows of 64 here), plus
+        // one fp32 rounding of the sum.
+        var merged = (Linear)model.named_modules().Single(m => m.name == Name).module;
+        using var scope = NewDisposeScope();
+        Tensor error = merged.weight!.sub(original.add(delta)).abs().view(-1, 64);
+        Tensor bound = original.abs().view(-1, 64).amax(new long[] { 1 }, keepdim: true).mul(NF4HalfGap * (1 + 1e-5))
+            .add(original.add(delta).abs().view(-1, 64).mul(2 * 1.2e-7)).add(1e-7);
+        Assert.True(error.le(bound).all().item<bool>(), $"worst error / bound {error.div(bound).max().item<float>():F3}");
+        Assert.True(error.max().item<float>() > 0, "the quantization error must be visible (the test would not notice a full-precision merge)");
+    }
+
     [Fact]
     public void MergeAndUnload_QuantizedBaseWithoutOptIn_ThrowsNamingTheOption_ModelUnchanged()
     {

@@ -100,14 +100,15 @@ public sealed class TextGenerator
     /// <param name="messages">The conversation so far.</param>
     /// <param name="template">The chat template the model was trained with.</param>
     /// <param name="options">Decoding options.</param>
+    /// <param name="usage">Optional: receives the token counts and whether the length limit ended the reply, complete once the stream ends.</param>
     /// <returns>The reply's text pieces.</returns>
-    public IEnumerable<string> ChatStream(IReadOnlyList<ChatMessage> messages, IChatTemplate template, GenerationOptions? options = null)
+    public IEnumerable<string> ChatStream(IReadOnlyList<ChatMessage> messages, IChatTemplate template, GenerationOptions? options = null, GenerationUsage? usage = null)
     {
         ChatPrompt prompt = ChatPrompt.Create(messages, template, tokenizer);
         GenerationOptions o = Copy(options);
         o.StopTokenIds = prompt.StopIds.Concat(o.StopTokenIds ?? Array.Empty<int>()).Distinct().ToArray();
         o.StopStrings = prompt.StopStrings.Concat(o.StopStrings).Distinct().ToArray();
-        return StreamIds(prompt.Ids, o);
+        return StreamIds(prompt.Ids, o, usage);
     }
 
     private (IReadOnlyList<string> Texts, IReadOnlyList<IReadOnlyList<int>> Ids) Run(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options)
@@ -132,18 +133,26 @@ public sealed class TextGenerator
 
     private IEnumerable<string> StreamCore(string prompt, GenerationOptions options) => StreamIds(tokenizer.Encode(prompt, options.AddBos), options);
 
-    private IEnumerable<string> StreamIds(IReadOnlyList<int> ids, GenerationOptions options)
+    private IEnumerable<string> StreamIds(IReadOnlyList<int> ids, GenerationOptions options, GenerationUsage? usage = null)
     {
         var row = new RowText(tokenizer, ids, options.StopStrings);
         using var session = new GenerationSession(model, new[] { ids }, options, StopIds(options), tokenizer.EosId);
+        if (usage is not null) usage.PromptTokens = ids.Count;
         while (session.Step())
         {
             string piece = row.Update(session.Generated[0], final: false);
             if (row.StopStringSeen) session.Stop(0);
+            if (usage is not null) usage.GeneratedTokens = session.Generated[0].Count;
             if (piece.Length > 0) yield return piece;
         }
 
         string rest = row.Update(session.Generated[0], final: true);
+        if (usage is not null)
+        {
+            usage.ReachedMaxTokens = !session.Finished[0];
+            usage.Completed = true;
+        }
+
         if (rest.Length > 0) yield return rest;
     }
 

@@ -41,7 +41,13 @@ public sealed class ChatGenerationTests
 
         string reply = generator.Chat(Messages, template, options);
         Assert.Equal(tokenizer.Decode(ids), reply);
-        Assert.Equal(reply, string.Concat(generator.ChatStream(Messages, template, options)));
+        var usage = new GenerationUsage();
+        Assert.Equal(reply, string.Concat(generator.ChatStream(Messages, template, options, usage)));
+        Assert.True(usage.Completed);
+        Assert.Equal(prompt.Count, usage.PromptTokens);
+        Assert.Equal(ids.Count, usage.GeneratedTokens);
+        // EOS at step k <= 20 leaves k - 1 ids; 20 ids means no EOS came within the limit.
+        Assert.Equal(ids.Count == 20, usage.ReachedMaxTokens);
         Assert.Equal("Q tell me a story A ", new ChatLabeler(template, tokenizer).TokenizePrompt(new ChatExample(Messages)).Skip(1 + "be brief\n".Length)
             .Select(i => CharTokenizer.Alphabet[i - 3]).Aggregate(string.Empty, (s, c) => s + c));
     }
