@@ -48,4 +48,16 @@ public sealed class OnnxFuzzTests(MiniLMFixture fixture, ITestOutputHelper outpu
             bytes => OnnxModel.Parse(bytes));
         output.WriteLine(outcome.ToString());
     }
+
+    [Fact]
+    public void BertOnnxCheckpointFromBytes_MutatedRealModelHeader_AcceptsOrThrowsOnnxFormatException()
+    {
+        // Each accepted input builds the 22.7M-parameter encoder, so the ordinary run tries few.
+        string vocab = System.IO.File.ReadAllText(fixture.VocabPath);
+        FuzzOutcome outcome = FuzzRunner.Run(
+            new FuzzSettings("ONNX BERT import (all-MiniLM-L6-v2)", 63, 12, typeof(OnnxFormatException)) { AllocationPerInputByte = 16 },
+            FuzzInputs.Bytes(fixture.OnnxBytes, focus: 64 << 10),
+            bytes => BertOnnxCheckpoint.FromBytes(bytes, vocab));
+        output.WriteLine(outcome.ToString());
+    }
 }
