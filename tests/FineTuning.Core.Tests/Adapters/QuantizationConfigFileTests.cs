@@ -33,7 +33,7 @@ public sealed class QuantizationConfigFileTests : IDisposable
     }
 
     [Theory]
-    [InlineData("{\n  \"quant_method\": \"x\",\n  \"quantized_modules\": [\"a\",\n}", "line 4: \"quantized_modules")]
+    [InlineData("{\n  \"quant_method\": \"x\",\n  \"quantized_modules\": [\"a\",\n}", "line 4: \"quantized_modules[1]\": not valid JSON")]
     [InlineData("[1, 2]", "expected one JSON object")]
     [InlineData("{\"quant_method\": \"x\"}", "expected \"quantized_modules\": a non-empty array of module names")]
     [InlineData("{\"quantized_modules\": []}", "expected \"quantized_modules\": a non-empty array of module names")]

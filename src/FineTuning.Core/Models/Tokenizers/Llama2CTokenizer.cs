@@ -138,11 +138,7 @@ public sealed class Llama2CTokenizer : IContinuationTokenizer
     }
 
     /// <summary>The ids before any merge (one per code point, or its bytes), as the first stage of <see cref="Encode(string, bool, bool)"/>.</summary>
-    internal List<int> Pieces(string text, bool addBos, bool dummyPrefix)
-    {
-        List<int> tokens = Encode(text, addBos, addEos: false, dummyPrefix, merge: false);
-        return tokens;
-    }
+    internal List<int> Pieces(string text, bool addBos, bool dummyPrefix) => Encode(text, addBos, addEos: false, dummyPrefix, merge: false);
 
     /// <inheritdoc />
     public string Decode(IEnumerable<int> ids)
