@@ -250,7 +250,7 @@ namespace FineTuning.Build
                     {
                         case ElfPatchOutcome.Patched:
                             Log.LogMessage(Microsoft.Build.Framework.MessageImportance.High,
-                                "FineTuning: the system libstdc++ lacks " + ElfVersionNeedPatcher.Glibcxx3432 + "; " + r.Message + " in " + path + " so TorchSharp can load (docs/libtorchsharp-load-fix.md).");
+                                "FineTuning: the system libstdc++ lacks " + ElfVersionNeedPatcher.Glibcxx3432 + "; " + r.Message + " in " + path + " so TorchSharp can load (see the FineTuning.Core package README).");
                             break;
                         case ElfPatchOutcome.Malformed:
                             Log.LogWarning("FineTuning: left " + path + " untouched: " + r.Message + ". TorchSharp may fail to load with 'GLIBCXX_3.4.32 not found'.");

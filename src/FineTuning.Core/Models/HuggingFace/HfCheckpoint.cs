@@ -103,7 +103,8 @@ public static class HfCheckpoint
     /// <param name="folder">The output folder: new, empty, or (with <see cref="HfSaveOptions.Overwrite"/>) replaced.</param>
     /// <param name="options">Shard size, overwrite, tokenizer and chat template; null uses the defaults.</param>
     /// <exception cref="ArgumentException">The model is not a supported type, or still carries adapter layers.</exception>
-    /// <exception cref="IOException">The folder exists and is not empty (without overwrite), or writing failed; nothing is left at <paramref name="folder"/> then.</exception>
+    /// <exception cref="IOException">The folder exists and is not empty (without overwrite); nothing is written.</exception>
+    /// <exception cref="FineTuning.IO.SaveException">Writing failed (full disk, permissions): the folder is as it was, no temporary folder is left.</exception>
     /// <exception cref="NotSupportedException">The tokenizer is of a kind that cannot be written as tokenizer.json yet.</exception>
     public static void Save(nn.Module model, string folder, HfSaveOptions? options = null)
     {
@@ -146,7 +147,7 @@ public static class HfCheckpoint
 
         using var scope = torch.NewDisposeScope();
         Dictionary<string, Tensor> tensors = HfWeightLoader.ToCheckpoint(map);
-        HfFolderWriter.WriteAtomically(folder, temporary =>
+        FineTuning.IO.AtomicFolder.Write(folder, temporary =>
         {
             writeConfig(Path.Combine(temporary, ConfigFileName));
             HfFolderWriter.WriteGenerationConfig(temporary, options.Tokenizer);

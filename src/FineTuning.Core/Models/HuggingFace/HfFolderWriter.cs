@@ -46,36 +46,6 @@ internal static class HfFolderWriter
         }
     }
 
-    /// <summary>Runs <paramref name="write"/> on an empty temporary folder, then puts that folder at <paramref name="folder"/>.</summary>
-    internal static void WriteAtomically(string folder, Action<string> write)
-    {
-        string full = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
-        string parent = Path.GetDirectoryName(full) ?? throw new IOException($"'{full}' has no parent folder.");
-        string name = Path.GetFileName(full);
-        Directory.CreateDirectory(parent);
-        string temporary = Path.Combine(parent, $".{name}.{Guid.NewGuid():N}.tmp");
-        Directory.CreateDirectory(temporary);
-        try
-        {
-            write(temporary);
-            if (!Directory.Exists(full))
-            {
-                Directory.Move(temporary, full);
-                return;
-            }
-
-            string old = Path.Combine(parent, $".{name}.{Guid.NewGuid():N}.old");
-            Directory.Move(full, old);
-            Directory.Move(temporary, full);
-            Directory.Delete(old, recursive: true);
-        }
-        catch
-        {
-            if (Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
-            throw;
-        }
-    }
-
     /// <summary><c>generation_config.json</c>: the tokenizer's BOS/EOS ids (when known), as <c>GenerationConfig.from_model_config</c> writes them.</summary>
     internal static void WriteGenerationConfig(string folder, ITokenizer? tokenizer)
     {
