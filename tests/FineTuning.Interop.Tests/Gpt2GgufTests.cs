@@ -15,9 +15,9 @@ namespace FineTuning.Interop.Tests;
 public sealed class Gpt2GgufTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string[] Prompts = { "Hello world", "abc", "The 3 cats." };
-    private readonly string folder = Directory.CreateTempSubdirectory("ft-gguf-gpt2-").FullName;
+    private readonly TempFolder folder = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => folder.Dispose();
 
     [Theory]
     [InlineData(GgufTensorType.F32)]
@@ -38,7 +38,7 @@ public sealed class Gpt2GgufTests(ITestOutputHelper output) : IDisposable
         }
 
         model.eval();
-        string path = Path.Combine(folder, $"gpt2-{type}.gguf");
+        string path = folder.File($"gpt2-{type}.gguf");
         GgufExportResult export = GgufExporter.Save(model, TinyHfModels.Vocabulary("gpt2"), path, new GgufExportOptions { TensorType = type });
         Assert.Equal("gpt2", export.Architecture);
         Reference.UseStoredWeights(model, export, GgufGpt2Layout.TensorName);

@@ -16,9 +16,9 @@ namespace FineTuning.Interop.Tests;
 public sealed class TinyModelGgufTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string[] Prompts = { "Hello world", "abc", "The 3 cats." };
-    private readonly string folder = Directory.CreateTempSubdirectory("ft-gguf-").FullName;
+    private readonly TempFolder folder = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => folder.Dispose();
 
     [Theory]
     [InlineData("llama", GgufTensorType.F32, true)]
@@ -32,7 +32,7 @@ public sealed class TinyModelGgufTests(ITestOutputHelper output) : IDisposable
     {
         LlamaConfig config = architecture switch { "llama" => TinyHfModels.LlamaGqa(), "mistral" => TinyHfModels.MistralHeadDim(), _ => TinyHfModels.Qwen2() };
         using LlamaForCausalLM model = TinyHfModels.Create(config, seed: 5);
-        string path = Path.Combine(folder, $"{architecture}-{type}.gguf");
+        string path = folder.File($"{architecture}-{type}.gguf");
         GgufExportResult export = GgufExporter.Save(model, TinyHfModels.Vocabulary(architecture == "qwen2" ? "gpt2" : "llama"), path, new GgufExportOptions { TensorType = type });
         Assert.Equal(architecture == "mistral" ? "llama" : architecture, export.Architecture);
         Reference.UseStoredWeights(model, export);

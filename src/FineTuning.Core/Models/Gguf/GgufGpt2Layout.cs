@@ -23,14 +23,7 @@ internal static class GgufGpt2Layout
             case "transformer.ln_f.bias": return "output_norm.bias";
         }
 
-        const string prefix = "transformer.h.";
-        if (!name.StartsWith(prefix, StringComparison.Ordinal)) return null;
-        int dot = name.IndexOf('.', prefix.Length);
-        if (dot < 0 || !int.TryParse(name.AsSpan(prefix.Length, dot - prefix.Length), out int layer)) return null;
-        string rest = name[(dot + 1)..];
-        int last = rest.LastIndexOf('.');
-        if (last < 0) return null;
-        string? module = rest[..last] switch
+        return GgufNames.Block(name, "transformer.h.", static module => module switch
         {
             "ln_1" => "attn_norm",
             "attn.c_attn" => "attn_qkv",
@@ -39,8 +32,7 @@ internal static class GgufGpt2Layout
             "mlp.c_fc" => "ffn_up",
             "mlp.c_proj" => "ffn_down",
             _ => null,
-        };
-        return module is null ? null : $"blk.{layer}.{module}.{rest[(last + 1)..]}";
+        });
     }
 
     internal static void WriteMetadata(GgufWriter w, Gpt2Config c, GgufExportOptions o)
