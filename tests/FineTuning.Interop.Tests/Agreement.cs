@@ -21,18 +21,21 @@ namespace FineTuning.Interop.Tests;
 /// </summary>
 internal static class Agreement
 {
-    internal static double Epsilon(GgufTensorType type, LlamaConfig config) => type switch
+    internal static double Epsilon(GgufTensorType type, int longestDot) => type switch
     {
-        GgufTensorType.F32 => Math.Max(config.HiddenSize, config.IntermediateSize) * Math.Pow(2, -24),
+        GgufTensorType.F32 => longestDot * Math.Pow(2, -24),
         GgufTensorType.F16 => Math.Pow(2, -11),
         _ => 1.0 / 254,
     };
 
-    internal static double Tolerance(GgufTensorType type, LlamaConfig config, float[] logits) =>
-        ((7 * config.NumHiddenLayers) + 1) * Epsilon(type, config) * logits.Max(Math.Abs);
+    internal static double Tolerance(double epsilon, int layers, float[] logits) => ((7 * layers) + 1) * epsilon * logits.Max(Math.Abs);
 
-    /// <summary>Compares one prompt; returns the measured agreement (asserting the derived bounds).</summary>
-    internal static Measured Check(LlamaCppRunner cpp, LlamaForCausalLM model, ITokenizer tokenizer, IReadOnlyList<int> prompt, int newTokens, GgufTensorType type, bool requireAllTokens)
+    /// <summary>Compares one prompt of a LLaMA-family model; returns the measured agreement (asserting the derived bounds).</summary>
+    internal static Measured Check(LlamaCppRunner cpp, LlamaForCausalLM model, ITokenizer tokenizer, IReadOnlyList<int> prompt, int newTokens, GgufTensorType type, bool requireAllTokens) =>
+        Check(cpp, model, tokenizer, prompt, newTokens, Epsilon(type, Math.Max(model.Config.HiddenSize, model.Config.IntermediateSize)), model.Config.NumHiddenLayers, requireAllTokens);
+
+    /// <summary>Compares one prompt given the per-value rounding <paramref name="epsilon"/> and the number of layers.</summary>
+    internal static Measured Check(LlamaCppRunner cpp, ICausalLanguageModel model, ITokenizer tokenizer, IReadOnlyList<int> prompt, int newTokens, double epsilon, int layers, bool requireAllTokens)
     {
         var ourLogits = new List<float[]>();
         var options = new GenerationOptions
@@ -41,9 +44,9 @@ internal static class Agreement
         };
         List<int> ours = new TextGenerator(model, tokenizer).GenerateIds(new[] { prompt }, options)[0].ToList();
         (List<int> theirs, List<float[]> theirLogits) = cpp.Greedy(prompt, newTokens, tokenizer.EosId);
-        double tolerance = Tolerance(type, model.Config, ourLogits[0]);
+        double tolerance = Tolerance(epsilon, layers, ourLogits[0]);
         double diff = ourLogits[0].Zip(theirLogits[0], (a, b) => Math.Abs(a - b)).Max();
-        Assert.True(diff <= tolerance, $"first-step logits differ by {diff:G3}, more than the derived {tolerance:G3} ({type}).");
+        Assert.True(diff <= tolerance, $"first-step logits differ by {diff:G3}, more than the derived {tolerance:G3} (per-value rounding {epsilon:G3}).");
         int prefix = 0;
         while (prefix < Math.Min(ours.Count, theirs.Count) && ours[prefix] == theirs[prefix]) prefix++;
         int decisive = 0;

@@ -19,6 +19,13 @@ internal sealed class LlamaCppRunner : IDisposable
         {
             if (level == LLamaLogLevel.Error) Console.Error.Write(message);
         });
+
+        // LLamaSharp picks the AVX-512, AVX2, AVX or plain build for the CPU; FINETUNING_LLAMA_AVX=avx2 (or avx, none) forces
+        // a lower one, to check on an AVX-512 machine the build that AVX2-only machines get.
+        if (Enum.TryParse(Environment.GetEnvironmentVariable("FINETUNING_LLAMA_AVX"), ignoreCase: true, out AvxLevel avx))
+        {
+            NativeLibraryConfig.All.WithAvx(avx);
+        }
     }
 
     internal LlamaCppRunner(string path, string? loraPath = null, float loraScale = 1f)

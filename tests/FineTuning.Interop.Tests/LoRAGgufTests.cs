@@ -20,9 +20,9 @@ namespace FineTuning.Interop.Tests;
 public sealed class LoRAGgufTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string[] Prompts = { "Once upon a time", "The cat sat on the", "Tom and Sue went" };
-    private readonly string folder = Directory.CreateTempSubdirectory("ft-gguf-").FullName;
+    private readonly TempFolder folder = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => folder.Dispose();
 
     [SkippableTheory]
     [InlineData(false)]
@@ -31,7 +31,7 @@ public sealed class LoRAGgufTests(ITestOutputHelper output) : IDisposable
     {
         string dir = ModelFiles.Stories260K();
         Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(dir, "tok512.bin"), 512);
-        string basePath = Path.Combine(folder, "base.gguf"), adapterPath = Path.Combine(folder, "adapter.gguf");
+        string basePath = folder.File("base.gguf"), adapterPath = folder.File("adapter.gguf");
         using (LlamaForCausalLM plain = Load(dir))
         {
             GgufExporter.Save(plain, GgufVocabulary.FromLlama2C(tokenizer), basePath, new GgufExportOptions { TensorType = GgufTensorType.F32 });
@@ -63,7 +63,7 @@ public sealed class LoRAGgufTests(ITestOutputHelper output) : IDisposable
         Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(dir, "tok512.bin"), 512);
         using LlamaForCausalLM adapted = Adapted(dir, rsLoRA: false);
         using LlamaForCausalLM merged = Merged(dir, adapted);
-        string path = Path.Combine(folder, "merged-f16.gguf");
+        string path = folder.File("merged-f16.gguf");
         GgufExportResult export = GgufExporter.Save(merged, GgufVocabulary.FromLlama2C(tokenizer), path);
         Reference.UseStoredWeights(merged, export);
         using var cpp = new LlamaCppRunner(path);

@@ -32,13 +32,16 @@ internal static class Reference
     /// Replaces every weight of <paramref name="model"/> by the values the GGUF file holds for it (encoded in the type
     /// the export chose, decoded back), so our forward pass runs the very weights llama.cpp runs.
     /// </summary>
-    internal static void UseStoredWeights(LlamaForCausalLM model, GgufExportResult export)
+    internal static void UseStoredWeights(LlamaForCausalLM model, GgufExportResult export) => UseStoredWeights(model, export, GgufLlamaLayout.TensorName);
+
+    /// <summary>As above for any model, given the map from its parameter names to GGUF names.</summary>
+    internal static void UseStoredWeights(nn.Module model, GgufExportResult export, Func<string, string?> ggufName)
     {
         Dictionary<string, GgufTensorType> types = export.Tensors.ToDictionary(t => t.Name, t => t.Type);
         using var noGrad = torch.no_grad();
         foreach ((string name, Parameter p) in model.named_parameters())
         {
-            GgufTensorType type = types[GgufLlamaLayout.TensorName(name)!];
+            GgufTensorType type = types[ggufName(name)!];
             if (type == GgufTensorType.F32) continue;
             using Tensor f = p.detach().contiguous();
             float[] stored = GgufQuantizer.Decode(GgufExporter.Encode(f, 0, type), type, (int)f.numel());

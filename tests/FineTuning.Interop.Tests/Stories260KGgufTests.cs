@@ -16,9 +16,9 @@ public sealed class Stories260KGgufTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string[] Prompts = { "Once upon a time", "Lily wanted to", "The cat sat on the", "One day, a big dog", "Tom and Sue went" };
     private const int NewTokens = 32;
-    private readonly string folder = Directory.CreateTempSubdirectory("ft-gguf-").FullName;
+    private readonly TempFolder folder = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => folder.Dispose();
 
     [SkippableTheory]
     [InlineData(GgufTensorType.F32, true)]
@@ -30,7 +30,7 @@ public sealed class Stories260KGgufTests(ITestOutputHelper output) : IDisposable
         string dir = ModelFiles.Stories260K();
         using LlamaForCausalLM model = Llama2CCheckpoint.Load(Path.Combine(dir, "stories260K.bin"));
         Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(dir, "tok512.bin"), 512);
-        string path = Path.Combine(folder, $"stories260K-{type}.gguf");
+        string path = folder.File($"stories260K-{type}.gguf");
         GgufExportResult export = GgufExporter.Save(model, GgufVocabulary.FromLlama2C(tokenizer), path, new GgufExportOptions { TensorType = type });
         output.WriteLine($"{type}: {export.FileBytes} bytes; F16 fallbacks: {export.Tensors.Count(t => t.FellBack)}");
         Assert.Equal(new FileInfo(path).Length, export.FileBytes);

@@ -16,24 +16,25 @@ namespace FineTuning.Interop.Tests;
 public sealed class TinyModelGgufTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string[] Prompts = { "Hello world", "abc", "The 3 cats." };
-    private readonly string folder = Directory.CreateTempSubdirectory("ft-gguf-").FullName;
+    private readonly TempFolder folder = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => folder.Dispose();
 
     [Theory]
     [InlineData("llama", GgufTensorType.F32, true)]
     [InlineData("llama", GgufTensorType.F16, false)]
     [InlineData("llama", GgufTensorType.Q8_0, false)]
+    [InlineData("mistral", GgufTensorType.F32, true)]
     [InlineData("qwen2", GgufTensorType.F32, true)]
     [InlineData("qwen2", GgufTensorType.F16, false)]
     [InlineData("qwen2", GgufTensorType.Q8_0, false)]
     public void Save_TinyHfModel_LlamaCppGreedyTokensAndLogitsAgree(string architecture, GgufTensorType type, bool allTokens)
     {
-        LlamaConfig config = architecture == "llama" ? TinyHfModels.LlamaGqa() : TinyHfModels.Qwen2();
+        LlamaConfig config = architecture switch { "llama" => TinyHfModels.LlamaGqa(), "mistral" => TinyHfModels.MistralHeadDim(), _ => TinyHfModels.Qwen2() };
         using LlamaForCausalLM model = TinyHfModels.Create(config, seed: 5);
-        string path = Path.Combine(folder, $"{architecture}-{type}.gguf");
-        GgufExportResult export = GgufExporter.Save(model, TinyHfModels.Vocabulary(architecture == "llama" ? "llama" : "gpt2"), path, new GgufExportOptions { TensorType = type });
-        Assert.Equal(architecture, export.Architecture);
+        string path = folder.File($"{architecture}-{type}.gguf");
+        GgufExportResult export = GgufExporter.Save(model, TinyHfModels.Vocabulary(architecture == "qwen2" ? "gpt2" : "llama"), path, new GgufExportOptions { TensorType = type });
+        Assert.Equal(architecture == "mistral" ? "llama" : architecture, export.Architecture);
         Reference.UseStoredWeights(model, export);
         using var cpp = new LlamaCppRunner(path);
         var tokenizer = new CharTokenizer();

@@ -19,6 +19,9 @@ internal static class TinyHfModels
     /// <summary>Qwen2: q/k/v biases, no o_proj bias, half rotation (no permutation), GQA, tied embeddings.</summary>
     internal static LlamaConfig Qwen2() => Config("qwen2", bias: true) with { OutputProjectionBias = false, TieWordEmbeddings = true, RopeTheta = 1000000 };
 
+    /// <summary>Mistral with an explicit head_dim (32) that is not hidden / heads (16): llama.cpp reads it from key_length.</summary>
+    internal static LlamaConfig MistralHeadDim() => Config("mistral", bias: false) with { HeadDim = 32, SlidingWindow = 64 };
+
     private static LlamaConfig Config(string type, bool bias) => new()
     {
         ModelType = type, HiddenSize = 64, IntermediateSize = 96, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2,

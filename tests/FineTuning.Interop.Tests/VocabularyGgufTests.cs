@@ -19,9 +19,9 @@ public sealed class VocabularyGgufTests : IDisposable
         "tabs\tand\nnew\n\nlines", "1234567 numbers 3.14159", "emoji 🙂👍 and 中文字符", "GPT-2's byte-level BPE: (a+b)*c = d/e",
     };
 
-    private readonly string folder = Directory.CreateTempSubdirectory("ft-gguf-vocab-").FullName;
+    private readonly TempFolder folder = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => folder.Dispose();
 
     [Fact]
     public void FromHfTokenizer_Gpt2Vocabulary_LlamaCppTokenizesLikeOurHfTokenizer()
@@ -39,7 +39,7 @@ public sealed class VocabularyGgufTests : IDisposable
             HiddenSize = 32, IntermediateSize = 32, NumHiddenLayers = 1, NumAttentionHeads = 2, VocabSize = tokenizer.VocabSize, MaxPositionEmbeddings = 64,
         };
         using var model = new LlamaForCausalLM(config);
-        string path = Path.Combine(folder, "gpt2-vocab.gguf");
+        string path = folder.File("gpt2-vocab.gguf");
         GgufExporter.Save(model, vocabulary, path);
 
         List<int[]> theirs = LlamaCppRunner.TokenizeVocabularyOnly(path, Corpus);

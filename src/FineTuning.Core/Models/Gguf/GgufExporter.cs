@@ -15,26 +15,26 @@ namespace FineTuning.Models.Gguf;
 /// Writes a causal language model as a GGUF version 3 file that llama.cpp (and LLamaSharp, Ollama, LM Studio) loads:
 /// the <c>general.*</c> and <c>&lt;arch&gt;.*</c> metadata, the tokenizer, and every weight under llama.cpp's tensor
 /// names in the chosen <see cref="GgufTensorType"/>. LLaMA and Mistral models become the <c>llama</c> architecture
-/// (with the Q/K row permutation llama.cpp expects), Qwen2 models <c>qwen2</c>. The file is written atomically: on any
+/// (with the Q/K row permutation llama.cpp expects), Qwen2 models <c>qwen2</c>, GPT-2 models <c>gpt2</c>. The file is written atomically: on any
 /// failure nothing is left at <c>path</c>. See docs/export-gguf.md.
 /// </summary>
 public static class GgufExporter
 {
-    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/>; see <see cref="Save(LlamaForCausalLM, GgufVocabulary, string, GgufExportOptions?)"/>.</summary>
-    /// <param name="model">The model; only <see cref="LlamaForCausalLM"/> is supported yet.</param>
+    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/>; see the overloads per architecture.</summary>
+    /// <param name="model">A <see cref="LlamaForCausalLM"/> or <see cref="Gpt2LMHeadModel"/>.</param>
     /// <param name="vocabulary">Its tokenizer in GGUF form (e.g. <see cref="GgufVocabulary.FromLlama2C"/>).</param>
     /// <param name="path">The .gguf file to write (replaced if it exists).</param>
     /// <param name="options">Tensor types and metadata; null for the defaults (F16).</param>
     /// <returns>What was written.</returns>
-    /// <exception cref="NotSupportedException">The architecture has no GGUF export here (GPT-2 and others).</exception>
+    /// <exception cref="NotSupportedException">The model type has no GGUF export here.</exception>
     public static GgufExportResult Save(ICausalLanguageModel model, GgufVocabulary vocabulary, string path, GgufExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         return model switch
         {
             LlamaForCausalLM llama => Save(llama, vocabulary, path, options),
-            Gpt2LMHeadModel => throw new NotSupportedException("GGUF export of the gpt2 architecture is not supported yet (llama, mistral and qwen2 are)."),
-            _ => throw new NotSupportedException($"GGUF export of {model.GetType().Name} is not supported (llama, mistral and qwen2 models are)."),
+            Gpt2LMHeadModel gpt2 => Save(gpt2, vocabulary, path, options),
+            _ => throw new NotSupportedException($"GGUF export of {model.GetType().Name} is not supported (llama, mistral, qwen2 and gpt2 models are)."),
         };
     }
 
@@ -50,26 +50,73 @@ public static class GgufExporter
     public static GgufExportResult Save(LlamaForCausalLM model, GgufVocabulary vocabulary, string path, GgufExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        LlamaConfig config = model.Config;
+        string arch = GgufLlamaLayout.Architecture(config);
+        (GgufWriter writer, GgufExportOptions o) = Start(vocabulary, path, options, config.VocabSize, arch);
+        WriteMetadata(writer, config, arch, o);
+        vocabulary.WriteTo(writer, o.ChatTemplate);
+        var exported = new List<GgufExportedTensor>();
+        AddTensors(writer, exported, model, GgufLlamaLayout.TensorName, output: config.TieWordEmbeddings ? "token_embd.weight" : "output.weight",
+            n => GgufLlamaLayout.PermutedHeads(n, config, arch), o, path, arch);
+        if (arch == "qwen2" && !config.AttentionBias) AddZeroQkvBiases(writer, exported, config);
+        return Finish(writer, path, arch, exported);
+    }
+
+    /// <summary>Writes a GPT-2 model to <paramref name="path"/> (llama.cpp's <c>gpt2</c> architecture; the head is tied to the token embedding).</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="vocabulary">Its tokenizer in GGUF form (e.g. <see cref="GgufVocabulary.FromHfTokenizer"/> with <c>gpt-2</c>).</param>
+    /// <param name="path">The .gguf file to write (replaced if it exists).</param>
+    /// <param name="options">Tensor types and metadata; null for the defaults (F16).</param>
+    /// <returns>What was written.</returns>
+    /// <exception cref="GgufExportException">As for the LLaMA overload.</exception>
+    public static GgufExportResult Save(Gpt2LMHeadModel model, GgufVocabulary vocabulary, string path, GgufExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        const string arch = GgufGpt2Layout.Architecture;
+        (GgufWriter writer, GgufExportOptions o) = Start(vocabulary, path, options, model.Config.VocabSize, arch);
+        GgufGpt2Layout.WriteMetadata(writer, model.Config, o);
+        vocabulary.WriteTo(writer, o.ChatTemplate);
+        var exported = new List<GgufExportedTensor>();
+        AddTensors(writer, exported, model, GgufGpt2Layout.TensorName, output: "token_embd.weight", _ => 0, o, path, arch);
+        return Finish(writer, path, arch, exported);
+    }
+
+    private static (GgufWriter Writer, GgufExportOptions Options) Start(GgufVocabulary vocabulary, string path, GgufExportOptions? options, int vocabSize, string arch)
+    {
         ArgumentNullException.ThrowIfNull(vocabulary);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         GgufExportOptions o = (options ?? new GgufExportOptions()).Clone();
         o.Validate();
-        LlamaConfig config = model.Config;
-        string arch = GgufLlamaLayout.Architecture(config);
-        List<string> problems = vocabulary.Problems(config.VocabSize);
+        List<string> problems = vocabulary.Problems(vocabSize);
         if (problems.Count > 0) throw new GgufExportException($"{path}: the GGUF vocabulary does not fit the model: " + string.Join(" ", problems));
-
         var writer = new GgufWriter();
-        WriteMetadata(writer, config, arch, o, o.Name ?? Path.GetFileNameWithoutExtension(path));
-        vocabulary.WriteTo(writer, o.ChatTemplate);
-        var exported = new List<GgufExportedTensor>();
+        writer.AddString("general.architecture", arch);
+        writer.AddString("general.type", "model");
+        writer.AddString("general.name", o.Name ?? Path.GetFileNameWithoutExtension(path));
+        writer.AddUInt32("general.file_type", o.FileType);
+        writer.AddUInt32("general.quantization_version", 2);
+        return (writer, o);
+    }
+
+    private static GgufExportResult Finish(GgufWriter writer, string path, string arch, List<GgufExportedTensor> exported)
+    {
+        writer.Save(path);
+        return new GgufExportResult(Path.GetFullPath(path), new FileInfo(path).Length, arch, exported);
+    }
+
+    /// <summary>
+    /// Adds every parameter under its GGUF name: 1-D tensors as F32, the output head (<paramref name="output"/>) in the
+    /// output type, other matrices in the chosen type, or F16 when their rows do not split into blocks.
+    /// </summary>
+    private static void AddTensors(GgufWriter writer, List<GgufExportedTensor> exported, nn.Module model, Func<string, string?> map, string output,
+        Func<string, int> permutedHeads, GgufExportOptions o, string path, string arch)
+    {
         foreach ((string name, Parameter parameter) in model.named_parameters())
         {
-            string ggufName = GgufLlamaLayout.TensorName(name) ?? throw new GgufExportException(
+            string ggufName = map(name) ?? throw new GgufExportException(
                 $"{path}: parameter \"{name}\" has no tensor in GGUF's {arch} architecture (adapter or quantized layers: merge and unload them, or export the adapter on its own).");
             long[] shape = parameter.shape;
-            bool output = ggufName == "output.weight" || (ggufName == "token_embd.weight" && config.TieWordEmbeddings);
-            GgufTensorType wanted = shape.Length == 1 ? GgufTensorType.F32 : output ? o.EffectiveOutputType : o.TensorType;
+            GgufTensorType wanted = shape.Length == 1 ? GgufTensorType.F32 : ggufName == output ? o.EffectiveOutputType : o.TensorType;
             GgufTensorType type = wanted;
             if (!GgufQuantizer.CanStore(wanted, shape[^1]))
             {
@@ -81,14 +128,10 @@ public static class GgufExporter
                 type = GgufTensorType.F16;
             }
 
-            int heads = GgufLlamaLayout.PermutedHeads(ggufName, config, arch);
+            int heads = permutedHeads(ggufName);
             writer.AddTensor(ggufName, shape, type, () => Encode(parameter, heads, type));
             exported.Add(new GgufExportedTensor(ggufName, shape, type, type != wanted));
         }
-
-        if (arch == "qwen2" && !config.AttentionBias) AddZeroQkvBiases(writer, exported, config);
-        writer.Save(path);
-        return new GgufExportResult(Path.GetFullPath(path), new FileInfo(path).Length, arch, exported);
     }
 
     /// <summary>The bytes of <paramref name="tensor"/> (any dtype or device) in <paramref name="type"/>, rows permuted for <paramref name="permutedHeads"/> heads when not 0.</summary>
@@ -102,13 +145,8 @@ public static class GgufExporter
         return GgufQuantizer.Encode(values, type);
     }
 
-    private static void WriteMetadata(GgufWriter w, LlamaConfig c, string a, GgufExportOptions o, string name)
+    private static void WriteMetadata(GgufWriter w, LlamaConfig c, string a, GgufExportOptions o)
     {
-        w.AddString("general.architecture", a);
-        w.AddString("general.type", "model");
-        w.AddString("general.name", name);
-        w.AddUInt32("general.file_type", o.FileType);
-        w.AddUInt32("general.quantization_version", 2);
         w.AddUInt32($"{a}.vocab_size", (uint)c.VocabSize);
         w.AddUInt32($"{a}.context_length", (uint)(o.ContextLength ?? c.MaxPositionEmbeddings));
         w.AddUInt32($"{a}.embedding_length", (uint)c.HiddenSize);

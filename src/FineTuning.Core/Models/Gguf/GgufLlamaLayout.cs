@@ -46,14 +46,7 @@ internal static class GgufLlamaLayout
             case "lm_head.weight": return "output.weight";
         }
 
-        const string prefix = "model.layers.";
-        if (!hfName.StartsWith(prefix, StringComparison.Ordinal)) return null;
-        int dot = hfName.IndexOf('.', prefix.Length);
-        if (dot < 0 || !int.TryParse(hfName.AsSpan(prefix.Length, dot - prefix.Length), out int layer)) return null;
-        string rest = hfName[(dot + 1)..];
-        int last = rest.LastIndexOf('.');
-        if (last < 0) return null;
-        string? module = rest[..last] switch
+        return GgufNames.Block(hfName, "model.layers.", static module => module switch
         {
             "input_layernorm" => "attn_norm",
             "self_attn.q_proj" => "attn_q",
@@ -65,8 +58,7 @@ internal static class GgufLlamaLayout
             "mlp.up_proj" => "ffn_up",
             "mlp.down_proj" => "ffn_down",
             _ => null,
-        };
-        return module is null ? null : $"blk.{layer}.{module}.{rest[(last + 1)..]}";
+        });
     }
 
     /// <summary>

@@ -2,10 +2,12 @@ using System;
 using System.IO;
 using System.Linq;
 using FineTuning.Core.Tests.Models.HuggingFace;
+using FineTuning.Generation;
 using FineTuning.Core.Tests.Models.Llama;
 using FineTuning.Models.Gguf;
 using FineTuning.Models.Llama;
 using Xunit;
+using static TorchSharp.torch;
 
 namespace FineTuning.Core.Tests.Models.Gguf;
 
@@ -37,12 +39,23 @@ public sealed class GgufExportBadInputTests : IDisposable
     }
 
     [Fact]
-    public void Save_Gpt2_NotSupportedNamingTheArchitecture()
+    public void Save_OtherCausalModel_NotSupportedNamingTheType()
     {
-        using var gpt2 = HfCase.CreateGpt2();
-        NotSupportedException e = Assert.Throws<NotSupportedException>(() => GgufExporter.Save(gpt2, GgufExporterTests.CharVocabulary(), Target));
-        Assert.Contains("gpt2", e.Message, StringComparison.Ordinal);
+        NotSupportedException e = Assert.Throws<NotSupportedException>(() => GgufExporter.Save(new OtherModel(), GgufExporterTests.CharVocabulary(), Target));
+        Assert.Contains(nameof(OtherModel), e.Message, StringComparison.Ordinal);
         AssertOnlyOldFile(null);
+    }
+
+    /// <summary>A causal LM of an architecture the exporter does not know.</summary>
+    private sealed class OtherModel : ICausalLanguageModel
+    {
+        public int VocabSize => 67;
+
+        public Device Device => CPU;
+
+        public KVCache CreateCache() => throw new NotSupportedException();
+
+        public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KVCache? cache = null) => throw new NotSupportedException();
     }
 
     [Fact]

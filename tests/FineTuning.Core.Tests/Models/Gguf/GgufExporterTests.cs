@@ -150,4 +150,25 @@ public sealed class GgufExporterTests : IDisposable
         Assert.Equal(GgufTensorType.F32, file.Tensor("output_norm.weight").Type);
         Assert.Equal(result.Tensors.Select(t => (t.Name, t.Type)), file.Tensors.Select(t => (t.Name, t.Type)));
     }
+
+    [Fact]
+    public void Save_Gpt2_Gpt2ArchitectureNamesAndTiedHead()
+    {
+        using var model = HfCase.CreateGpt2();
+        string path = Path.Combine(folder.Path, "g.gguf");
+        GgufExportResult result = GgufExporter.Save(model, CharVocabulary(), path, new GgufExportOptions { TensorType = GgufTensorType.Q8_0 });
+        GgufReader file = GgufReader.Read(path);
+        Assert.Equal("gpt2", result.Architecture);
+        Assert.Equal(32u, file.Metadata["gpt2.context_length"]);
+        Assert.Equal(128u, file.Metadata["gpt2.feed_forward_length"]);
+        Assert.Equal(1e-5f, file.Metadata["gpt2.attention.layer_norm_epsilon"]);
+        Assert.Equal((12 * 2) + 4, file.Tensors.Count);
+        Assert.Equal(new long[] { 96, 32 }, file.Tensor("blk.0.attn_qkv.weight").Shape);
+        Assert.Equal(new long[] { 32, 128 }, file.Tensor("blk.1.ffn_down.weight").Shape);
+        Assert.Equal(GgufTensorType.F32, file.Tensor("blk.1.ffn_norm.bias").Type);
+        Assert.Equal(GgufTensorType.Q8_0, file.Tensor("position_embd.weight").Type);
+        Assert.DoesNotContain(file.Tensors, t => t.Name == "output.weight");
+        Dictionary<string, Tensor> state = model.state_dict();
+        Assert.Equal(state["transformer.h.0.attn.c_attn.bias"].data<float>().ToArray(), file.Values("blk.0.attn_qkv.bias"));
+    }
 }
