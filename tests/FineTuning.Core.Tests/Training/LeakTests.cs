@@ -99,8 +99,10 @@ public sealed class LeakTests(ITestOutputHelper output)
         Assert.True(activations > 100, $"the step should hold > 100 MiB of activations ({activations:F0})");
         Assert.True(kept[^1] - keptStart > 0.4 * activations, "without trimming the freed heap should stay resident (else this test shows nothing)");
         // Trims stay within a time budget (HeapTrimmer.Budget), so which later steps are trimmed depends on how long the
-        // steps take on this CPU; the first step always is (nothing spent yet).
-        Assert.True(trimmed[0] - keptStart < 0.4 * activations, $"after the first (trimmed) step RSS is {trimmed[0] - keptStart:F0} MiB above the first start");
+        // steps take on this CPU (the first always is), and on a loaded machine a single reading can catch a transient
+        // spike: the lowest reading after a step must be back near the floor, which never happens without trimming.
+        double lowest = trimmed.Min();
+        Assert.True(lowest - keptStart < 0.4 * activations, $"after every trimmed step RSS stayed {lowest - keptStart:F0} MiB or more above the first start");
     }
 
     /// <summary>depth tanh(Linear(width, width)) layers and a 16-way head; records the activation bytes one forward holds.</summary>
