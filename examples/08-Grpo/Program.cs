@@ -2,7 +2,7 @@
 // object its prompt names, without rambling, from its own samples scored by a verifiable reward (LoRA adapters).
 // Reports on held-out prompts (other objects) the reward and the rule-satisfaction rate before and after, samples,
 // and perplexity on plain text (the forgetting check).
-// Usage: dotnet run --project examples/08-Grpo -c Release [-- <folder with stories260K.bin and tok512.bin>] [--steps 40] [--lr 5e-3]
+// Usage: dotnet run --project examples/08-Grpo -c Release [-- <folder with stories260K.bin and tok512.bin>] [--steps 30] [--lr 5e-3]
 //        [--beta 0.04] [--algorithms GRPO,RLOO]
 using System;
 using System.Collections.Generic;
@@ -22,7 +22,7 @@ using FineTuning.Training;
 using TorchSharp;
 
 string? Option(string name) => Array.IndexOf(args, name) is int at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
-int steps = int.Parse(Option("--steps") ?? "40", System.Globalization.CultureInfo.InvariantCulture);
+int steps = int.Parse(Option("--steps") ?? "30", System.Globalization.CultureInfo.InvariantCulture);
 double learningRate = double.Parse(Option("--lr") ?? "5e-3", System.Globalization.CultureInfo.InvariantCulture);
 string[] algorithms = (Option("--algorithms") ?? "GRPO,RLOO").Split(',');
 double beta = double.Parse(Option("--beta") ?? "0.04", System.Globalization.CultureInfo.InvariantCulture);
