@@ -2,8 +2,8 @@
 // object its prompt names, without rambling, from its own samples scored by a verifiable reward (LoRA adapters).
 // Reports on held-out prompts (other objects) the reward and the rule-satisfaction rate before and after, samples,
 // and perplexity on plain text (the forgetting check).
-// Usage: dotnet run --project examples/08-Grpo -c Release [-- <folder with stories260K.bin and tok512.bin>] [--steps 40] [--lr 5e-3]
-//        [--algorithms GRPO,RLOO]
+// Usage: dotnet run --project examples/08-Grpo -c Release [-- <folder with stories260K.bin and tok512.bin>] [--steps 30] [--lr 5e-3]
+//        [--beta 0.04] [--algorithms GRPO,RLOO]
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -15,15 +15,17 @@ using FineTuning.Lora;
 using FineTuning.Models;
 using FineTuning.Models.Llama;
 using FineTuning.Models.Tokenizers;
+using FineTuning.Rlhf;
 using FineTuning.Rlhf.Grpo;
 using FineTuning.Rlhf.Rewards;
 using FineTuning.Training;
 using TorchSharp;
 
 string? Option(string name) => Array.IndexOf(args, name) is int at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
-int steps = int.Parse(Option("--steps") ?? "40", System.Globalization.CultureInfo.InvariantCulture);
+int steps = int.Parse(Option("--steps") ?? "30", System.Globalization.CultureInfo.InvariantCulture);
 double learningRate = double.Parse(Option("--lr") ?? "5e-3", System.Globalization.CultureInfo.InvariantCulture);
 string[] algorithms = (Option("--algorithms") ?? "GRPO,RLOO").Split(',');
+double beta = double.Parse(Option("--beta") ?? "0.04", System.Globalization.CultureInfo.InvariantCulture);
 string? folder = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || !args[i - 1].StartsWith("--", StringComparison.Ordinal))).FirstOrDefault()
     ?? (Environment.GetEnvironmentVariable("FINETUNING_MODELS_DIR") is { } root ? Path.Combine(root, "stories260K") : null);
 if (folder is null || !File.Exists(Path.Combine(folder, "stories260K.bin")))
@@ -42,8 +44,11 @@ var rows = new List<string>();
 foreach (string algorithm in algorithms)
 {
     using LlamaForCausalLM model = Llama2CCheckpoint.Load(Path.Combine(folder, "stories260K.bin"));
-    var options = new GrpoOptions { NumGenerations = 8, MaxCompletionLength = 32, Temperature = 1.0, LossType = GrpoLossType.Dapo, Seed = 1 };
-    GrpoObjective objective = algorithm == "GRPO" ? new GrpoObjective(tokenizer, options, rewards) : GrpoObjective.Rloo(tokenizer, options, rewards);
+    var options = new GrpoOptions { NumGenerations = 8, MaxCompletionLength = 32, Temperature = 1.0, LossType = GrpoLossType.Dapo, Beta = beta, Seed = 1 };
+    // The KL term keeps the policy near the base model (the same model with its adapters off): without it the tiny
+    // model learns the rule but forgets how to write.
+    ReferencePolicy reference = ReferencePolicy.WithinScope(LoRA.DisableAdapters);
+    GrpoObjective objective = algorithm == "GRPO" ? new GrpoObjective(tokenizer, options, rewards, reference) : GrpoObjective.Rloo(tokenizer, options, rewards, reference);
     (RewardEvaluation before, double pplBefore) = Measure(model, objective);
 
     Console.WriteLine();
@@ -88,6 +93,6 @@ internal sealed class Progress(GrpoObjective objective) : IProgress<TrainingProg
         GrpoMetrics m = objective.History[^1];
         Console.WriteLine($"  step {value.Step,3}/{value.TotalSteps}  reward {m.Reward:F3} (std {m.RewardStd:F3})  "
             + string.Join("  ", m.RewardFunctions.Select(f => $"{f.Name} {f.Mean:F3}"))
-            + $"  length {m.CompletionLength:F1}  entropy {m.Entropy:F2}  clip {m.ClipRatio:P1}  {value.Elapsed.TotalSeconds:F0} s");
+            + $"  length {m.CompletionLength:F1}  entropy {m.Entropy:F2}  kl {m.Kl ?? 0:F4}  {value.Elapsed.TotalSeconds:F0} s");
     }
 }

@@ -22,7 +22,7 @@ internal static partial class WordTask
     private static readonly string[] Templates =
     {
         "Once upon a time, there was a little girl who had a {0}.",
-        "Tom found a big {0} in the park.",
+        "In the park, Tom found a big {0}.",
         "Lily wanted a new {0}.",
         "One day, a boy saw a red {0}.",
     };
@@ -39,7 +39,7 @@ internal static partial class WordTask
         return all;
     }
 
-    /// <summary>The object the prompt names: the last word before its final full stop.</summary>
+    /// <summary>The object the prompt names: every template ends with it and a full stop.</summary>
     public static string WordOf(string prompt) => LastWord().Match(prompt).Groups[1].Value;
 
     /// <summary>1 when the completion mentions the prompt's object as a whole word (singular or plural), else 0.</summary>
