@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using FineTuning.Adapters;
 using FineTuning.Lora.IA3;
 using FineTuning.Models;
@@ -49,6 +50,9 @@ public static partial class PeftAdapter
             return null; // missing or malformed: the LoRA path reports it as it always did
         }
         if (peftType == "LORA") return null;
+        if (!Formats.Any(f => f.PeftType == peftType))
+            throw new AdapterFormatException($"{Path.Combine(directory, AdapterFiles.ConfigFileName)}: peft_type is \"{peftType}\"; PeftAdapter.Load reads LORA, " +
+                string.Join(", ", Formats.Select(f => f.PeftType)) + ". For an adapter of your own, call AdapterFiles.Load with its IAdapterFormat.");
         if (adapterName != "default")
             throw new NotSupportedException($"Loading a {peftType} adapter under the name \"{adapterName}\" is not supported yet; only \"default\".");
         return AdapterFiles.Load(model, directory, Formats, logger).Warnings;
