@@ -95,7 +95,6 @@ public static class AdapterFiles
         string? recordedBase = OptionalString(config, "base_model_name_or_path", configPath);
         string? taskType = OptionalString(config, "task_type", configPath);
 
-        using var scope = NewDisposeScope();
         using SafeTensorsReader reader = SafeTensorsReader.Open(weightsPath);
         var saved = new Dictionary<string, SafeTensorInfo>(StringComparer.Ordinal);
         foreach (SafeTensorInfo info in reader.Tensors)
@@ -104,7 +103,8 @@ public static class AdapterFiles
             saved[info.Name[KeyPrefix.Length..]] = info;
         }
 
-        adapter.Apply(model);
+        adapter.Apply(model); // outside the scope below: parameters it creates must outlive this call
+        using var scope = NewDisposeScope();
         IReadOnlyDictionary<string, Tensor> state = adapter.AdapterState(model);
         string[] missing = state.Keys.Where(k => !saved.ContainsKey(k)).Order(StringComparer.Ordinal).ToArray();
         string[] unexpected = saved.Keys.Where(k => !state.ContainsKey(k)).Order(StringComparer.Ordinal).ToArray();
