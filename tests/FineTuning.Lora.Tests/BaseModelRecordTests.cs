@@ -25,30 +25,16 @@ public sealed class BaseModelRecordTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private string BaseFolder(string name, ulong seed)
+    /// <summary>A tiny LLaMA checkpoint folder (the same weights each time: only the folder tells two bases apart).</summary>
+    private string BaseFolder(string name)
     {
         string folder = Path.Combine(_root, name);
-        var config = new LlamaConfig
-        {
-            HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2,
-            VocabSize = 48, MaxPositionEmbeddings = 64, TieWordEmbeddings = true,
-        };
-        using var model = new LlamaForCausalLM(config);
-        using var g = new Generator(seed);
-        model.InitializeWeights(g, std: 0.3);
+        using LlamaForCausalLM model = LlamaLoRATrainingTests.TinyLlama();
         HfCheckpoint.Save(model, folder);
         return folder;
     }
 
-    private static List<TokenSequence> Counting(int count, int seed)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ =>
-        {
-            int start = random.Next(48);
-            return TokenSequence.ForLanguageModeling(Enumerable.Range(0, 12).Select(i => (long)((start + i) % 48)).ToArray());
-        }).ToList();
-    }
+    private static List<TokenSequence> Counting(int count, int seed) => LlamaLoRATrainingTests.Counting(count, seed);
 
     private static JsonObject Config(string adapterDir) => (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(adapterDir, AdapterFiles.ConfigFileName)))!;
 
@@ -56,7 +42,7 @@ public sealed class BaseModelRecordTests : IDisposable
     public void WithIA3_OnTinyLlamaFromFolder_LearnsSavesBaseAndTask_AndReloadsIdentically()
     {
         using var scope = NewDisposeScope();
-        string baseDir = BaseFolder("base", 11);
+        string baseDir = BaseFolder("base");
         string adapterDir = Path.Combine(_root, "ia3");
         using LlamaForCausalLM model = HfCheckpoint.Load<LlamaForCausalLM>(baseDir);
         Assert.Equal(baseDir, model.NameOrPath);
@@ -91,7 +77,7 @@ public sealed class BaseModelRecordTests : IDisposable
     [Fact]
     public void LoRA_SavedOverFolderModel_RecordsBase_AndLoadOntoAnotherBaseWarns()
     {
-        string baseDir = BaseFolder("base", 11), otherDir = BaseFolder("other", 12);
+        string baseDir = BaseFolder("base"), otherDir = BaseFolder("other");
         string adapterDir = Path.Combine(_root, "lora");
         using (LlamaForCausalLM model = HfCheckpoint.Load<LlamaForCausalLM>(baseDir))
         {
