@@ -21,6 +21,8 @@ namespace FineTuning.Lora.Tests;
 /// <param name="Save">Writes the adapter of a model to a folder (the adapter instance is the one applied).</param>
 /// <param name="Load">Loads a saved folder onto a fresh model.</param>
 /// <param name="LearningRate">A learning rate at which the kind learns the contract's toy task in a few steps.</param>
+/// <param name="Merge">Merges the adapter into the base weights.</param>
+/// <param name="Unmerge">Takes it out again.</param>
 public sealed record AdapterCase(
     string Name,
     Func<IModelAdapter> Create,
@@ -28,7 +30,9 @@ public sealed record AdapterCase(
     Action<nn.Module, ulong> Perturb,
     Action<nn.Module, string, IModelAdapter> Save,
     Action<nn.Module, string> Load,
-    double LearningRate)
+    double LearningRate,
+    Action<nn.Module> Merge,
+    Action<nn.Module> Unmerge)
 {
     /// <summary>Every case by name.</summary>
     public static IReadOnlyDictionary<string, AdapterCase> All { get; } = LoRACases().Concat(IA3Cases()).ToDictionary(c => c.Name, StringComparer.Ordinal);
@@ -55,7 +59,8 @@ public sealed record AdapterCase(
                 ? new[] { "lora_A.default.weight", "lora_B.default.weight", "lora_magnitude_vector.default.weight" }
                 : new[] { "lora_A.default.weight", "lora_B.default.weight" };
             yield return new AdapterCase(kind, () => new LoRAAdapter(AdapterContractTests.OptionsFor(kind)), ParameterNames("q_proj", "v_proj", parts),
-                AdapterContractTests.Perturb, (model, dir, _) => PeftAdapter.Save(model, dir), (model, dir) => PeftAdapter.Load(model, dir), 1e-2);
+                AdapterContractTests.Perturb, (model, dir, _) => PeftAdapter.Save(model, dir), (model, dir) => PeftAdapter.Load(model, dir), 1e-2,
+                model => LoRA.Merge(model), LoRA.Unmerge);
         }
     }
 
@@ -72,7 +77,9 @@ public sealed record AdapterCase(
         PerturbIA3,
         (model, dir, adapter) => AdapterFiles.Save(model, dir, (IPersistentAdapter)adapter),
         (model, dir) => PeftAdapter.Load(model, dir), // dispatches on peft_type
-        0.15);
+        0.15,
+        IA3Adapter.Merge,
+        IA3Adapter.Unmerge);
 
     /// <summary>Sets every IA3 vector to 1 + 0.1·N(0, 1).</summary>
     internal static void PerturbIA3(nn.Module model, ulong seed)

@@ -13,7 +13,7 @@ namespace FineTuning.Lora.Tests;
 /// <summary>
 /// The contract every adapter kind keeps, run over <see cref="AdapterCase.All"/> (LoRA variants and IA3): identity at
 /// initialisation, only adapter parameters train, save then load gives identical outputs, training lowers the loss and
-/// leaves the base alone, no tensor leaks. LoRA-only behaviour (merge, disabling) is in <see cref="AdapterContractTests"/>.
+/// leaves the base alone, merge then unmerge, no tensor leaks. LoRA-only behaviour (disabling) is in <see cref="AdapterContractTests"/>.
 /// </summary>
 public sealed class AdapterMatrixTests : IDisposable
 {
@@ -76,6 +76,30 @@ public sealed class AdapterMatrixTests : IDisposable
 
         Assert.True(fresh.call(Input(3)).equal(expected).all().item<bool>(), "same weights, same operations: bit-identical outputs");
         Assert.Equal(c.Trainable, Trainable(fresh));
+    }
+
+    [Theory]
+    [MemberData(nameof(AdapterCase.Names), MemberType = typeof(AdapterCase))]
+    public void Merge_OutputEqualsAdapterOutput_AndUnmergeRestoresWeights(string kind)
+    {
+        using var scope = NewDisposeScope();
+        AdapterCase c = AdapterCase.All[kind];
+        using var model = new TinyBlock();
+        c.Create().Apply(model);
+        c.Perturb(model, 3);
+        model.eval();
+        Dictionary<string, Tensor> weights = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        Tensor adapted = model.call(Input(2));
+
+        c.Merge(model);
+        // float32: merging regroups the products of length-8 dot products, a few ulp (~1e-7 relative) apart.
+        Assert.True(model.call(Input(2)).allclose(adapted, rtol: 1e-5, atol: 1e-6), "merged output equals adapter output");
+        Assert.False(model.named_parameters().First(p => p.name == "model.q_proj.base_layer.weight").parameter.allclose(weights["model.q_proj.base_layer.weight"]));
+
+        c.Unmerge(model);
+        foreach ((string name, Parameter p) in model.named_parameters())
+            Assert.True(p.allclose(weights[name], rtol: 0, atol: 1e-6), $"{name} restored");
+        Assert.True(model.call(Input(2)).allclose(adapted, rtol: 1e-5, atol: 1e-6));
     }
 
     [Theory]

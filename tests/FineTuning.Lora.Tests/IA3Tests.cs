@@ -144,6 +144,18 @@ public sealed class IA3Tests : IDisposable
         Assert.Contains("not supported yet", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Merge_ZeroEntry_IsRefused_AndUnmergeNeedsAMerge()
+    {
+        using var model = new TinyBlock();
+        new IA3Adapter(new IA3Options { Targets = ModuleTargets.Names("q_proj"), FeedforwardModules = null }).Apply(model);
+        IA3Linear layer = IA3Adapter.Layers(model)[0].Layer;
+        using (no_grad()) layer.Vector[3, 0] = tensor(0f);
+        Assert.Contains("0 entry", Assert.Throws<InvalidOperationException>(() => IA3Adapter.Merge(model)).Message, StringComparison.Ordinal);
+        Assert.False(layer.IsMerged);
+        Assert.Throws<InvalidOperationException>(() => layer.Unmerge());
+    }
+
     private void SaveTinyIA3()
     {
         using var model = new TinyBlock();

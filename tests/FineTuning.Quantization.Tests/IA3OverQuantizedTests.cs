@@ -73,5 +73,7 @@ public sealed class IA3OverQuantizedTests : IDisposable
         PeftAdapter.Load(fresh, _dir);
         fresh.eval();
         Assert.True(fresh.call(Input(7)).equal(model.call(Input(7))).all().item<bool>());
+        Assert.Contains("not supported yet", Assert.Throws<NotSupportedException>(() => IA3Adapter.Merge(fresh)).Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(IA3Adapter.Layers(fresh), l => l.Layer.IsMerged);
     }
 }

@@ -105,6 +105,22 @@ public sealed class IA3Adapter : IPersistentAdapter
         return Layers(model).ToDictionary(l => l.Name + VectorKey, l => (Tensor)l.Layer.Vector, StringComparer.Ordinal);
     }
 
+    /// <summary>Merges every IA3 vector of <paramref name="model"/> into its base weights (see <see cref="IA3Linear.Merge"/>); checks all layers first.</summary>
+    /// <exception cref="NotSupportedException">A base is not a <c>Linear</c> (nothing is changed).</exception>
+    public static void Merge(nn.Module model)
+    {
+        IReadOnlyList<(string Name, IA3Linear Layer)> layers = Layers(model);
+        if (layers.FirstOrDefault(l => l.Layer.BaseLayer is not Linear) is { Layer: not null } quantized)
+            throw new NotSupportedException($"Merging IA3 into \"{quantized.Name}\" ({quantized.Layer.BaseLayer.GetType().Name}) is not supported yet; only into Linear layers.");
+        foreach ((_, IA3Linear layer) in layers.Where(l => !l.Layer.IsMerged)) layer.Merge();
+    }
+
+    /// <summary>Divides every merged IA3 vector of <paramref name="model"/> out of its base weights again.</summary>
+    public static void Unmerge(nn.Module model)
+    {
+        foreach ((_, IA3Linear layer) in Layers(model).Where(l => l.Layer.IsMerged)) layer.Unmerge();
+    }
+
     /// <summary>The IA3 layers of <paramref name="model"/> with their full module names.</summary>
     public static IReadOnlyList<(string Name, IA3Linear Layer)> Layers(nn.Module model)
     {

@@ -59,9 +59,41 @@ public sealed class IA3Linear : nn.Module<Tensor, Tensor>
     /// <summary>The (IA)³ vector: shape [1, in] for a feedforward module, [out, 1] otherwise (PEFT's shapes).</summary>
     public Parameter Vector => ia3_l.Value;
 
+    /// <summary>True while the vector is multiplied into the base weights (<see cref="Merge"/>).</summary>
+    public bool IsMerged { get; private set; }
+
+    /// <summary>
+    /// Multiplies the vector into the base layer (PEFT's merge): an attention module's weight rows and bias by l, a
+    /// feedforward module's weight columns by l. The output stays the same up to rounding; <see cref="Unmerge"/> divides back.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The base is not a <c>Linear</c> (e.g. quantized).</exception>
+    /// <exception cref="InvalidOperationException">Already merged, or an entry of l is 0 (the weights it zeroes could not be restored).</exception>
+    public void Merge() => Rescale(merge: true);
+
+    /// <summary>Divides the vector out of the base layer again.</summary>
+    /// <exception cref="InvalidOperationException">Not merged.</exception>
+    public void Unmerge() => Rescale(merge: false);
+
+    private void Rescale(bool merge)
+    {
+        if (base_layer is not Linear linear) throw new NotSupportedException($"Merging IA3 into a {base_layer.GetType().Name} base is not supported yet; only into Linear layers.");
+        if (IsMerged == merge) throw new InvalidOperationException(merge ? "The IA3 vector is already merged." : "The IA3 vector is not merged.");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Tensor l = Vector.detach().to(linear.weight!.dtype);
+        if (merge && l.eq(0).any().item<bool>()) throw new InvalidOperationException("The IA3 vector has a 0 entry: merging would lose the weights it zeroes, and unmerging could not restore them.");
+        if (merge) linear.weight!.mul_(l); else linear.weight!.div_(l); // [out, 1] scales rows, [1, in] scales columns
+        if (!IsFeedforward && linear.bias is { } bias)
+        {
+            if (merge) bias.mul_(l.flatten()); else bias.div_(l.flatten());
+        }
+        IsMerged = merge;
+    }
+
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
+        if (IsMerged) return base_layer.call(input);
         using Tensor scale = Vector.flatten();
         if (IsFeedforward)
         {
