@@ -100,8 +100,7 @@ public sealed class LoRAAdapter : IModelAdapter
         return targets;
     }
 
-    internal static bool NameMatches(string name, string pattern) =>
-        name == pattern || name.EndsWith("." + pattern, StringComparison.Ordinal);
+    internal static bool NameMatches(string name, string pattern) => ModuleTargets.NameMatches(name, pattern);
 
     private sealed record Target(string Name, string ParentName, string ChildName, torch.nn.Module Parent, torch.nn.Module Module);
 }

@@ -13,7 +13,7 @@ namespace FineTuning.Lora.Tests;
 /// <summary>LoRA through the builder on a tiny LLaMA: the adapters learn, the base does not move.</summary>
 public sealed class LlamaLoRATrainingTests
 {
-    private static LlamaForCausalLM TinyLlama()
+    internal static LlamaForCausalLM TinyLlama()
     {
         var config = new LlamaConfig
         {
@@ -27,7 +27,7 @@ public sealed class LlamaLoRATrainingTests
     }
 
     /// <summary>Sequences that count upwards modulo the vocabulary: easy to learn, impossible for a random model.</summary>
-    private static List<TokenSequence> Counting(int count, int seed)
+    internal static List<TokenSequence> Counting(int count, int seed)
     {
         var random = new Random(seed);
         return Enumerable.Range(0, count).Select(_ =>

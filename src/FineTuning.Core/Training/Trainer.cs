@@ -72,7 +72,7 @@ internal sealed class Trainer<TExample>
 
         long totalSteps = PlannedSteps(_options, data.Count);
         long warmup = _options.WarmupSteps > 0 ? _options.WarmupSteps : (long)Math.Ceiling(_options.WarmupRatio * totalSteps);
-        var run = new TrainingRun(_model, totalSteps, _options.Optimizer.Create(trainable));
+        var run = new TrainingRun(_model, totalSteps, _options.Optimizer.Create(trainable)) { Adapters = _adapters };
         long allParameters = _model.parameters().Sum(p => p.numel());
         TrainerLog.RunStarting(_logger, trainable.Sum(p => p.Parameter.numel()), allParameters, totalSteps, data.Count,
             _options.BatchSize, _options.GradientAccumulationSteps, _options.ParameterDType.ToString());

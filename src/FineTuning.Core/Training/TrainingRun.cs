@@ -22,6 +22,9 @@ public sealed class TrainingRun : IDisposable
     /// <summary>The model that was trained (the same instance that was passed in).</summary>
     public torch.nn.Module Model { get; }
 
+    /// <summary>The adapters applied to the model when the run started, in order (empty for full fine-tuning).</summary>
+    public IReadOnlyList<Adapters.IModelAdapter> Adapters { get; internal init; } = Array.Empty<Adapters.IModelAdapter>();
+
     /// <summary>Optimizer steps planned.</summary>
     public long TotalSteps { get; }
 

@@ -1,7 +1,7 @@
 namespace FineTuning.Lora.Peft;
 
 /// <summary>An adapter folder (adapter_config.json + adapter_model.safetensors) is invalid or does not fit the model.</summary>
-public sealed class AdapterFormatException : FineTuningException
+public sealed class AdapterFormatException : Adapters.AdapterFileException
 {
     /// <summary>Creates the exception.</summary>
     public AdapterFormatException()

@@ -17,7 +17,7 @@ namespace FineTuning.Lora.Peft;
 /// keys <c>base_model.model.&lt;module path&gt;.lora_A.weight</c> / <c>.lora_B.weight</c> (the adapter name removed)
 /// and <c>base_model.model.&lt;module path&gt;.&lt;parameter&gt;</c> for modules_to_save.
 /// </summary>
-public static class PeftAdapter
+public static partial class PeftAdapter
 {
     /// <summary>The weights file name PEFT uses.</summary>
     public const string WeightsFileName = "adapter_model.safetensors";
@@ -31,7 +31,7 @@ public static class PeftAdapter
     /// Writes adapter <paramref name="adapterName"/> of <paramref name="model"/> to <paramref name="directory"/>. When the
     /// model has quantized base layers (<see cref="IQuantizedLinear"/>, QLoRA), their settings and paths are written to
     /// <c>quantization_config.json</c> beside the adapter (<see cref="QuantizationConfigFile"/>; a stale one is removed
-    /// otherwise), so that <see cref="Load"/> can refuse a base quantized differently.
+    /// otherwise), so that <see cref="Load(nn.Module, string, string)"/> can refuse a base quantized differently.
     /// </summary>
     /// <exception cref="InvalidOperationException">No such adapter, or it is merged.</exception>
     /// <exception cref="NotSupportedException">The quantized layers use different settings (checked before writing anything).</exception>
@@ -43,6 +43,7 @@ public static class PeftAdapter
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        (baseModelNameOrPath, taskType) = BaseModelOf(model, baseModelNameOrPath, taskType);
         var layers = LoRA.Layers(model).Where(l => l.Layer.AdapterNames.Contains(adapterName)).ToList();
         if (layers.Count == 0) throw new InvalidOperationException($"The model has no LoRA adapter named \"{adapterName}\" to save.");
         if (layers.Any(l => l.Layer.MergedAdapters.Count > 0)) throw new InvalidOperationException("Unmerge the adapters before saving them.");
@@ -109,12 +110,14 @@ public static class PeftAdapter
     /// names the tensor. modules_to_save weights are copied into the model. When the folder has a
     /// <c>quantization_config.json</c>, every module it lists must be a layer of <paramref name="model"/> quantized with
     /// those settings (e.g. by <c>QuantizationOptions.FromConfigFile</c> in FineTuning.Quantization), else an
-    /// <see cref="AdapterFormatException"/> lists the differences. Nothing is changed when a check fails.
+    /// <see cref="AdapterFormatException"/> lists the differences. Nothing is changed when a check fails. A folder of
+    /// another <c>peft_type</c> (IA3) loads through <see cref="AdapterFiles"/>; see the overload with a logger.
     /// </summary>
     public static void Load(nn.Module model, string directory, string adapterName = "default")
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        if (LoadOtherType(model, directory, adapterName, null) is not null) return;
         string configPath = Path.Combine(directory, PeftAdapterConfig.FileName);
         string weightsPath = Path.Combine(directory, WeightsFileName);
         if (!File.Exists(configPath)) throw new AdapterFormatException($"{configPath} does not exist.");

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using FineTuning.Testing;
 using FineTuning.Training;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,28 +11,12 @@ namespace FineTuning.Core.Tests.Training;
 
 public sealed class DependencyInjectionTests
 {
-    private sealed class ListLogger(List<string> lines) : ILogger, ILoggerProvider
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Add(formatter(state, exception));
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void Dispose()
-        {
-        }
-    }
-
     [Fact]
     public void AddFineTuning_FactoryAppliesDefaultsAndContainerLogging()
     {
-        var lines = new List<string>();
+        var logger = new ListLogger();
         using ServiceProvider provider = new ServiceCollection()
-            .AddLogging(b => b.AddProvider(new ListLogger(lines)))
+            .AddLogging(b => b.AddProvider(logger))
             .AddFineTuning(o => { o.LearningRate = 0.02; o.Epochs = 2; o.BatchSize = 16; o.LogEverySteps = 1; })
             .BuildServiceProvider();
         var factory = provider.GetRequiredService<IFineTunerFactory>();
@@ -42,6 +27,7 @@ public sealed class DependencyInjectionTests
         using TrainingRun run = builder.Train(TrainerTests.Rings(32, seed: 1));
 
         Assert.Equal(4, run.History.Count);
+        IEnumerable<string> lines = logger.Entries.Select(e => e.Message);
         Assert.Contains(lines, l => l.StartsWith("Training ", StringComparison.Ordinal) && l.Contains("for 4 steps", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("Step 4/4", StringComparison.Ordinal));
     }

@@ -13,7 +13,7 @@ namespace FineTuning.Models.Bert;
 /// (<c>bert.*</c>, <c>classifier.weight</c>, <c>classifier.bias</c>). <c>forward(input_ids, attention_mask,
 /// token_type_ids)</c> returns logits [batch, num_labels]; its default objective is label cross-entropy.
 /// </summary>
-public sealed class BertForSequenceClassification : nn.Module<Tensor, Tensor, Tensor, Tensor>, IFineTunable<TextClassificationExample>
+public sealed class BertForSequenceClassification : nn.Module<Tensor, Tensor, Tensor, Tensor>, IFineTunable<TextClassificationExample>, IPretrainedModel
 {
 #pragma warning disable IDE1006 // Field names are Hugging Face state-dict keys.
     private readonly BertModel bert;
@@ -63,6 +63,12 @@ public sealed class BertForSequenceClassification : nn.Module<Tensor, Tensor, Te
 
     /// <summary>The encoder (owned by this classifier).</summary>
     public BertModel Encoder => bert;
+
+    /// <inheritdoc />
+    public string? NameOrPath { get; set; }
+
+    /// <inheritdoc />
+    public string TaskType => Adapters.PeftTaskTypes.SequenceClassification;
 
     /// <inheritdoc />
     public nn.Module Module => this;

@@ -11,7 +11,7 @@ namespace FineTuning.Models.Bert;
 /// HF checkpoints load by name and LoRA can target <c>query</c>, <c>key</c>, <c>value</c> and <c>dense</c>.
 /// <c>forward(input_ids, attention_mask, token_type_ids)</c> returns the last hidden state [batch, seq, hidden].
 /// </summary>
-public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
+public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, Tensor>, IPretrainedModel
 {
 #pragma warning disable IDE1006 // Field names are Hugging Face state-dict keys.
     private readonly BertEmbeddings embeddings;
@@ -33,6 +33,12 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
         pooler = addPoolingLayer ? new BertPooler(Config) : null;
         RegisterComponents();
     }
+
+    /// <inheritdoc />
+    public string? NameOrPath { get; set; }
+
+    /// <inheritdoc />
+    public string TaskType => Adapters.PeftTaskTypes.FeatureExtraction;
 
     /// <summary>A copy of the architecture this model was built with.</summary>
     public BertConfig Config { get; }

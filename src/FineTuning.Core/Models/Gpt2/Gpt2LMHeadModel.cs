@@ -17,7 +17,7 @@ namespace FineTuning.Models.Gpt2;
 /// <see cref="HuggingFace.HfCheckpoint"/> transposes them on load and save. <c>forward(input_ids)</c> returns logits
 /// [batch, seq, vocab].
 /// </summary>
-public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel, IFineTunable<TokenSequence>
+public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel, IFineTunable<TokenSequence>, IPretrainedModel
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly Gpt2Model transformer;
@@ -46,6 +46,12 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguage
 
     /// <inheritdoc />
     public Device Device => parameters().First().device;
+
+    /// <inheritdoc />
+    public string? NameOrPath { get; set; }
+
+    /// <inheritdoc />
+    public string TaskType => Adapters.PeftTaskTypes.CausalLM;
 
     nn.Module IFineTunable<TokenSequence>.Module => this;
 

@@ -33,7 +33,7 @@ public static class HfCheckpoint
     /// </summary>
     /// <param name="folder">The checkpoint folder.</param>
     /// <param name="dtype">Parameter dtype: float32 by default; null keeps the file's floating dtype (which must then be the same for all tensors).</param>
-    /// <returns>A <see cref="LlamaForCausalLM"/>, <see cref="Gpt2LMHeadModel"/>, <see cref="BertModel"/> or <see cref="BertForSequenceClassification"/>, owned by the caller.</returns>
+    /// <returns>A <see cref="LlamaForCausalLM"/>, <see cref="Gpt2LMHeadModel"/>, <see cref="BertModel"/> or <see cref="BertForSequenceClassification"/>, owned by the caller, its <see cref="IPretrainedModel.NameOrPath"/> set to <paramref name="folder"/>.</returns>
     /// <exception cref="ModelFileException"><c>config.json</c> or the weights file is missing.</exception>
     /// <exception cref="ModelConfigException"><c>config.json</c> is malformed, invalid, or of an unsupported <c>model_type</c>.</exception>
     /// <exception cref="SafeTensorsFormatException">A weights file is malformed or truncated.</exception>
@@ -67,6 +67,7 @@ public static class HfCheckpoint
         {
             HfWeightLoader.Load(folder, reader, map);
             map.Model.eval();
+            if (map.Model is IPretrainedModel pretrained) pretrained.NameOrPath = folder;
             return map.Model;
         }
         catch

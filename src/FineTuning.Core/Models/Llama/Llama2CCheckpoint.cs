@@ -32,7 +32,7 @@ public static class Llama2CCheckpoint
     /// <summary>Loads <paramref name="path"/> into a new <see cref="LlamaForCausalLM"/> in Hugging Face layout.</summary>
     /// <param name="path">The checkpoint file.</param>
     /// <param name="device">Where to place the model (CPU by default).</param>
-    /// <returns>The model, in evaluation mode.</returns>
+    /// <returns>The model, in evaluation mode, its <see cref="LlamaForCausalLM.NameOrPath"/> set to <paramref name="path"/>.</returns>
     /// <exception cref="ModelFileException">The file is truncated, or its header values are impossible.</exception>
     public static LlamaForCausalLM Load(string path, Device? device = null)
     {
@@ -88,6 +88,7 @@ public static class Llama2CCheckpoint
         }
 
         model.eval();
+        model.NameOrPath = path;
         return model;
     }
 

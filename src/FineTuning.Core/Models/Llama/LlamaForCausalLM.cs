@@ -14,7 +14,7 @@ namespace FineTuning.Models.Llama;
 /// <c>model.norm.weight</c>, <c>lm_head.weight</c> unless the embeddings are tied).
 /// <c>forward(input_ids)</c> returns logits [batch, seq, vocab].
 /// </summary>
-public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguageModel, IFineTunable<TokenSequence>
+public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguageModel, IFineTunable<TokenSequence>, IPretrainedModel
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly LlamaModel model;
@@ -50,6 +50,12 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguag
     /// <inheritdoc />
     /// <remarks>Read from the registered parameters: TorchSharp's <c>Embedding.weight</c> getter makes a new tensor wrapper on every call.</remarks>
     public Device Device => parameters().First().device;
+
+    /// <inheritdoc />
+    public string? NameOrPath { get; set; }
+
+    /// <inheritdoc />
+    public string TaskType => Adapters.PeftTaskTypes.CausalLM;
 
     nn.Module IFineTunable<TokenSequence>.Module => this;
 
