@@ -30,12 +30,7 @@ public sealed class LoRATargets
     public static LoRATargets Regex(string pattern) => new(ModuleTargets.Regex(pattern));
 
     /// <summary>Exactly the layers with these full module names (a loaded adapter wraps only the layers its file names).</summary>
-    internal static LoRATargets Exact(IReadOnlyCollection<string> names)
-    {
-        var set = new HashSet<string>(names, StringComparer.Ordinal);
-        string[] lastSegments = names.Select(LastSegment).Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToArray();
-        return new LoRATargets(set.Contains, "modules " + string.Join(", ", names), lastSegments);
-    }
+    internal static LoRATargets Exact(IReadOnlyCollection<string> names) => new(ModuleTargets.Exact(names));
 
     /// <summary>These targets without layers whose name equals or ends with one of <paramref name="names"/> (PEFT's <c>exclude_modules</c>).</summary>
     public LoRATargets Except(params string[] names) => new(ModuleTargets.Except(names));

@@ -51,6 +51,21 @@ public sealed class ModuleTargets
             new JsonArray(copy.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()), copy, null);
     }
 
+    /// <summary>
+    /// Exactly the modules with these full names (a loaded adapter wraps only the layers its file names); written to a
+    /// config as the names' last segments, as PEFT writes target_modules.
+    /// </summary>
+    /// <exception cref="ArgumentException">No name, or an empty one.</exception>
+    public static ModuleTargets Exact(IReadOnlyCollection<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        if (names.Count == 0 || names.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Give at least one non-empty module name.", nameof(names));
+        var set = new HashSet<string>(names, StringComparer.Ordinal);
+        string[] lastSegments = names.Select(LastSegment).Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToArray();
+        return new ModuleTargets(set.Contains, "modules " + string.Join(", ", names),
+            new JsonArray(lastSegments.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()), lastSegments, null);
+    }
+
     /// <summary>Modules whose full name matches <paramref name="pattern"/> entirely (PEFT's string <c>target_modules</c>, <c>re.fullmatch</c>).</summary>
     /// <exception cref="ArgumentException">The pattern is empty or not a valid regular expression.</exception>
     public static ModuleTargets Regex(string pattern)
