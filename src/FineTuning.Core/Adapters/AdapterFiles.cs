@@ -165,7 +165,12 @@ public static class AdapterFiles
         if (!File.Exists(path)) throw new AdapterFileException(path, "the file does not exist.");
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new AdapterFileException(path, "expected one JSON object at the top level.");
+            // The guarded JSON layer first: syntax, depth, duplicate keys, lone surrogates and invalid UTF-8 are refused
+            // with the line and field, so the node reads below cannot throw anything but our typed error.
+            byte[] bytes = File.ReadAllBytes(path);
+            FineTuning.Json.JsonInput.Validate(bytes, (field, line, problem) =>
+                new AdapterFileException(path, field is null ? $"line {line}: {problem}" : $"line {line}: \"{field}\": {problem}"), FineTuning.Json.JsonLimits.Strict);
+            return JsonNode.Parse(bytes) as JsonObject ?? throw new AdapterFileException(path, "expected one JSON object at the top level.");
         }
         catch (JsonException e)
         {

@@ -83,6 +83,17 @@ public sealed class AdapterFilesTests : IDisposable
         Assert.Empty(AdapterFiles.Load(unnamed, _dir, new[] { BiasOnlyAdapter.Format }).Warnings); // nothing to compare with
     }
 
+    [Theory]
+    [InlineData("{\"peft_type\": \"\\ud800\", \"target_modules\": [\"fc2\", null]}", "lone surrogate")] // found by the Lora fuzz test
+    [InlineData("{\"peft_type\": \"BITFIT\", \"peft_type\": \"LORA\"}", "more than once")]
+    public void ReadPeftType_MalformedJson_ThrowsAdapterFileExceptionNotARawJsonError(string text, string expected)
+    {
+        File.WriteAllText(ConfigPath, text);
+        var e = Assert.Throws<AdapterFileException>(() => AdapterFiles.ReadPeftType(_dir));
+        Assert.StartsWith(ConfigPath, e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Load_BadFolders_ThrowTypedErrorsNamingFileAndField()
     {
