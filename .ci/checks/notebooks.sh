@@ -42,8 +42,8 @@ dotnet interactive jupyter install --path "$work/jupyter/kernels" >"$work/kernel
 # shellcheck source=lib/packages.sh
 . "$repo/.ci/checks/lib/packages.sh"
 echo "notebooks: packing the library packages"
-pack_finetuning "$work/root/artifacts/feed" Core Lora Quantization Rlhf
-mkdir -p "$work/root/examples/notebooks"
+pack_finetuning "$work/checkout/artifacts/feed" Core Lora Quantization Rlhf
+mkdir -p "$work/checkout/examples/notebooks"
 isolate_finetuning_restore "$work"
 # The native cache is this run's too, so every run proves the runtime patch from scratch.
 export FINETUNING_NATIVE_CACHE_DIR="$work/native"
@@ -54,7 +54,7 @@ if [ "$#" -gt 0 ]; then notebooks=("$@"); else notebooks=("$repo"/examples/noteb
 for notebook in "${notebooks[@]}"; do
   name="$(basename "$notebook")"
   # The notebook's #i line names the feed by absolute path (.NET Interactive takes no relative one): point it at ours.
-  if ! /usr/bin/python3 - "$notebook" "$work/root/examples/notebooks/$name" "$work/root/artifacts/feed" <<'PY'
+  if ! /usr/bin/python3 - "$notebook" "$work/checkout/examples/notebooks/$name" "$work/checkout/artifacts/feed" <<'PY'
 import json, re, sys
 notebook = json.load(open(sys.argv[1]))
 found = False
@@ -71,11 +71,11 @@ PY
   fi
   echo "notebooks: executing $name"
   start=$SECONDS
-  if (cd "$work/root/examples/notebooks" && timeout 600 jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=540 \
+  if (cd "$work/checkout/examples/notebooks" && timeout 600 jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=540 \
         --ExecutePreprocessor.kernel_name=.net-csharp --output "executed-$name" "$name" >"$work/nbconvert.log" 2>&1); then
     echo "notebooks: $name passed in $((SECONDS - start)) s"
     # Show what the notebook printed (text outputs only).
-    /usr/bin/python3 - "$work/root/examples/notebooks/executed-$name" <<'PY'
+    /usr/bin/python3 - "$work/checkout/examples/notebooks/executed-$name" <<'PY'
 import json, sys
 for cell in json.load(open(sys.argv[1]))["cells"]:
     for out in cell.get("outputs", []):

@@ -20,7 +20,7 @@ using FineTuning.Training;
 using TorchSharp;
 
 torch.set_num_threads(Math.Min(2, Environment.ProcessorCount));
-if (Stories260KFolder.Find() is not string modelDir) return 1;
+if (TinyStoriesModelFolder.Find() is not string modelDir) return 1;
 
 using LlamaForCausalLM model = Llama2CCheckpoint.Load(Path.Combine(modelDir, "stories260K.bin"));
 Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(modelDir, "tok512.bin"), model.Config.VocabSize);

@@ -26,7 +26,7 @@ using Microsoft.Extensions.AI;
 using TorchSharp;
 
 torch.set_num_threads(Math.Min(2, Environment.ProcessorCount));
-if (Stories260KFolder.Find() is not string modelDir) return 1;
+if (TinyStoriesModelFolder.Find() is not string modelDir) return 1;
 
 string output = Path.GetFullPath(args.Length > 0 ? args[0] : "stories260K-merged");
 using LlamaForCausalLM model = Llama2CCheckpoint.Load(Path.Combine(modelDir, "stories260K.bin"));

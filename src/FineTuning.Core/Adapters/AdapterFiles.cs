@@ -39,6 +39,7 @@ public static class AdapterFiles
     /// <see cref="IPretrainedModel"/> (null otherwise).
     /// </summary>
     /// <exception cref="InvalidOperationException">The adapter has no tensors in this model (not applied), or its config holds a key this method writes.</exception>
+    /// <exception cref="FineTuning.IO.SaveException">Writing failed (full disk, permissions): the folder is as it was.</exception>
     public static void Save(nn.Module model, string directory, IPersistentAdapter adapter, string? baseModelNameOrPath = null, string? taskType = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -60,10 +61,14 @@ public static class AdapterFiles
         IReadOnlyDictionary<string, Tensor> state = adapter.AdapterState(model);
         if (state.Count == 0) throw new InvalidOperationException($"The {adapter.PeftType} adapter has no tensors in this model to save; apply it (or train with it) first.");
         var tensors = state.ToDictionary(p => KeyPrefix + p.Key, p => p.Value.detach().cpu(), StringComparer.Ordinal);
-        Directory.CreateDirectory(directory);
-        SafeTensorsWriter.Write(Path.Combine(directory, WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
         byte[] json = Encoding.UTF8.GetBytes(sorted.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-        AtomicFile.Write(Path.Combine(directory, ConfigFileName), stream => stream.Write(json));
+        // One atomic folder save, as for LoRA adapters: a crash or a full disk never pairs new weights with an old config;
+        // other files in the folder (a README, a tokenizer) are kept.
+        FineTuning.IO.AtomicFolder.Write(directory, temp =>
+        {
+            SafeTensorsWriter.Write(Path.Combine(temp, WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            File.WriteAllBytes(Path.Combine(temp, ConfigFileName), json);
+        }, new[] { WeightsFileName, ConfigFileName });
     }
 
     /// <summary>

@@ -12,7 +12,7 @@ using Xunit.Abstractions;
 namespace FineTuning.Interop.Tests;
 
 /// <summary>Our GGUF of the real stories260K, run by llama.cpp, against our own forward pass on the weights the file holds.</summary>
-public sealed class Stories260KGgufTests(ITestOutputHelper output) : IDisposable
+public sealed class TinyStoriesGgufTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string[] Prompts = { "Once upon a time", "Lily wanted to", "The cat sat on the", "One day, a big dog", "Tom and Sue went" };
     private const int NewTokens = 32;

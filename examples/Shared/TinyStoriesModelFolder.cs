@@ -4,7 +4,7 @@ using System.IO;
 namespace FineTuning.Examples;
 
 /// <summary>Finds stories260K (stories260K.bin + tok512.bin) under FINETUNING_MODELS_DIR, or explains what is missing.</summary>
-internal static class Stories260KFolder
+internal static class TinyStoriesModelFolder
 {
     /// <summary>The folder, or null after printing how to set the variable.</summary>
     public static string? Find()
