@@ -52,6 +52,9 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Validation losses, in order (empty without a validation set).</summary>
     public IReadOnlyList<EvaluationMetrics> Evaluations => EvaluationList;
 
+    /// <summary>Warnings raised during the run (overfitting, forgetting, ...), in order; each was also logged.</summary>
+    public IReadOnlyList<TrainingWarning> Warnings => WarningList;
+
     /// <summary>The loss of the last applied step, or null when none was applied.</summary>
     public double? FinalLoss => HistoryList.Count == 0 ? null : HistoryList[^1].Loss;
 
@@ -60,6 +63,8 @@ public sealed class TrainingRun : IDisposable
     internal List<StepMetrics> HistoryList { get; } = new();
 
     internal List<EvaluationMetrics> EvaluationList { get; } = new();
+
+    internal List<TrainingWarning> WarningList { get; } = new();
 
     /// <inheritdoc />
     public void Dispose()
