@@ -84,14 +84,4 @@ public sealed class GrpoRewardTests
         var e = Assert.Throws<ArgumentException>(() => new GrpoObjective(Tokenizer, new GrpoOptions { Beta = 0.04 }, new[] { GrpoTrainingTests.Vowels }));
         Assert.Contains("WithinScope", e.Message, StringComparison.Ordinal);
     }
-
-    [Fact]
-    public void SummedLoss_ModelInEvalMode_NotSupportedYet()
-    {
-        using LlamaForCausalLM model = PreferenceTrainingTests.TinyLlama();
-        model.eval();
-        var objective = new GrpoObjective(Tokenizer, GrpoTrainingTests.Options(), new[] { GrpoTrainingTests.Vowels });
-        var e = Assert.Throws<NotSupportedException>(() => objective.SummedLoss(model, new[] { "abc" }, CPU));
-        Assert.Contains("not supported yet", e.Message, StringComparison.Ordinal);
-    }
 }

@@ -32,13 +32,15 @@ public sealed class GrpoTrainingTests
         return o;
     }
 
-    private static (TrainingRun Run, GrpoObjective Objective) Train(LlamaForCausalLM model, GrpoObjective objective, string[] prompts, int steps, Func<FineTuner<Models.TokenSequence>, FineTuner<Models.TokenSequence>>? adapt = null)
+    private static (TrainingRun Run, GrpoObjective Objective) Train(LlamaForCausalLM model, GrpoObjective objective, string[] prompts, int steps,
+        Func<FineTuner<Models.TokenSequence>, FineTuner<Models.TokenSequence>>? adapt = null, string[]? validation = null)
     {
         FineTuner<Models.TokenSequence> builder = FineTuner.For(model);
         if (adapt is not null) builder = adapt(builder);
-        TrainingRun run = builder.WithOptions(o => { o.MaxSteps = steps; o.BatchSize = 4; o.LearningRate = 1e-2; o.Seed = 5; o.WarmupSteps = 0; })
-            .WithGrpoObjective(objective).Train(prompts);
-        return (run, objective);
+        FineTuner<string> grpo = builder.WithOptions(o => { o.MaxSteps = steps; o.BatchSize = 4; o.LearningRate = 1e-2; o.Seed = 5; o.WarmupSteps = 0; })
+            .WithGrpoObjective(objective);
+        if (validation is not null) grpo = grpo.WithValidation(validation);
+        return (grpo.Train(prompts), objective);
     }
 
     [Fact]
@@ -71,10 +73,14 @@ public sealed class GrpoTrainingTests
         var objective = new GrpoObjective(Tokenizer, Options(o => o.NumGenerations = 8), new[] { Vowels });
         string[] heldOut = Prompts(16, seed: 9);
         double before = objective.Evaluate(model, heldOut, generationsPerPrompt: 4, seed: 1).Reward;
-        (TrainingRun run, _) = Train(model, objective, Prompts(64, seed: 2), steps: 16);
+        (TrainingRun run, _) = Train(model, objective, Prompts(64, seed: 2), steps: 16, b => b, heldOut.Take(8).ToArray());
         run.Dispose();
         double after = objective.Evaluate(model, heldOut, generationsPerPrompt: 4, seed: 1).Reward;
         Assert.True(after > before + 0.15, $"held-out vowel share {before:F3} -> {after:F3}");
+        // WithValidation: the validation loss is minus the mean reward (8 prompts x 8 samples), before and after training.
+        Assert.Equal(new long[] { 0, 16 }, run.Evaluations.Select(e => e.Step));
+        Assert.All(run.Evaluations, e => { Assert.Equal(64, e.Targets); Assert.InRange(e.Loss, -1, 0); });
+        Assert.True(run.Evaluations[1].Loss < run.Evaluations[0].Loss - 0.15, $"validation loss {run.Evaluations[0].Loss:F3} -> {run.Evaluations[1].Loss:F3}");
         Assert.All(objective.History, h => Assert.InRange(h.Entropy, 0, Math.Log(48) + 1e-4));
     }
 

@@ -113,6 +113,7 @@ internal sealed class Trainer<TExample>
                 }
                 step++;
                 double lr = _options.LearningRate * _options.Schedule.Multiplier(step - 1, warmup, totalSteps);
+                (_objective as IStepAwareObjective)?.BeginStep(step);
                 StepMetrics? metrics = Step(run, step, epoch, lr, microBatches, trainable, device, clock);
                 trimmer?.After(step);
                 if (metrics is not null)

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 namespace FineTuning.Rlhf.Grpo;
 
 /// <summary>What one GRPO / RLOO training micro-batch measured (TRL's logged metrics).</summary>
-/// <param name="Generation">Index of the generation batch the completions came from (0-based; repeats while <c>NumIterations</c> reuses it).</param>
+/// <param name="Generation">Index of the generation cycle the completions came from: (step - 1) / <c>NumIterations</c>, 0-based (repeats while <c>NumIterations</c> reuses it; the micro-batches of one step share it).</param>
 /// <param name="Iteration">0 for the step that sampled, 1.. for the steps that reuse its completions.</param>
 /// <param name="Completions">Completions in the micro-batch (prompts times <c>NumGenerations</c>).</param>
 /// <param name="Reward">Mean weighted reward.</param>

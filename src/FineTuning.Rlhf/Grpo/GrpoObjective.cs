@@ -17,16 +17,24 @@ namespace FineTuning.Rlhf.Grpo;
 /// mean, optionally over the group std; RLOO: minus the mean of the others), and the clipped policy-ratio loss (plus
 /// <c>Beta</c> times the k3 KL to the reference) is minimised. One target per completion.
 /// </summary>
-public sealed class GrpoObjective : ITrainingObjective<string>
+/// <remarks>
+/// Sampling is a function of the optimizer step, not of the objective's history: the completions of micro-batch m of the
+/// generation cycle starting at step s are drawn with a generator seeded from (<see cref="GrpoOptions.Seed"/>, s, m), so a
+/// run resumed from a checkpoint samples exactly what the uninterrupted run would have. A validation set
+/// (<c>WithValidation</c>) is scored as the negative mean reward of <see cref="GrpoOptions.NumGenerations"/> completions
+/// per held-out prompt, sampled with seeds fixed by the prompts (the same at every evaluation), so lower is better as
+/// for every other validation loss.
+/// </remarks>
+public sealed class GrpoObjective : ITrainingObjective<string>, IStepAwareObjective
 {
+    private const ulong ValidationStream = 0x5641_4C49_4441_5445UL; // "VALIDATE": keeps validation samples apart from training ones
     private readonly GrpoOptions _options;
     private readonly RolloutSampler _sampler;
     private readonly List<GrpoMetrics> _history = new();
     private readonly List<Rollout> _cycle = new();
-    private long _steps = -1;
-    private long _generations;
+    private long _step = -1;
+    private long _cycleIndex = -1;
     private int _microBatch;
-    private bool _stepOpen;
 
     /// <summary>Creates a GRPO objective.</summary>
     /// <param name="tokenizer">The policy's tokenizer: encodes prompts (with BOS) and decodes completions for the reward functions.</param>
@@ -80,38 +88,50 @@ public sealed class GrpoObjective : ITrainingObjective<string>
     private bool LeaveOneOut { get; }
 
     /// <inheritdoc />
-    /// <remarks>
-    /// The trainer asks for the targets of every micro-batch of a step before computing any loss: a call after a loss
-    /// marks a new optimizer step, which is how completions are reused for <see cref="GrpoOptions.NumIterations"/> steps.
-    /// </remarks>
     public long CountTargets(IReadOnlyList<string> examples)
     {
         ArgumentNullException.ThrowIfNull(examples);
-        if (!_stepOpen)
-        {
-            _stepOpen = true;
-            _steps++;
-            _microBatch = 0;
-        }
         return (long)examples.Count * _options.NumGenerations;
     }
 
     /// <inheritdoc />
-    /// <exception cref="NotSupportedException">The model is in evaluation mode (a validation loss): use <see cref="Evaluate"/>.</exception>
+    /// <remarks>Steps <c>s</c> with <c>(s - 1) % NumIterations == 0</c> sample; the others reuse that step's completions.</remarks>
+    public void BeginStep(long step)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
+        _step = step - 1;
+        _microBatch = 0;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// In training mode the trainer must have announced the step (<see cref="BeginStep"/>). In evaluation mode (a
+    /// validation set) the loss is minus the summed reward of freshly sampled completions, which have no gradient.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">Training without a step announced by the trainer.</exception>
+    /// <exception cref="NotSupportedException">A run resumed in the middle of a <c>NumIterations</c> cycle.</exception>
     public Tensor SummedLoss(nn.Module model, IReadOnlyList<string> examples, Device device)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(examples);
-        if (!model.training)
-            throw new NotSupportedException("A validation loss for GRPO/RLOO is not supported yet: measure held-out rewards with GrpoObjective.Evaluate.");
-        _stepOpen = false;
-        int iteration = (int)(Math.Max(_steps, 0) % _options.NumIterations);
-        if (iteration == 0 && _microBatch == 0) _cycle.Clear();
+        if (!model.training) return ValidationLoss(model, examples, device);
+        if (_step < 0) throw new InvalidOperationException("GRPO/RLOO samples per optimizer step: the trainer announces each step through BeginStep before its micro-batches.");
+        int iteration = (int)(_step % _options.NumIterations);
+        long cycle = _step / _options.NumIterations;
+        if (iteration == 0 && _microBatch == 0)
+        {
+            _cycle.Clear();
+            _cycleIndex = cycle;
+        }
+        else if (_cycleIndex != cycle)
+        {
+            throw new NotSupportedException($"Resuming GRPO/RLOO at step {_step + 1}, inside a cycle of NumIterations = {_options.NumIterations} steps, is not supported yet: the completions sampled at step {cycle * _options.NumIterations + 1} are not in the checkpoint. Save checkpoints every multiple of NumIterations steps.");
+        }
         Rollout rollout;
         if (_microBatch < _cycle.Count) rollout = _cycle[_microBatch];
         else
         {
-            rollout = NewRollout(model, examples, device);
+            rollout = NewRollout(model, examples, device, cycle, _microBatch);
             _cycle.Add(rollout);
         }
         _microBatch++;
@@ -143,10 +163,18 @@ public sealed class GrpoObjective : ITrainingObjective<string>
             length / samples.Count, samples);
     }
 
-    private Rollout NewRollout(nn.Module model, IReadOnlyList<string> prompts, Device device)
+    private Tensor ValidationLoss(nn.Module model, IReadOnlyList<string> prompts, Device device)
     {
-        long generation = _generations++;
-        Rollout rollout = _sampler.Sample(model, prompts, _options.NumGenerations, RolloutSampler.SeedOf(_options.Seed, generation), CancellationToken);
+        // Seeded by the prompts themselves, so every evaluation of the run draws the same random numbers for them.
+        ulong seed = RolloutSampler.SeedOf(_options.Seed ^ ValidationStream, unchecked((long)RolloutSampler.Fingerprint(prompts)));
+        Rollout rollout = _sampler.Sample(model, prompts, _options.NumGenerations, seed, CancellationToken);
+        return tensor(-rollout.Rewards.Sum(), ScalarType.Float64, device);
+    }
+
+    private Rollout NewRollout(nn.Module model, IReadOnlyList<string> prompts, Device device, long generation, int microBatch)
+    {
+        ulong seed = RolloutSampler.SeedOf(RolloutSampler.SeedOf(_options.Seed, generation), microBatch);
+        Rollout rollout = _sampler.Sample(model, prompts, _options.NumGenerations, seed, CancellationToken);
         rollout.Advantages = LeaveOneOut
             ? Advantages.LeaveOneOut(rollout.Rewards, _options.NumGenerations)
             : Advantages.GroupRelative(rollout.Rewards, _options.NumGenerations, _options.ScaleRewards);

@@ -49,7 +49,10 @@ public sealed class GrpoOptions
     /// <summary>Sample among the <c>TopK</c> most likely tokens; 0 (default) is off.</summary>
     public int TopK { get; set; }
 
-    /// <summary>Seed of the sampling: generation g of a run uses a generator seeded from (<c>Seed</c>, g). Default 42.</summary>
+    /// <summary>
+    /// Seed of the sampling: micro-batch m of generation cycle g (step <c>g * NumIterations + 1</c>) uses a generator seeded
+    /// from (<c>Seed</c>, g, m), so a resumed run samples what the uninterrupted one would. Default 42.
+    /// </summary>
     public ulong Seed { get; set; } = 42;
 
     /// <summary>Weight of each reward function, in the order given; null (default) weighs each 1.</summary>

@@ -104,5 +104,17 @@ internal sealed class RolloutSampler
         return z ^ (z >> 31);
     }
 
+    /// <summary>A stable 64-bit FNV-1a hash of the prompts (UTF-16 code units, with separators), the same in every process.</summary>
+    public static ulong Fingerprint(IReadOnlyList<string> prompts)
+    {
+        ulong hash = 0xCBF29CE484222325UL;
+        foreach (string prompt in prompts)
+        {
+            foreach (char c in prompt) hash = (hash ^ c) * 0x100000001B3UL;
+            hash = (hash ^ 0xFFFFUL) * 0x100000001B3UL;
+        }
+        return hash;
+    }
+
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
 }
