@@ -72,12 +72,7 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguag
     {
         CausalLMInputs.Check(inputIds, cache, Config.NumHiddenLayers);
 
-        long total = inputIds.shape[1] + (cache?.Length ?? 0);
-        if (Config.SlidingWindow is int window && total > window)
-        {
-            // Sliding-window attention is not implemented: beyond the window, full attention would give other results.
-            throw new ArgumentException($"{total} positions exceed sliding_window ({window}); sliding-window attention is not implemented.", nameof(inputIds));
-        }
+        CheckWindow(inputIds.shape[1] + (cache?.Length ?? 0));
 
         using var scope = torch.NewDisposeScope();
         Tensor hidden = model.Forward(inputIds, attentionMask, positionIds, cache);
@@ -85,6 +80,27 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguag
             ? nn.functional.linear(hidden, model.EmbeddingWeight)
             : lm_head.call(hidden);
         return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The decoder's final normalised hidden states [batch, seq, hidden] (HF's <c>last_hidden_state</c>, before
+    /// <c>lm_head</c>): what a head on the model reads, e.g. a reward head. Padding as in <see cref="Forward"/>.
+    /// </summary>
+    /// <param name="inputIds">Token ids [batch, seq] (int64).</param>
+    /// <param name="attentionMask">Optional [batch, seq] mask, 1 for real tokens and 0 for padding.</param>
+    /// <returns>The hidden states.</returns>
+    public Tensor HiddenStates(Tensor inputIds, Tensor? attentionMask = null)
+    {
+        CausalLMInputs.Check(inputIds, null, Config.NumHiddenLayers);
+        CheckWindow(inputIds.shape[1]);
+        return model.Forward(inputIds, attentionMask, null, null);
+    }
+
+    private void CheckWindow(long positions)
+    {
+        // Sliding-window attention is not implemented: beyond the window, full attention would give other results.
+        if (Config.SlidingWindow is int window && positions > window)
+            throw new ArgumentException($"{positions} positions exceed sliding_window ({window}); sliding-window attention is not implemented.", "inputIds");
     }
 
     /// <inheritdoc />
