@@ -4,6 +4,7 @@
 // and perplexity on plain text (the forgetting check).
 // Usage: dotnet run --project examples/08-Grpo -c Release [-- <folder with stories260K.bin and tok512.bin>] [--steps 30] [--lr 5e-3]
 //        [--beta 0.04] [--algorithms GRPO,RLOO]
+//        Variant (b), a trained reward model as the reward, compared with DPO: add --variant b (see RewardModelRun.cs).
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -35,6 +36,7 @@ if (folder is null || !File.Exists(Path.Combine(folder, "stories260K.bin")))
 }
 torch.set_num_threads(Math.Min(2, Environment.ProcessorCount));
 Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(folder, "tok512.bin"));
+if (Option("--variant") == "b") return RewardModelRun.Run(folder, tokenizer, Option("--steps") is null ? 20 : steps, learningRate, beta);
 string[] train = WordTask.Prompts(heldOut: false, seed: 1), heldOut = WordTask.Prompts(heldOut: true, seed: 2);
 List<TokenSequence> plain = WordTask.PlainText.Select(t => TokenSequence.ForLanguageModeling(tokenizer.Encode(t, addBos: true).Select(i => (long)i).ToArray())).ToList();
 IRewardFunction[] rewards = { WordTask.MentionReward, WordTask.LengthPenalty };

@@ -96,6 +96,23 @@ public sealed class GrpoLossTests
     }
 
     [Fact]
+    public void Summed_DapoWithStepTotals_IsTheTokenMeanOverEveryMicroBatchOfTheStep()
+    {
+        using var scope = NewDisposeScope();
+        (Tensor logp, Tensor old, Tensor a, Tensor mask) = Fixed();
+        Tensor first = GrpoLoss.PerToken(logp, old, null, a, 0.2, 0.28, beta: 0).Loss; // 5 tokens, masked sum 1.72, 2 completions
+        Tensor second = tensor(new float[] { 0.3f, -0.6f, 0.9f, 7f }, new long[] { 1, 4 }); // 3 tokens, masked sum 0.6
+        Tensor secondMask = tensor(new float[] { 1, 1, 1, 0 }, new long[] { 1, 4 });
+        (double, long) step = (8, 3);
+        double total = GrpoLoss.Summed(first, mask, GrpoLossType.Dapo, 4, step).item<float>() + GrpoLoss.Summed(second, secondMask, GrpoLossType.Dapo, 4, step).item<float>();
+        // The trainer divides by the step's 3 completions: (1.72 + 0.6) / 8 tokens, TRL's num_items_in_batch normalisation.
+        Assert.Equal((1.72 + 0.6) / 8, total / 3, Fp32);
+        // Normalising each micro-batch by its own tokens would weigh the 3-token completion's tokens more.
+        double perMicroBatch = (GrpoLoss.Summed(first, mask, GrpoLossType.Dapo, 4).item<float>() + GrpoLoss.Summed(second, secondMask, GrpoLossType.Dapo, 4).item<float>()) / 3;
+        Assert.Equal((2 * 1.72 / 5 + 0.6 / 3) / 3, perMicroBatch, Fp32);
+    }
+
+    [Fact]
     public void PerToken_WithReference_AddsBetaTimesK3Kl()
     {
         using var scope = NewDisposeScope();

@@ -38,10 +38,13 @@ internal static class GrpoLoss
     }
 
     /// <summary>
-    /// The per-token losses [N, L] reduced to a sum over completions whose mean (divided by N, the trainer's target count)
-    /// is the loss of <paramref name="type"/>: grpo <c>sum_i mean_t l</c>, dr_grpo <c>sum_it l / L</c>, dapo <c>N sum_it l / sum_i |o_i|</c>.
+    /// The per-token losses [N, L] of one micro-batch reduced to a sum whose total over the step's micro-batches, divided
+    /// by the step's completions (the trainer's target count), is the loss of <paramref name="type"/>: grpo
+    /// <c>sum_i mean_t l</c>, dr_grpo <c>sum_it l / L</c>, dapo <c>C sum_it l / T</c> with <c>T</c> the completion tokens and
+    /// <c>C</c> the completions of the whole step (<paramref name="step"/>; this micro-batch alone when null): a token
+    /// mean over the whole generation batch, across gradient accumulation, as TRL's <c>num_items_in_batch</c>.
     /// </summary>
-    public static Tensor Summed(Tensor perTokenLoss, Tensor mask, GrpoLossType type, int maxCompletionLength)
+    public static Tensor Summed(Tensor perTokenLoss, Tensor mask, GrpoLossType type, int maxCompletionLength, (double Tokens, long Completions)? step = null)
     {
         using var scope = NewDisposeScope();
         Tensor masked = perTokenLoss.mul(mask);
@@ -50,6 +53,7 @@ internal static class GrpoLoss
         {
             GrpoLossType.Grpo => masked.sum(new long[] { 1 }).div(mask.sum(new long[] { 1 }).clamp_min(1)).sum(),
             GrpoLossType.DrGrpo => masked.sum().div(maxCompletionLength),
+            GrpoLossType.Dapo when step is { } s => masked.sum().mul(s.Completions / Math.Max(s.Tokens, 1)),
             GrpoLossType.Dapo => masked.sum().div(mask.sum().clamp_min(1)).mul(n),
             _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown GRPO loss type."),
         };

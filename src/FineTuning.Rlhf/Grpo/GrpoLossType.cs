@@ -19,9 +19,9 @@ public enum GrpoLossType
     DrGrpo,
 
     /// <summary>
-    /// <c>dapo</c> (Yu et al. 2025, arXiv:2503.14476): token-level mean over the completions of a micro-batch,
-    /// <c>sum_it l_it / sum_i |o_i|</c>. With gradient accumulation each micro-batch is normalised by its own tokens
-    /// and weighted by its completions (TRL normalises over the whole accumulated batch).
+    /// <c>dapo</c> (Yu et al. 2025, arXiv:2503.14476): token-level mean over every completion of the optimizer step,
+    /// <c>sum_it l_it / sum_i |o_i|</c>, across gradient accumulation (the whole generation batch is sampled before the
+    /// first micro-batch's loss), as TRL normalises by <c>num_items_in_batch</c>.
     /// </summary>
     Dapo,
 }

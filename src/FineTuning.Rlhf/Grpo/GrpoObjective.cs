@@ -32,9 +32,13 @@ public sealed class GrpoObjective : ITrainingObjective<string>, IStepAwareObject
     private readonly RolloutSampler _sampler;
     private readonly List<GrpoMetrics> _history = new();
     private readonly List<Rollout> _cycle = new();
+    private readonly List<string[]> _stepBatches = new();
+    private Rollout[] _stepRollouts = Array.Empty<Rollout>();
+    private (double Tokens, long Completions) _stepTotals;
     private long _step = -1;
     private long _cycleIndex = -1;
     private int _microBatch;
+    private bool _collecting;
 
     /// <summary>Creates a GRPO objective.</summary>
     /// <param name="tokenizer">The policy's tokenizer: encodes prompts (with BOS) and decodes completions for the reward functions.</param>
@@ -88,9 +92,15 @@ public sealed class GrpoObjective : ITrainingObjective<string>, IStepAwareObject
     private bool LeaveOneOut { get; }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Between <see cref="BeginStep"/> and the step's first loss, the prompts are also recorded: the whole generation
+    /// batch (every micro-batch of the step) is sampled at the first loss, so that <c>dapo</c> can normalise by all its
+    /// tokens, as TRL does.
+    /// </remarks>
     public long CountTargets(IReadOnlyList<string> examples)
     {
         ArgumentNullException.ThrowIfNull(examples);
+        if (_collecting) _stepBatches.Add(examples.ToArray());
         return (long)examples.Count * _options.NumGenerations;
     }
 
@@ -101,6 +111,8 @@ public sealed class GrpoObjective : ITrainingObjective<string>, IStepAwareObject
         ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
         _step = step - 1;
         _microBatch = 0;
+        _stepBatches.Clear();
+        _collecting = true;
     }
 
     /// <inheritdoc />
@@ -115,10 +127,20 @@ public sealed class GrpoObjective : ITrainingObjective<string>, IStepAwareObject
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(examples);
         if (!model.training) return ValidationLoss(model, examples, device);
-        if (_step < 0) throw new InvalidOperationException("GRPO/RLOO samples per optimizer step: the trainer announces each step through BeginStep before its micro-batches.");
+        if (_step < 0 || _microBatch >= (_microBatch == 0 ? _stepBatches.Count : _stepRollouts.Length))
+            throw new InvalidOperationException("GRPO/RLOO samples per optimizer step: the trainer announces each step through BeginStep, then counts the targets of every micro-batch (CountTargets), then asks for their losses.");
+        if (_microBatch == 0) SampleStep(model, device);
+        Rollout rollout = _stepRollouts[_microBatch++];
+        return Loss(model, rollout, device, (int)(_step % _options.NumIterations));
+    }
+
+    /// <summary>The rollouts of every micro-batch of the step: sampled at the first step of a cycle, reused after.</summary>
+    private void SampleStep(nn.Module model, Device device)
+    {
+        _collecting = false;
         int iteration = (int)(_step % _options.NumIterations);
         long cycle = _step / _options.NumIterations;
-        if (iteration == 0 && _microBatch == 0)
+        if (iteration == 0)
         {
             _cycle.Clear();
             _cycleIndex = cycle;
@@ -127,15 +149,9 @@ public sealed class GrpoObjective : ITrainingObjective<string>, IStepAwareObject
         {
             throw new NotSupportedException($"Resuming GRPO/RLOO at step {_step + 1}, inside a cycle of NumIterations = {_options.NumIterations} steps, is not supported yet: the completions sampled at step {cycle * _options.NumIterations + 1} are not in the checkpoint. Save checkpoints every multiple of NumIterations steps.");
         }
-        Rollout rollout;
-        if (_microBatch < _cycle.Count) rollout = _cycle[_microBatch];
-        else
-        {
-            rollout = NewRollout(model, examples, device, cycle, _microBatch);
-            _cycle.Add(rollout);
-        }
-        _microBatch++;
-        return Loss(model, rollout, device, iteration);
+        for (int m = _cycle.Count; m < _stepBatches.Count; m++) _cycle.Add(NewRollout(model, _stepBatches[m], device, cycle, m));
+        _stepRollouts = _cycle.Take(_stepBatches.Count).ToArray();
+        _stepTotals = (_stepRollouts.Sum(r => r.Completions.Sum(c => (double)c.Count)), _stepRollouts.Sum(r => (long)r.Count));
     }
 
     /// <summary>
@@ -201,7 +217,7 @@ public sealed class GrpoObjective : ITrainingObjective<string>, IStepAwareObject
         Tensor advantages = tensor(rollout.Advantages.Select(a => (float)a).ToArray(), device: device);
         double epsilonHigh = _options.EpsilonHigh ?? _options.Epsilon;
         (Tensor perToken, Tensor low, Tensor high, Tensor? kl) = GrpoLoss.PerToken(logProbs, old, reference, advantages, _options.Epsilon, epsilonHigh, _options.Beta);
-        Tensor summed = GrpoLoss.Summed(perToken, mask, _options.LossType, _options.MaxCompletionLength);
+        Tensor summed = GrpoLoss.Summed(perToken, mask, _options.LossType, _options.MaxCompletionLength, _stepTotals);
         _history.Add(GrpoStepMetrics.From(rollout, iteration, _options, RewardFunctions, mask, entropy, low, high, kl,
             summed.detach().to(ScalarType.Float64).item<double>() / rollout.Count));
         return summed.MoveToOuterDisposeScope();
