@@ -32,14 +32,14 @@ public sealed class LoRAAdapter : IModelAdapter
         ArgumentNullException.ThrowIfNull(model);
         var problems = new List<string>(_options.Validate());
         if (_options.Targets is null) return problems;
-        List<Target> targets = FindTargets(model);
+        List<TargetModule> targets = FindTargets(model);
         if (targets.Count == 0)
         {
             string linears = string.Join(", ", model.named_modules().Where(m => m.module is Linear or LoRALinear or IFrozenLinear).Select(m => m.name).Take(40));
             string all = string.Join(", ", model.named_modules().Select(m => m.name).Where(n => n.Length > 0).Take(40));
             problems.Add($"No linear layer matches the LoRA targets ({_options.Targets}). Linear layers: [{linears}]. All modules: [{all}].");
         }
-        foreach (Target t in targets)
+        foreach (TargetModule t in targets)
         {
             if (t.Module is LoRALinear existing)
             {
@@ -64,7 +64,7 @@ public sealed class LoRAAdapter : IModelAdapter
         if (problems.Count > 0) throw new Training.InvalidConfigurationException(problems);
         foreach (Parameter p in model.parameters()) p.requires_grad = false;
         using var generator = new torch.Generator(_options.Seed);
-        foreach (Target t in FindTargets(model))
+        foreach (TargetModule t in FindTargets(model))
         {
             LoRALinear layer = t.Module as LoRALinear ?? Wrap(t);
             layer.AddAdapter(_options.AdapterName, _options.R, _options.Scaling, _options.Dropout, generator, _options.UseDoRA);
@@ -75,32 +75,20 @@ public sealed class LoRAAdapter : IModelAdapter
                 foreach (Parameter p in module.parameters()) p.requires_grad = true;
     }
 
-    private static LoRALinear Wrap(Target t)
+    private static LoRALinear Wrap(TargetModule t)
     {
         LoRALinear wrapper = t.Module is Linear linear ? new LoRALinear(linear) : new LoRALinear((IFrozenLinear)t.Module);
         ModuleSurgery.Replace(t.Parent, t.ChildName, t.Module, wrapper);
         return wrapper;
     }
 
-    private List<Target> FindTargets(torch.nn.Module model)
-    {
-        var targets = new List<Target>();
-        // TorchSharp's named_modules() omits the root itself (PyTorch's yields it as ""): add it.
-        foreach ((string parentName, torch.nn.Module parent) in model.named_modules().Prepend((string.Empty, model)))
-        {
-            if (parent is LoRALinear) continue; // its base_layer is not a target of its own
-            foreach ((string childName, torch.nn.Module child) in parent.named_children())
-            {
-                if (child is not (Linear or LoRALinear or IFrozenLinear)) continue;
-                string name = parentName.Length == 0 ? childName : parentName + "." + childName;
-                if (_options.Targets.Matches(name) && !_options.ModulesToSave.Any(m => NameMatches(name, m)))
-                    targets.Add(new Target(name, parentName, childName, parent, child));
-            }
-        }
-        return targets;
-    }
+    private List<TargetModule> FindTargets(torch.nn.Module model) =>
+        // Find skips candidates inside another candidate: the base_layer and the lora_A / lora_B linears of an existing
+        // LoRALinear are never targets of their own (a second adapter over AllLinear wraps the same layers again).
+        _options.Targets.ModuleTargets.Find(model, m => m is Linear or LoRALinear or IFrozenLinear)
+            .Where(t => !_options.ModulesToSave.Any(m => NameMatches(t.Name, m)))
+            .ToList();
 
     internal static bool NameMatches(string name, string pattern) => ModuleTargets.NameMatches(name, pattern);
 
-    private sealed record Target(string Name, string ParentName, string ChildName, torch.nn.Module Parent, torch.nn.Module Module);
 }
