@@ -50,6 +50,7 @@ public sealed class LoRAAdapter : IModelAdapter
             string? problem = ModuleSurgery.CheckReplaceable(t.Parent, t.ParentName, t.ChildName, t.Module, typeof(LoRALinear));
             if (problem is not null) problems.Add(problem);
         }
+        problems.AddRange(InitProblems(targets));
         foreach (string m in _options.ModulesToSave)
             if (!model.named_modules().Any(x => NameMatches(x.name, m)))
                 problems.Add($"modules_to_save names \"{m}\", but no module has that name.");
@@ -57,7 +58,10 @@ public sealed class LoRAAdapter : IModelAdapter
     }
 
     /// <inheritdoc />
-    public void Apply(torch.nn.Module model)
+    public void Apply(torch.nn.Module model) => Apply(model, initialise: true);
+
+    /// <summary>Applies the adapter; without <paramref name="initialise"/> A and B start as by default (a load overwrites them) and no base weight is rewritten.</summary>
+    internal void Apply(torch.nn.Module model, bool initialise)
     {
         ArgumentNullException.ThrowIfNull(model);
         List<string> problems = Validate(model).ToList();
@@ -67,7 +71,8 @@ public sealed class LoRAAdapter : IModelAdapter
         foreach (TargetModule t in FindTargets(model))
         {
             LoRALinear layer = t.Module as LoRALinear ?? Wrap(t);
-            layer.AddAdapter(_options.AdapterName, _options.R, _options.Scaling, _options.Dropout, generator, _options.UseDoRA);
+            layer.AddAdapter(_options.AdapterName, _options.RankFor(t.Name), _options.ScalingFor(t.Name), _options.Dropout, generator, _options.UseDoRA,
+                initialise ? _options.InitLoraWeights : LoRAInit.Default);
             layer.RecordOptions(_options.AdapterName, _options);
         }
         foreach ((string name, torch.nn.Module module) in model.named_modules())
@@ -86,8 +91,33 @@ public sealed class LoRAAdapter : IModelAdapter
         // Find skips candidates inside another candidate: the base_layer and the lora_A / lora_B linears of an existing
         // LoRALinear are never targets of their own (a second adapter over AllLinear wraps the same layers again).
         _options.Targets.ModuleTargets.Find(model, m => m is Linear or LoRALinear or IFrozenLinear)
-            .Where(t => !_options.ModulesToSave.Any(m => NameMatches(t.Name, m)))
+            .Where(t => !_options.ModulesToSave.Any(m => NameMatches(t.Name, m)) && PeftPatterns.InLayers(_options, t.Name))
             .ToList();
+
+    /// <summary>PiSSA and OLoRA rewrite a dense base weight from its first r singular vectors / QR columns.</summary>
+    private IEnumerable<string> InitProblems(List<TargetModule> targets)
+    {
+        LoRAInit init = _options.InitLoraWeights;
+        if (init is null || !init.ChangesBase) yield break;
+        if (init.IsLoftQ)
+        {
+            yield return "init_lora_weights \"loftq\" needs the quantization to apply: use WithQLoRA, or new LoRAAdapter(options, quantization).";
+            yield break;
+        }
+        foreach (TargetModule t in targets)
+        {
+            LoRALinear? wrapped = t.Module as LoRALinear;
+            if (t.Module is not Linear && wrapped is not { CanMerge: true })
+                yield return $"init_lora_weights \"{init.PeftValue}\" rewrites the base weight, but \"{t.Name}\" is not a dense Linear (a quantized base: use LoRAInit.LoftQ).";
+            else if (wrapped is { MergedAdapters.Count: > 0 })
+                yield return $"init_lora_weights \"{init.PeftValue}\" rewrites the base weight of \"{t.Name}\", which has merged adapters: unmerge them first.";
+            long inFeatures = wrapped?.InFeatures ?? ((Linear)t.Module).weight!.shape[1];
+            long outFeatures = wrapped?.OutFeatures ?? ((Linear)t.Module).weight!.shape[0];
+            int r = _options.RankFor(t.Name);
+            if (r > Math.Min(inFeatures, outFeatures))
+                yield return $"init_lora_weights \"{init.PeftValue}\" takes r = {r} singular directions of \"{t.Name}\" ({outFeatures} x {inFeatures}): r must be at most {Math.Min(inFeatures, outFeatures)}.";
+        }
+    }
 
     internal static bool NameMatches(string name, string pattern) => ModuleTargets.NameMatches(name, pattern);
 

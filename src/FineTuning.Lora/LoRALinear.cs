@@ -102,7 +102,15 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     /// (drawn from <paramref name="generator"/>), B = 0, so the layer's output is unchanged at first. The new modules
     /// take this layer's training/evaluation mode (a layer in eval mode gets an inactive dropout).
     /// </summary>
-    public void AddAdapter(string name, int r, double scaling, double dropout, Generator generator, bool useDoRA = false)
+    /// <param name="name">The adapter's name.</param>
+    /// <param name="r">Its rank.</param>
+    /// <param name="scaling">The scale of its update.</param>
+    /// <param name="dropout">Dropout on its input.</param>
+    /// <param name="generator">The generator random initialisations draw from.</param>
+    /// <param name="useDoRA">DoRA: a magnitude vector, starting at the row norms of the (initialised) layer.</param>
+    /// <param name="init">PEFT's <c>init_lora_weights</c>; null for <see cref="LoRAInit.Default"/>. PiSSA and OLoRA rewrite a dense
+    /// base weight into the residual; <see cref="LoRAInit.LoftQ"/> is applied by <see cref="LoRAAdapter"/>, not here.</param>
+    public void AddAdapter(string name, int r, double scaling, double dropout, Generator generator, bool useDoRA = false, LoRAInit? init = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(generator);
@@ -122,6 +130,7 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
             a.weight!.copy_(scaled);
             b.weight!.zero_();
         }
+        LoRAInitializer.Apply(init ?? LoRAInit.Default, base_layer as Linear, a.weight!, b.weight!, scaling, generator);
         Dropout drop = nn.Dropout(dropout);
         foreach (nn.Module m in new nn.Module[] { a, b, drop }) m.train(training);
         lora_A.Add(name, a);

@@ -90,6 +90,13 @@ public static partial class PeftAdapter
             ModulesToSave = options.ModulesToSave.ToArray(),
             BaseModelNameOrPath = baseModelNameOrPath,
             TaskType = taskType,
+            RankPattern = new Dictionary<string, int>(options.RankPattern),
+            AlphaPattern = new Dictionary<string, double>(options.AlphaPattern),
+            LayersToTransform = options.LayersToTransform.ToArray(),
+            LayersPattern = options.LayersPattern.ToArray(),
+            ExcludeModules = options.Targets.ModuleTargets.Excluded,
+            InitLoraWeights = options.InitLoraWeights,
+            LoftQBits = options.InitLoraWeights.IsLoftQ ? LoftQBits(quantization) : null,
         };
         // The whole folder is one atomic save: the files are written into a temporary sibling folder, flushed, and
         // swapped in by rename, so a crash or a full disk never pairs new weights with an old or empty config.
@@ -175,8 +182,9 @@ public static partial class PeftAdapter
                 Linear l => (l.weight!.shape[1], l.weight!.shape[0]),
                 _ => (((IFrozenLinear)m).InFeatures, ((IFrozenLinear)m).OutFeatures),
             };
-            CheckShape(weightsPath, $"{Prefix}{path}.lora_A.weight", a.shape, new[] { (long)config.R, inFeatures });
-            CheckShape(weightsPath, $"{Prefix}{path}.lora_B.weight", b.shape, new[] { outFeatures, (long)config.R });
+            long r = PeftPatterns.Key(config.RankPattern.Keys, path) is { } rankKey ? config.RankPattern[rankKey] : config.R;
+            CheckShape(weightsPath, $"{Prefix}{path}.lora_A.weight", a.shape, new[] { r, inFeatures });
+            CheckShape(weightsPath, $"{Prefix}{path}.lora_B.weight", b.shape, new[] { outFeatures, r });
             if (config.UseDoRA)
             {
                 if (!magnitudes.TryGetValue(path, out Tensor? magnitude))
@@ -199,16 +207,25 @@ public static partial class PeftAdapter
             AdapterName = adapterName, Targets = LoRATargets.Exact(plan.Select(p => p.Path).ToArray()),
         };
         foreach (string m in config.ModulesToSave) options.ModulesToSave.Add(m);
+        foreach ((string k, int v) in config.RankPattern) options.RankPattern[k] = v;
+        foreach ((string k, double v) in config.AlphaPattern) options.AlphaPattern[k] = v;
+        // What the layers record (and a later save writes back): the file's fields, layer selection and init included.
+        LoRAOptions recorded = options.Clone();
+        config.CopyFeaturesTo(recorded);
+        if (config.ExcludeModules is not null) recorded.Targets = LoRATargets.FromModuleTargets(options.Targets.ModuleTargets.Except(config.ExcludeModules));
         var adapter = new LoRAAdapter(options);
         // The last check before the model changes: whatever the adapter itself would refuse is refused here.
         List<string> problems = adapter.Validate(model).ToList();
         if (problems.Count > 0) throw new AdapterFormatException($"{directory}: the adapter does not fit this model: {string.Join(" ", problems)}");
-        adapter.Apply(model); // as after WithLoRA: adapters (and modules_to_save) trainable, the rest frozen
+        // As after WithLoRA: adapters (and modules_to_save) trainable, the rest frozen. No initialisation runs: the file's
+        // A and B overwrite the defaults, and a PiSSA/OLoRA/LoftQ adapter belongs on the residual base it was saved over.
+        adapter.Apply(model, initialise: false);
         using (no_grad())
         {
             foreach ((string path, Tensor a, Tensor b) in plan)
             {
                 var layer = (LoRALinear)model.named_modules().First(m => m.name == path).module;
+                layer.RecordOptions(adapterName, recorded);
                 layer.A(adapterName).copy_(a);
                 layer.B(adapterName).copy_(b);
                 if (config.UseDoRA) layer.Magnitude(adapterName).copy_(magnitudes[path]);
@@ -248,6 +265,13 @@ public static partial class PeftAdapter
             string.Join("; ", problems.Take(5)) + (problems.Count > 5 ? $"; and {problems.Count - 5} more" : "") +
             ". Quantize the base the same way first, e.g. new QuantizationAdapter(QuantizationOptions.FromConfigFile(path)).Apply(model) with FineTuning.Quantization.");
     }
+
+    /// <summary>LoftQ's <c>loftq_bits</c>: the bit width the base's transformers-style quantization_config records, if any.</summary>
+    private static int? LoftQBits(JsonObject? quantization) =>
+        quantization is null ? null
+        : quantization["load_in_4bit"] is JsonValue four && four.TryGetValue(out bool is4) && is4 ? 4
+        : quantization["load_in_8bit"] is JsonValue eight && eight.TryGetValue(out bool is8) && is8 ? 8
+        : null;
 
     private static void CheckShape(string file, string key, long[] actual, long[] expected)
     {
