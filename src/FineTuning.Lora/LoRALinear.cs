@@ -151,6 +151,30 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
         ActiveAdapter = name;
     }
 
+    /// <summary>
+    /// PEFT's <c>delete_adapter</c> on this layer: removes the adapter and frees its weights. When it was active, the first
+    /// remaining adapter becomes active (none when it was the last).
+    /// </summary>
+    /// <exception cref="ArgumentException">No such adapter.</exception>
+    /// <exception cref="InvalidOperationException">Adapters are merged into the weight.</exception>
+    public void DeleteAdapter(string name)
+    {
+        if (!_scaling.ContainsKey(name)) throw new ArgumentException($"No adapter named \"{name}\"; attached: {string.Join(", ", _scaling.Keys)}.", nameof(name));
+        if (_merged.Count > 0) throw new InvalidOperationException("Unmerge the merged adapters before deleting one.");
+        lora_A.Remove(name);
+        lora_B.Remove(name);
+        lora_dropout.Remove(name);
+        if (_dora.Remove(name)) lora_magnitude_vector.Remove(name);
+        _scaling.Remove(name);
+        _options.Remove(name);
+        if (ActiveAdapter == name) ActiveAdapter = _scaling.Keys.FirstOrDefault();
+    }
+
+    /// <summary>Replaces an adapter's scale (a hot-swapped adapter with another alpha).</summary>
+    internal void SetScaling(string adapter, double scaling) => _scaling[adapter] = _scaling.ContainsKey(adapter)
+        ? scaling
+        : throw new ArgumentException($"No adapter named \"{adapter}\".", nameof(adapter));
+
     /// <summary>Makes <paramref name="name"/> the adapter used by forward (null: none).</summary>
     public void SetActiveAdapter(string? name)
     {
