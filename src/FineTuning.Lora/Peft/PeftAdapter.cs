@@ -143,21 +143,7 @@ public static partial class PeftAdapter
             string key = info.Name;
             if (!key.StartsWith(Prefix, StringComparison.Ordinal)) throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\" does not start with \"{Prefix}\".");
             string rest = key[Prefix.Length..];
-            int magnitudeAt = rest.IndexOf(".lora_magnitude_vector", StringComparison.Ordinal);
-            if (magnitudeAt >= 0)
-            {
-                if (!config.UseDoRA) throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\" is a DoRA magnitude vector but use_dora is false in {configPath}.");
-                magnitudes[rest[..magnitudeAt]] = reader.Load(key); // ".lora_magnitude_vector" or ".lora_magnitude_vector.weight"
-                continue;
-            }
-            if (rest.EndsWith(".lora_A.weight", StringComparison.Ordinal) || rest.EndsWith(".lora_B.weight", StringComparison.Ordinal))
-            {
-                string path = rest[..^".lora_A.weight".Length];
-                (Tensor? a, Tensor? b) = pairs.GetValueOrDefault(path);
-                if (rest[^8] == 'A') a = reader.Load(key); else b = reader.Load(key);
-                pairs[path] = (a, b);
-                continue;
-            }
+            if (AddLoRATensor(reader, key, config, weightsPath, configPath, pairs, magnitudes)) continue;
             int dot = rest.LastIndexOf('.');
             string modulePath = dot < 0 ? "" : rest[..dot];
             if (!config.ModulesToSave.Any(m => LoRAAdapter.NameMatches(modulePath, m)) || !modules.TryGetValue(modulePath, out nn.Module? owner))
@@ -233,6 +219,32 @@ public static partial class PeftAdapter
             foreach ((_, Parameter target, Tensor value) in saved) target.copy_(value);
         }
         LoRA.SetActiveAdapter(model, adapterName);
+    }
+
+    /// <summary>
+    /// Takes <paramref name="key"/> into <paramref name="pairs"/> (lora_A / lora_B by module path) or <paramref name="magnitudes"/>
+    /// (DoRA) when it is a LoRA tensor; false for anything else (a modules_to_save parameter).
+    /// </summary>
+    private static bool AddLoRATensor(SafeTensorsReader reader, string key, PeftAdapterConfig config, string weightsPath, string configPath,
+        Dictionary<string, (Tensor? A, Tensor? B)> pairs, Dictionary<string, Tensor> magnitudes)
+    {
+        string rest = key[Prefix.Length..];
+        int magnitudeAt = rest.IndexOf(".lora_magnitude_vector", StringComparison.Ordinal);
+        if (magnitudeAt >= 0)
+        {
+            if (!config.UseDoRA) throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\" is a DoRA magnitude vector but use_dora is false in {configPath}.");
+            magnitudes[rest[..magnitudeAt]] = reader.Load(key); // ".lora_magnitude_vector" or ".lora_magnitude_vector.weight"
+            return true;
+        }
+        if (rest.EndsWith(".lora_A.weight", StringComparison.Ordinal) || rest.EndsWith(".lora_B.weight", StringComparison.Ordinal))
+        {
+            string path = rest[..^".lora_A.weight".Length];
+            (Tensor? a, Tensor? b) = pairs.GetValueOrDefault(path);
+            if (rest[^8] == 'A') a = reader.Load(key); else b = reader.Load(key);
+            pairs[path] = (a, b);
+            return true;
+        }
+        return false;
     }
 
     /// <summary>The quantized linear layers, named by their path in the plain model (a LoRA wrapper's base_layer by the wrapper's path).</summary>
