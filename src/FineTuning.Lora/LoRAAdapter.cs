@@ -15,12 +15,26 @@ namespace FineTuning.Lora;
 public sealed class LoRAAdapter : IModelAdapter
 {
     private readonly LoRAOptions _options;
+    private readonly IQuantizationConfig? _quantization;
 
     /// <summary>Creates the adapter from a copy of <paramref name="options"/>.</summary>
     public LoRAAdapter(LoRAOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Clone();
+    }
+
+    /// <summary>
+    /// LoRA over a base quantized by <paramref name="quantization"/> (QLoRA), for <see cref="LoRAInit.LoftQ"/>: the adapter
+    /// quantizes the base itself, so that A and B can absorb the quantization error of each targeted layer. Targeted layers the
+    /// quantization leaves dense start as <see cref="LoRAInit.Default"/>. Other initialisations work as after a separate
+    /// quantization step.
+    /// </summary>
+    public LoRAAdapter(LoRAOptions options, IQuantizationConfig quantization)
+        : this(options)
+    {
+        ArgumentNullException.ThrowIfNull(quantization);
+        _quantization = quantization;
     }
 
     /// <summary>A copy of the options.</summary>
@@ -51,6 +65,7 @@ public sealed class LoRAAdapter : IModelAdapter
             if (problem is not null) problems.Add(problem);
         }
         problems.AddRange(InitProblems(targets));
+        if (_quantization is not null) problems.AddRange(_quantization.CreateAdapter().Validate(model));
         foreach (string m in _options.ModulesToSave)
             if (!model.named_modules().Any(x => NameMatches(x.name, m)))
                 problems.Add($"modules_to_save names \"{m}\", but no module has that name.");
@@ -66,14 +81,29 @@ public sealed class LoRAAdapter : IModelAdapter
         ArgumentNullException.ThrowIfNull(model);
         List<string> problems = Validate(model).ToList();
         if (problems.Count > 0) throw new Training.InvalidConfigurationException(problems);
-        foreach (Parameter p in model.parameters()) p.requires_grad = false;
-        using var generator = new torch.Generator(_options.Seed);
-        foreach (TargetModule t in FindTargets(model))
+        bool loftQ = initialise && _options.InitLoraWeights.IsLoftQ;
+        // LoftQ needs each targeted layer's full-precision weight after the base is quantized.
+        Dictionary<string, torch.Tensor> originals = loftQ
+            ? FindTargets(model).Where(t => t.Module is Linear).ToDictionary(t => t.Name, t => ((Linear)t.Module).weight!.detach().clone(), StringComparer.Ordinal)
+            : new Dictionary<string, torch.Tensor>(StringComparer.Ordinal);
+        try
         {
-            LoRALinear layer = t.Module as LoRALinear ?? Wrap(t);
-            layer.AddAdapter(_options.AdapterName, _options.RankFor(t.Name), _options.ScalingFor(t.Name), _options.Dropout, generator, _options.UseDoRA,
-                initialise ? _options.InitLoraWeights : LoRAInit.Default);
-            layer.RecordOptions(_options.AdapterName, _options);
+            if (_quantization is not null) _quantization.CreateAdapter().Apply(model);
+            foreach (Parameter p in model.parameters()) p.requires_grad = false;
+            using var generator = new torch.Generator(_options.Seed);
+            foreach (TargetModule t in FindTargets(model))
+            {
+                LoRALinear layer = t.Module as LoRALinear ?? Wrap(t);
+                layer.AddAdapter(_options.AdapterName, _options.RankFor(t.Name), _options.ScalingFor(t.Name), _options.Dropout, generator, _options.UseDoRA,
+                    initialise ? _options.InitLoraWeights : LoRAInit.Default);
+                layer.RecordOptions(_options.AdapterName, _options);
+                if (originals.TryGetValue(t.Name, out torch.Tensor? original) && !layer.CanMerge)
+                    LoftQInit.Apply(layer, _options.AdapterName, original, _options.InitLoraWeights.Iterations);
+            }
+        }
+        finally
+        {
+            foreach (torch.Tensor original in originals.Values) original.Dispose();
         }
         foreach ((string name, torch.nn.Module module) in model.named_modules())
             if (_options.ModulesToSave.Any(m => NameMatches(name, m)))
@@ -101,7 +131,8 @@ public sealed class LoRAAdapter : IModelAdapter
         if (init is null || !init.ChangesBase) yield break;
         if (init.IsLoftQ)
         {
-            yield return "init_lora_weights \"loftq\" needs the quantization to apply: use WithQLoRA, or new LoRAAdapter(options, quantization).";
+            if (_quantization is null) yield return "init_lora_weights \"loftq\" needs the quantization to apply: use WithQLoRA, or new LoRAAdapter(options, quantization).";
+            if (_options.UseDoRA) yield return "init_lora_weights \"loftq\" with use_dora is not supported yet.";
             yield break;
         }
         foreach (TargetModule t in targets)

@@ -161,4 +161,22 @@ public sealed class InitTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void LoftQ_WithoutQuantization_IsRefusedWithTheWayToGiveIt()
+    {
+        (Sequential model, _) = Layer();
+        string problem = Assert.Single(new LoRAAdapter(new LoRAOptions { InitLoraWeights = LoRAInit.LoftQ(2) }).Validate(model));
+        Assert.Contains("WithQLoRA", problem, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => LoRAInit.LoftQ(0));
+    }
+
+    [Theory]
+    [InlineData("true")]
+    [InlineData("false")]
+    [InlineData("gaussian")]
+    [InlineData("pissa")]
+    [InlineData("pissa_niter_16")]
+    [InlineData("olora")]
+    public void FromPeftValue_RoundTripsPeftsNames(string value) => Assert.Equal(value, LoRAInit.FromPeftValue(value)!.PeftValue);
 }
