@@ -31,6 +31,24 @@ public sealed class ContainerTargetsTests
     }
 
     [Fact]
+    public void MergeAndUnload_InSequential_PutsPlainLinearsBackWithTheMergedWeights()
+    {
+        using var scope = NewDisposeScope();
+        Sequential model = nn.Sequential(("0", nn.Linear(4, 6)), ("1", nn.Tanh()), ("2", nn.Linear(6, 3)));
+        TinyModels.Initialise(model, 3);
+        model.to(ScalarType.Float64);
+        new LoRAAdapter(new LoRAOptions { R = 2, Alpha = 4 }).Apply(model);
+        AdapterContractTests.Perturb(model, 5);
+        Tensor x = linspace(-1, 1, 20, dtype: ScalarType.Float64).reshape(5, 4);
+        Tensor expected = model.call(x);
+
+        LoRA.MergeAndUnload(model);
+        Assert.Empty(LoRA.Layers(model));
+        Assert.Equal(2, model.named_children().Count(c => c.module is Linear));
+        Assert.True(model.call(x).allclose(expected, rtol: 0, atol: Tolerance.Fp64Same()));
+    }
+
+    [Fact]
     public void Apply_LayersInModuleList_AreWrappedAndRunInForward()
     {
         using var scope = NewDisposeScope();
