@@ -30,7 +30,9 @@ public static class FineTunerLoRAExtensions
     /// (e.g. FineTuning.Quantization's <c>new QuantizationOptions { DoubleQuantization = true }</c>: NF4, blocks of 64),
     /// then trains LoRA adapters over the frozen quantized layers. Exactly <c>WithAdapter(quantization.CreateAdapter())</c>
     /// followed by <see cref="WithLoRA{TExample}(FineTuner{TExample}, int, double, LoRATargets?, Action{LoRAOptions}?)"/>;
-    /// the adapter saves as an ordinary PEFT LoRA adapter and reloads onto a base quantized with the same settings.
+    /// the adapter saves as an ordinary PEFT LoRA adapter and reloads onto a base quantized with the same settings. With
+    /// <c>InitLoraWeights = LoRAInit.LoftQ(n)</c> the LoRA adapter quantizes the base itself (LoftQ: A and B absorb the
+    /// quantization error).
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="quantization"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">r is below 1 or alpha is not positive.</exception>
@@ -39,7 +41,7 @@ public static class FineTunerLoRAExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(quantization);
-        return builder.WithAdapter(quantization.CreateAdapter()).WithLoRA(Options(r, alpha, targets, configure));
+        return builder.WithQLoRA(quantization, Options(r, alpha, targets, configure));
     }
 
     /// <summary>QLoRA with the LoRA settings in <paramref name="options"/> (copied); see the other overload.</summary>
@@ -49,6 +51,8 @@ public static class FineTunerLoRAExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(quantization);
         ArgumentNullException.ThrowIfNull(options);
+        // LoftQ quantizes the base inside the LoRA adapter: it needs the full-precision weights the quantization replaces.
+        if (options.InitLoraWeights is { IsLoftQ: true }) return builder.WithAdapter(new LoRAAdapter(options, quantization));
         return builder.WithAdapter(quantization.CreateAdapter()).WithLoRA(options);
     }
 

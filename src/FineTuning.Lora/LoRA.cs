@@ -92,6 +92,44 @@ public static class LoRA
             layer.SetActiveAdapter(layer.AdapterNames.Contains(adapter) ? adapter : null);
     }
 
+    /// <summary>
+    /// PEFT's <c>add_weighted_adapter</c>: a new adapter <paramref name="adapterName"/> on every layer holding any of
+    /// <paramref name="adapters"/>, combining them with <paramref name="weights"/> as <paramref name="combinationType"/> says
+    /// (see <see cref="AdapterCombination"/> for the formulas). The new adapter has r = its rank and lora_alpha = r (scale 1,
+    /// no rsLoRA), is frozen, and is not made active (call <see cref="SetActiveAdapter"/>); it saves like any other adapter.
+    /// </summary>
+    /// <param name="model">The model holding the adapters.</param>
+    /// <param name="adapters">The adapters to combine.</param>
+    /// <param name="weights">One weight per adapter.</param>
+    /// <param name="adapterName">The new adapter's name.</param>
+    /// <param name="combinationType">linear, cat or svd (PEFT's default: svd).</param>
+    /// <param name="svdRank">svd: the rank of the result (default: the largest r of the adapters).</param>
+    /// <param name="svdClamp">svd: clamp A and B to this quantile of their values (PEFT's <c>svd_clamp</c>); null: no clamping.</param>
+    /// <exception cref="ArgumentException">An unknown adapter, a taken name, weights that do not fit, or ranks the combination cannot take.</exception>
+    /// <exception cref="InvalidOperationException">The model has no LoRA layers, or adapters are merged.</exception>
+    /// <exception cref="NotSupportedException">DoRA adapters or adapters with rank/alpha patterns (not supported yet).</exception>
+    public static void AddWeightedAdapter(torch.nn.Module model, IReadOnlyList<string> adapters, IReadOnlyList<double> weights, string adapterName,
+        AdapterCombination combinationType = AdapterCombination.Svd, int? svdRank = null, double? svdClamp = null) =>
+        WeightedAdapters.Add(model, adapters, weights, adapterName, combinationType, svdRank, svdClamp);
+
+    /// <summary>
+    /// PEFT's <c>delete_adapter</c>: removes adapter <paramref name="adapter"/> from every layer and frees its weights. When it
+    /// was active, the first remaining adapter becomes active; layers left without adapters run their base layer.
+    /// </summary>
+    /// <exception cref="ArgumentException">No layer has that adapter.</exception>
+    /// <exception cref="InvalidOperationException">The model has no LoRA layers, or adapters are merged (nothing is deleted).</exception>
+    public static void DeleteAdapter(torch.nn.Module model, string adapter)
+    {
+        IReadOnlyList<(string Name, LoRALinear Layer)> layers = RequireLayers(model);
+        if (!layers.Any(l => l.Layer.AdapterNames.Contains(adapter)))
+            throw new ArgumentException($"No layer has an adapter named \"{adapter}\"; adapters: {string.Join(", ", layers.SelectMany(l => l.Layer.AdapterNames).Distinct())}.", nameof(adapter));
+        if (layers.Any(l => l.Layer.MergedAdapters.Count > 0)) throw new InvalidOperationException("Unmerge the merged adapters before deleting one.");
+        foreach ((_, LoRALinear layer) in layers.Where(l => l.Layer.AdapterNames.Contains(adapter))) layer.DeleteAdapter(adapter);
+        // One active adapter for the whole model, as PEFT keeps it: the first remaining one of the first layer that has any.
+        if (layers.Select(l => l.Layer.ActiveAdapter).FirstOrDefault(a => a is not null) is { } next && layers.Any(l => l.Layer.ActiveAdapter != next))
+            SetActiveAdapter(model, next);
+    }
+
     /// <summary>Trainable and total parameter counts, printed as PEFT prints them.</summary>
     public static ParameterSummary Summary(torch.nn.Module model)
     {

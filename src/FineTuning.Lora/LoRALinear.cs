@@ -102,7 +102,15 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     /// (drawn from <paramref name="generator"/>), B = 0, so the layer's output is unchanged at first. The new modules
     /// take this layer's training/evaluation mode (a layer in eval mode gets an inactive dropout).
     /// </summary>
-    public void AddAdapter(string name, int r, double scaling, double dropout, Generator generator, bool useDoRA = false)
+    /// <param name="name">The adapter's name.</param>
+    /// <param name="r">Its rank.</param>
+    /// <param name="scaling">The scale of its update.</param>
+    /// <param name="dropout">Dropout on its input.</param>
+    /// <param name="generator">The generator random initialisations draw from.</param>
+    /// <param name="useDoRA">DoRA: a magnitude vector, starting at the row norms of the (initialised) layer.</param>
+    /// <param name="init">PEFT's <c>init_lora_weights</c>; null for <see cref="LoRAInit.Default"/>. PiSSA and OLoRA rewrite a dense
+    /// base weight into the residual; <see cref="LoRAInit.LoftQ"/> is applied by <see cref="LoRAAdapter"/>, not here.</param>
+    public void AddAdapter(string name, int r, double scaling, double dropout, Generator generator, bool useDoRA = false, LoRAInit? init = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(generator);
@@ -122,6 +130,7 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
             a.weight!.copy_(scaled);
             b.weight!.zero_();
         }
+        LoRAInitializer.Apply(init ?? LoRAInit.Default, base_layer as Linear, a.weight!, b.weight!, scaling, generator);
         Dropout drop = nn.Dropout(dropout);
         foreach (nn.Module m in new nn.Module[] { a, b, drop }) m.train(training);
         lora_A.Add(name, a);
@@ -141,6 +150,30 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
         _scaling[name] = scaling;
         ActiveAdapter = name;
     }
+
+    /// <summary>
+    /// PEFT's <c>delete_adapter</c> on this layer: removes the adapter and frees its weights. When it was active, the first
+    /// remaining adapter becomes active (none when it was the last).
+    /// </summary>
+    /// <exception cref="ArgumentException">No such adapter.</exception>
+    /// <exception cref="InvalidOperationException">Adapters are merged into the weight.</exception>
+    public void DeleteAdapter(string name)
+    {
+        if (!_scaling.ContainsKey(name)) throw new ArgumentException($"No adapter named \"{name}\"; attached: {string.Join(", ", _scaling.Keys)}.", nameof(name));
+        if (_merged.Count > 0) throw new InvalidOperationException("Unmerge the merged adapters before deleting one.");
+        lora_A.Remove(name);
+        lora_B.Remove(name);
+        lora_dropout.Remove(name);
+        if (_dora.Remove(name)) lora_magnitude_vector.Remove(name);
+        _scaling.Remove(name);
+        _options.Remove(name);
+        if (ActiveAdapter == name) ActiveAdapter = _scaling.Keys.FirstOrDefault();
+    }
+
+    /// <summary>Replaces an adapter's scale (a hot-swapped adapter with another alpha).</summary>
+    internal void SetScaling(string adapter, double scaling) => _scaling[adapter] = _scaling.ContainsKey(adapter)
+        ? scaling
+        : throw new ArgumentException($"No adapter named \"{adapter}\".", nameof(adapter));
 
     /// <summary>Makes <paramref name="name"/> the adapter used by forward (null: none).</summary>
     public void SetActiveAdapter(string? name)

@@ -37,13 +37,59 @@ public sealed class LoRAOptions
     /// <summary>Seed of the generator that initialises A (Kaiming-uniform as PEFT; B starts at zero).</summary>
     public ulong Seed { get; set; }
 
-    /// <summary>The scale applied to B·A.</summary>
+    /// <summary>The scale applied to B·A (of layers without a <see cref="RankPattern"/> / <see cref="AlphaPattern"/> entry).</summary>
     public double Scaling => UseRsLoRA ? Alpha / System.Math.Sqrt(R) : Alpha / R;
+
+    /// <summary>
+    /// <c>init_lora_weights</c>: how A and B start. Default <see cref="LoRAInit.Default"/> (PEFT's <c>true</c>: Kaiming-uniform
+    /// A, zero B); see <see cref="LoRAInit"/> for <c>false</c>, <c>gaussian</c>, <c>pissa</c>, <c>pissa_niter_N</c>, <c>olora</c>.
+    /// </summary>
+    public LoRAInit InitLoraWeights { get; set; } = LoRAInit.Default;
+
+    /// <summary>
+    /// <c>rank_pattern</c>: per-layer ranks overriding <see cref="R"/>. A key matches a layer whose full name equals it, or
+    /// ends with it as a regular expression after a '.' (PEFT's <c>re.match(rf"(.*\.)?({key})$", name)</c>); the first
+    /// matching key in insertion order wins, e.g. <c>{ ["v_proj"] = 16, [@"layers\.0\.q_proj"] = 4 }</c>.
+    /// </summary>
+    public IDictionary<string, int> RankPattern { get; set; } = new Dictionary<string, int>(System.StringComparer.Ordinal);
+
+    /// <summary><c>alpha_pattern</c>: per-layer alphas overriding <see cref="Alpha"/>, keys matched as in <see cref="RankPattern"/>.</summary>
+    public IDictionary<string, double> AlphaPattern { get; set; } = new Dictionary<string, double>(System.StringComparer.Ordinal);
+
+    /// <summary>
+    /// <c>layers_to_transform</c>: only layers whose block index (the number after <see cref="LayersPattern"/>, by default
+    /// after any module name: <c>model.layers.3.self_attn.q_proj</c> is in layer 3) is listed get adapters. Empty: all.
+    /// Works with name targets and <see cref="LoRATargets.AllLinear"/>, not with a regex (as PEFT).
+    /// </summary>
+    public IList<int> LayersToTransform { get; set; } = new List<int>();
+
+    /// <summary><c>layers_pattern</c>: the name(s) of the module list holding the blocks, e.g. <c>"layers"</c> or <c>"h"</c>; only with <see cref="LayersToTransform"/>.</summary>
+    public IList<string> LayersPattern { get; set; } = new List<string>();
+
+    /// <summary>The rank of the layer with this full module name (<see cref="RankPattern"/>, else <see cref="R"/>).</summary>
+    public int RankFor(string moduleName) =>
+        PeftPatterns.Key(RankPattern.Keys, moduleName) is { } key ? RankPattern[key] : R;
+
+    /// <summary>The alpha of the layer with this full module name (<see cref="AlphaPattern"/>, else <see cref="Alpha"/>).</summary>
+    public double AlphaFor(string moduleName) =>
+        PeftPatterns.Key(AlphaPattern.Keys, moduleName) is { } key ? AlphaPattern[key] : Alpha;
+
+    /// <summary>The scale of the layer with this full module name: alpha / r (alpha / sqrt(r) with rsLoRA) of its own rank and alpha.</summary>
+    public double ScalingFor(string moduleName)
+    {
+        int r = RankFor(moduleName);
+        double alpha = AlphaFor(moduleName);
+        return UseRsLoRA ? alpha / System.Math.Sqrt(r) : alpha / r;
+    }
 
     internal LoRAOptions Clone()
     {
         var copy = (LoRAOptions)MemberwiseClone();
         copy.ModulesToSave = new List<string>(ModulesToSave);
+        copy.RankPattern = new Dictionary<string, int>(RankPattern, System.StringComparer.Ordinal);
+        copy.AlphaPattern = new Dictionary<string, double>(AlphaPattern, System.StringComparer.Ordinal);
+        copy.LayersToTransform = new List<int>(LayersToTransform);
+        copy.LayersPattern = new List<string>(LayersPattern);
         return copy;
     }
 
@@ -56,5 +102,7 @@ public sealed class LoRAOptions
         if (Targets is null) yield return "LoRA targets must be set.";
         if (string.IsNullOrWhiteSpace(AdapterName) || AdapterName.Contains('.', System.StringComparison.Ordinal))
             yield return $"LoRA adapter name must be non-empty and contain no '.' (was \"{AdapterName}\").";
+        if (InitLoraWeights is null) yield return "LoRA init_lora_weights must be set (LoRAInit.Default for PEFT's default).";
+        foreach (string problem in PeftPatterns.Problems(this)) yield return problem;
     }
 }

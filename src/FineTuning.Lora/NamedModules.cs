@@ -27,6 +27,15 @@ internal sealed class NamedModules<T> : torch.nn.Module
         _items.Add(name, module);
     }
 
+    /// <summary>Unregisters and disposes the child <paramref name="name"/>.</summary>
+    public void Remove(string name)
+    {
+        T module = _items[name];
+        register_module(name, null!);
+        _items.Remove(name);
+        module.Dispose();
+    }
+
     protected override void Dispose(bool disposing)
     {
         if (disposing)

@@ -15,12 +15,12 @@ namespace FineTuning.Quantization;
 /// dtype is refused (as <c>Linear</c> refuses it). Implements <see cref="IQuantizedLinear"/> so LoRA can wrap it (QLoRA)
 /// and record its settings next to a saved adapter.
 /// </summary>
-public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IQuantizedLinear
+public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IQuantizedLinear, IRequantizableLinear
 {
 #pragma warning disable IDE1006, SA1300 // field name is the state-dict key
     private Parameter? bias;
 #pragma warning restore IDE1006, SA1300
-    private readonly QuantizedWeight _weight;
+    private QuantizedWeight _weight;
     private ScalarType _computeDType;
 
     /// <summary>Takes ownership of <paramref name="weight"/>; copies <paramref name="bias"/> ([out], or null).</summary>
@@ -78,6 +78,20 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IQuantizedLinea
 
     /// <inheritdoc />
     public Tensor DenseWeight(ScalarType dtype) => _weight.Dequantize(dtype);
+
+    /// <inheritdoc />
+    /// <exception cref="QuantizationException">The weight is not [OutFeatures, InFeatures] or not floating-point.</exception>
+    public void Requantize(Tensor weight)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.dim() != 2 || weight.shape[0] != OutFeatures || weight.shape[1] != InFeatures)
+            throw new QuantizationException($"A requantized weight must be [{OutFeatures}, {InFeatures}]; it is [{string.Join(", ", weight.shape)}].");
+        BlockQuantizer.CheckWeight(weight, _weight.BlockSize, "The requantized weight");
+        QuantizedWeight next = QuantizedWeight.Quantize(weight.to(_weight.Packed.device), _weight.Type, _weight.BlockSize, _weight.IsDoubleQuantized);
+        QuantizedWeight old = _weight;
+        _weight = next;
+        old.Dispose();
+    }
 
     /// <inheritdoc />
     public Tensor? DenseBias(ScalarType dtype) => bias?.detach().to(dtype).clone();

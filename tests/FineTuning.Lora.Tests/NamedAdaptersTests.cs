@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using FineTuning.Lora.Peft;
 using TorchSharp;
 using Xunit;
@@ -43,5 +44,18 @@ public sealed class NamedAdaptersTests
             Directory.Delete(dir, recursive: true);
         }
         Assert.Throws<ArgumentException>(() => LoRA.SetActiveAdapter(model, "third"));
+    }
+
+    [Fact]
+    public void Apply_SecondAdapterWithAllLinear_WrapsTheSameLayersNotTheFirstAdaptersMatrices()
+    {
+        using var model = new TinyBlock();
+        new LoRAAdapter(new LoRAOptions { AdapterName = "first" }).Apply(model);
+        new LoRAAdapter(new LoRAOptions { AdapterName = "second", Targets = LoRATargets.AllLinear }).Apply(model);
+
+        var layers = LoRA.Layers(model);
+        Assert.Equal(new[] { "model.q_proj", "model.v_proj" }, layers.Select(l => l.Name).ToArray());
+        Assert.All(layers, l => Assert.Equal(new[] { "first", "second" }, l.Layer.AdapterNames.Order(StringComparer.Ordinal).ToArray()));
+        Assert.DoesNotContain(model.named_modules(), m => m.name.Contains("lora_A.first.", StringComparison.Ordinal));
     }
 }

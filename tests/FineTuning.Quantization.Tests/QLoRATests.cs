@@ -108,6 +108,25 @@ public sealed class QLoRATests
     }
 
     [Fact]
+    public void WithQLoRA_LoftQ_OneAdapterQuantizesTheBaseAndStartsFromTheFittedError()
+    {
+        using LlamaForCausalLM model = TinyLlama();
+        var quantization = new QuantizationOptions { Type = QuantizationType.NF4 };
+        var options = new LoRAOptions { R = 4, Alpha = 8, Targets = LoRATargets.Names("q_proj", "v_proj"), InitLoraWeights = LoRAInit.LoftQ(1) };
+        FineTuner<TokenSequence> builder = FineTuner.For(model).WithQLoRA(quantization, options);
+        Assert.IsType<LoRAAdapter>(Assert.Single(builder.Adapters));
+
+        builder.Adapters[0].Apply(model);
+        // Every linear layer the quantization targets is quantized, the four targets are wrapped, and their B starts non-zero
+        // (the fit of the quantization error) where plain QLoRA starts at zero.
+        Assert.Equal(14, model.modules().Count(m => m is QuantizedLinear));
+        var layers = LoRA.Layers(model);
+        Assert.Equal(4, layers.Count);
+        Assert.All(layers, l => Assert.IsType<QuantizedLinear>(l.Layer.BaseLayer));
+        Assert.All(layers, l => Assert.True(l.Layer.B("default").abs().max().item<float>() > 0));
+    }
+
+    [Fact]
     public void WithQLoRA_BadArguments_AreRejectedWhereTheyAreGiven_AndBadQuantizationAtTrain()
     {
         using LlamaForCausalLM model = TinyLlama();

@@ -1,4 +1,5 @@
 using System;
+using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
 using System.Reflection;
@@ -9,7 +10,8 @@ namespace FineTuning.Adapters;
 /// <summary>
 /// Replaces a child module inside its parent. TorchSharp keeps children twice: in the registry that
 /// <c>named_modules</c>/<c>state_dict</c> read, and in the C# field that <c>forward</c> reads. Both must change,
-/// or the old module keeps running. Shared by the adapter packages (LoRA wraps layers, quantization replaces them)
+/// or the old module keeps running. Containers keep children in a list instead (<c>Sequential</c>'s <c>_modules</c>,
+/// <c>ModuleList&lt;T&gt;</c>'s <c>_list</c>, or a list field of your own): the element holding the child is replaced. Shared by the adapter packages (LoRA wraps layers, quantization replaces them)
 /// and available to authors of new adapters.
 /// </summary>
 public static class ModuleSurgery
@@ -26,15 +28,15 @@ public static class ModuleSurgery
         ArgumentNullException.ThrowIfNull(parentName);
         ArgumentNullException.ThrowIfNull(child);
         ArgumentNullException.ThrowIfNull(replacementType);
-        List<FieldInfo> fields = FieldsHolding(parent, child);
+        List<Slot> slots = SlotsHolding(parent, child);
         string where = parentName.Length == 0 ? "the model" : $"module \"{parentName}\"";
-        if (fields.Count == 0)
-            return $"{where} ({parent.GetType().Name}) keeps its child \"{childName}\" in no field the adapter can replace " +
-                   "(containers such as Sequential and ModuleList are not supported yet); keep the layer in a field of your module.";
-        FieldInfo? bad = fields.FirstOrDefault(f => !f.FieldType.IsAssignableFrom(replacementType));
+        if (slots.Count == 0)
+            return $"{where} ({parent.GetType().Name}) keeps its child \"{childName}\" in no field or list the adapter can replace " +
+                   "(ModuleDict is not supported yet); keep the layer in a field of your module, a Sequential or a ModuleList.";
+        Slot? bad = slots.FirstOrDefault(f => !f.ElementType.IsAssignableFrom(replacementType));
         if (bad is not null)
-            return $"{where} ({parent.GetType().Name}) declares field \"{bad.Name}\" as {bad.FieldType.Name}, which cannot hold a {replacementType.Name}; " +
-                   "declare it as Module<Tensor, Tensor> so adapters and quantization can replace it.";
+            return $"{where} ({parent.GetType().Name}) declares {(bad.Index < 0 ? "field" : "list")} \"{bad.Field.Name}\" as {bad.Field.FieldType.Name}, which cannot hold a {replacementType.Name}; " +
+                   "declare it as Module<Tensor, Tensor> (or ModuleList<Module<Tensor, Tensor>>) so adapters and quantization can replace it.";
         return null;
     }
 
@@ -53,21 +55,44 @@ public static class ModuleSurgery
         ArgumentException.ThrowIfNullOrEmpty(childName);
         ArgumentNullException.ThrowIfNull(child);
         ArgumentNullException.ThrowIfNull(replacement);
-        List<FieldInfo> fields = FieldsHolding(parent, child);
+        List<Slot> slots = SlotsHolding(parent, child);
         replacement.train(child.training);
         parent.register_module(childName, null!);
         parent.register_module(childName, replacement);
-        foreach (FieldInfo f in fields) f.SetValue(parent, replacement);
+        foreach (Slot s in slots)
+        {
+            if (s.Index < 0) s.Field.SetValue(parent, replacement);
+            else ((IList)s.Field.GetValue(parent)!)[s.Index] = replacement;
+        }
     }
 
-    private static List<FieldInfo> FieldsHolding(object parent, object child)
+    /// <summary>A field holding the child (Index -1), or element Index of a list field (a container's storage).</summary>
+    private sealed record Slot(FieldInfo Field, int Index, Type ElementType);
+
+    private static List<Slot> SlotsHolding(object parent, object child)
     {
-        var result = new List<FieldInfo>();
+        var result = new List<Slot>();
         for (Type? t = parent.GetType(); t is not null && t != typeof(torch.nn.Module); t = t.BaseType)
         {
             foreach (FieldInfo f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
-                if (!f.FieldType.IsValueType && ReferenceEquals(f.GetValue(parent), child)) result.Add(f);
+            {
+                if (f.FieldType.IsValueType) continue;
+                object? value = f.GetValue(parent);
+                if (ReferenceEquals(value, child))
+                {
+                    result.Add(new Slot(f, -1, f.FieldType));
+                }
+                else if (value is IList list && ElementType(f.FieldType) is Type element)
+                {
+                    // Sequential keeps List<IModule<Tensor, Tensor>> _modules, ModuleList<T> keeps List<T> _list.
+                    for (int i = 0; i < list.Count; i++)
+                        if (ReferenceEquals(list[i], child)) result.Add(new Slot(f, i, element));
+                }
+            }
         }
         return result;
     }
+
+    private static Type? ElementType(Type listType) =>
+        listType.IsGenericType && listType.GetGenericTypeDefinition() == typeof(List<>) ? listType.GetGenericArguments()[0] : null;
 }

@@ -87,6 +87,15 @@ public sealed class ModuleTargets
         return new ModuleTargets(_included, _description, _peftValue, PeftTargetModules, all);
     }
 
+    /// <summary>True when these targets are one regular expression over the full name (<see cref="Regex"/>).</summary>
+    public bool IsRegex => _peftValue is JsonValue v && v.TryGetValue(out string? s) && s != AllLinearValue;
+
+    /// <summary>The exclusions (PEFT's <c>exclude_modules</c>) of these targets, or null when there are none.</summary>
+    public ModuleTargets? Excluded => _excluded;
+
+    /// <summary>The value PEFT writes for these targets (without exclusions): a list of names, a regex string, or "all-linear"; a new node.</summary>
+    public JsonNode PeftValue => _peftValue.DeepClone();
+
     /// <summary>The value written as <c>target_modules</c> (a regex or "all-linear" as a one-element list).</summary>
     public IReadOnlyList<string> PeftTargetModules { get; }
 

@@ -90,6 +90,13 @@ public static partial class PeftAdapter
             ModulesToSave = options.ModulesToSave.ToArray(),
             BaseModelNameOrPath = baseModelNameOrPath,
             TaskType = taskType,
+            RankPattern = new Dictionary<string, int>(options.RankPattern),
+            AlphaPattern = new Dictionary<string, double>(options.AlphaPattern),
+            LayersToTransform = options.LayersToTransform.ToArray(),
+            LayersPattern = options.LayersPattern.ToArray(),
+            ExcludeModules = options.Targets.ModuleTargets.Excluded,
+            InitLoraWeights = options.InitLoraWeights,
+            LoftQBits = options.InitLoraWeights.IsLoftQ ? LoftQBits(quantization) : null,
         };
         // The whole folder is one atomic save: the files are written into a temporary sibling folder, flushed, and
         // swapped in by rename, so a crash or a full disk never pairs new weights with an old or empty config.
@@ -136,21 +143,7 @@ public static partial class PeftAdapter
             string key = info.Name;
             if (!key.StartsWith(Prefix, StringComparison.Ordinal)) throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\" does not start with \"{Prefix}\".");
             string rest = key[Prefix.Length..];
-            int magnitudeAt = rest.IndexOf(".lora_magnitude_vector", StringComparison.Ordinal);
-            if (magnitudeAt >= 0)
-            {
-                if (!config.UseDoRA) throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\" is a DoRA magnitude vector but use_dora is false in {configPath}.");
-                magnitudes[rest[..magnitudeAt]] = reader.Load(key); // ".lora_magnitude_vector" or ".lora_magnitude_vector.weight"
-                continue;
-            }
-            if (rest.EndsWith(".lora_A.weight", StringComparison.Ordinal) || rest.EndsWith(".lora_B.weight", StringComparison.Ordinal))
-            {
-                string path = rest[..^".lora_A.weight".Length];
-                (Tensor? a, Tensor? b) = pairs.GetValueOrDefault(path);
-                if (rest[^8] == 'A') a = reader.Load(key); else b = reader.Load(key);
-                pairs[path] = (a, b);
-                continue;
-            }
+            if (AddLoRATensor(reader, key, config, weightsPath, configPath, pairs, magnitudes)) continue;
             int dot = rest.LastIndexOf('.');
             string modulePath = dot < 0 ? "" : rest[..dot];
             if (!config.ModulesToSave.Any(m => LoRAAdapter.NameMatches(modulePath, m)) || !modules.TryGetValue(modulePath, out nn.Module? owner))
@@ -175,8 +168,9 @@ public static partial class PeftAdapter
                 Linear l => (l.weight!.shape[1], l.weight!.shape[0]),
                 _ => (((IFrozenLinear)m).InFeatures, ((IFrozenLinear)m).OutFeatures),
             };
-            CheckShape(weightsPath, $"{Prefix}{path}.lora_A.weight", a.shape, new[] { (long)config.R, inFeatures });
-            CheckShape(weightsPath, $"{Prefix}{path}.lora_B.weight", b.shape, new[] { outFeatures, (long)config.R });
+            long r = PeftPatterns.Key(config.RankPattern.Keys, path) is { } rankKey ? config.RankPattern[rankKey] : config.R;
+            CheckShape(weightsPath, $"{Prefix}{path}.lora_A.weight", a.shape, new[] { r, inFeatures });
+            CheckShape(weightsPath, $"{Prefix}{path}.lora_B.weight", b.shape, new[] { outFeatures, r });
             if (config.UseDoRA)
             {
                 if (!magnitudes.TryGetValue(path, out Tensor? magnitude))
@@ -199,16 +193,25 @@ public static partial class PeftAdapter
             AdapterName = adapterName, Targets = LoRATargets.Exact(plan.Select(p => p.Path).ToArray()),
         };
         foreach (string m in config.ModulesToSave) options.ModulesToSave.Add(m);
+        foreach ((string k, int v) in config.RankPattern) options.RankPattern[k] = v;
+        foreach ((string k, double v) in config.AlphaPattern) options.AlphaPattern[k] = v;
+        // What the layers record (and a later save writes back): the file's fields, layer selection and init included.
+        LoRAOptions recorded = options.Clone();
+        config.CopyFeaturesTo(recorded);
+        if (config.ExcludeModules is not null) recorded.Targets = LoRATargets.FromModuleTargets(options.Targets.ModuleTargets.Except(config.ExcludeModules));
         var adapter = new LoRAAdapter(options);
         // The last check before the model changes: whatever the adapter itself would refuse is refused here.
         List<string> problems = adapter.Validate(model).ToList();
         if (problems.Count > 0) throw new AdapterFormatException($"{directory}: the adapter does not fit this model: {string.Join(" ", problems)}");
-        adapter.Apply(model); // as after WithLoRA: adapters (and modules_to_save) trainable, the rest frozen
+        // As after WithLoRA: adapters (and modules_to_save) trainable, the rest frozen. No initialisation runs: the file's
+        // A and B overwrite the defaults, and a PiSSA/OLoRA/LoftQ adapter belongs on the residual base it was saved over.
+        adapter.Apply(model, initialise: false);
         using (no_grad())
         {
             foreach ((string path, Tensor a, Tensor b) in plan)
             {
                 var layer = (LoRALinear)model.named_modules().First(m => m.name == path).module;
+                layer.RecordOptions(adapterName, recorded);
                 layer.A(adapterName).copy_(a);
                 layer.B(adapterName).copy_(b);
                 if (config.UseDoRA) layer.Magnitude(adapterName).copy_(magnitudes[path]);
@@ -216,6 +219,32 @@ public static partial class PeftAdapter
             foreach ((_, Parameter target, Tensor value) in saved) target.copy_(value);
         }
         LoRA.SetActiveAdapter(model, adapterName);
+    }
+
+    /// <summary>
+    /// Takes <paramref name="key"/> into <paramref name="pairs"/> (lora_A / lora_B by module path) or <paramref name="magnitudes"/>
+    /// (DoRA) when it is a LoRA tensor; false for anything else (a modules_to_save parameter).
+    /// </summary>
+    private static bool AddLoRATensor(SafeTensorsReader reader, string key, PeftAdapterConfig config, string weightsPath, string configPath,
+        Dictionary<string, (Tensor? A, Tensor? B)> pairs, Dictionary<string, Tensor> magnitudes)
+    {
+        string rest = key[Prefix.Length..];
+        int magnitudeAt = rest.IndexOf(".lora_magnitude_vector", StringComparison.Ordinal);
+        if (magnitudeAt >= 0)
+        {
+            if (!config.UseDoRA) throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\" is a DoRA magnitude vector but use_dora is false in {configPath}.");
+            magnitudes[rest[..magnitudeAt]] = reader.Load(key); // ".lora_magnitude_vector" or ".lora_magnitude_vector.weight"
+            return true;
+        }
+        if (rest.EndsWith(".lora_A.weight", StringComparison.Ordinal) || rest.EndsWith(".lora_B.weight", StringComparison.Ordinal))
+        {
+            string path = rest[..^".lora_A.weight".Length];
+            (Tensor? a, Tensor? b) = pairs.GetValueOrDefault(path);
+            if (rest[^8] == 'A') a = reader.Load(key); else b = reader.Load(key);
+            pairs[path] = (a, b);
+            return true;
+        }
+        return false;
     }
 
     /// <summary>The quantized linear layers, named by their path in the plain model (a LoRA wrapper's base_layer by the wrapper's path).</summary>
@@ -248,6 +277,13 @@ public static partial class PeftAdapter
             string.Join("; ", problems.Take(5)) + (problems.Count > 5 ? $"; and {problems.Count - 5} more" : "") +
             ". Quantize the base the same way first, e.g. new QuantizationAdapter(QuantizationOptions.FromConfigFile(path)).Apply(model) with FineTuning.Quantization.");
     }
+
+    /// <summary>LoftQ's <c>loftq_bits</c>: the bit width the base's transformers-style quantization_config records, if any.</summary>
+    private static int? LoftQBits(JsonObject? quantization) =>
+        quantization is null ? null
+        : quantization["load_in_4bit"] is JsonValue four && four.TryGetValue(out bool is4) && is4 ? 4
+        : quantization["load_in_8bit"] is JsonValue eight && eight.TryGetValue(out bool is8) && is8 ? 8
+        : null;
 
     private static void CheckShape(string file, string key, long[] actual, long[] expected)
     {

@@ -11,7 +11,7 @@ namespace FineTuning.Lora.Peft;
 /// PEFT's <c>adapter_config.json</c> for LoRA: the fields PEFT writes (so PEFT can load our adapters) and the
 /// ones we read back. Unknown fields are ignored on read, as PEFT does for fields of newer versions.
 /// </summary>
-public sealed record PeftAdapterConfig
+public sealed partial record PeftAdapterConfig
 {
     /// <summary>The file name PEFT uses.</summary>
     public const string FileName = "adapter_config.json";
@@ -71,6 +71,7 @@ public sealed record PeftAdapterConfig
             ["use_dora"] = UseDoRA,
             ["use_rslora"] = UseRsLoRA,
         };
+        WriteFeatures(json);
         File.WriteAllText(path, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
@@ -98,13 +99,8 @@ public sealed record PeftAdapterConfig
         string peftType = json.OptionalString(root, null, "peft_type") ?? "";
         if (peftType != "LORA") throw error("peft_type", 0, $"is \"{peftType}\"; only LORA adapters are supported");
         int r = json.RequiredInt(root, null, "r", 1, MaxR);
-        if (JsonFieldReader.Optional(root, "rank_pattern") is { } rp && json.Properties(rp, "rank_pattern").Any()
-            || JsonFieldReader.Optional(root, "alpha_pattern") is { } ap && json.Properties(ap, "alpha_pattern").Any())
-        {
-            throw error(null, 0, "rank_pattern / alpha_pattern (per-module ranks) are not supported yet");
-        }
 
-        return new PeftAdapterConfig
+        return ReadFeatures(json, root, path, new PeftAdapterConfig
         {
             R = r,
             LoraAlpha = PositiveAlpha(json, json.OptionalDouble(root, null, "lora_alpha", 8, -MaxLoraAlpha, MaxLoraAlpha)),
@@ -115,7 +111,7 @@ public sealed record PeftAdapterConfig
             UseDoRA = json.OptionalBool(root, null, "use_dora", false),
             BaseModelNameOrPath = json.OptionalString(root, null, "base_model_name_or_path"),
             TaskType = json.OptionalString(root, null, "task_type"),
-        };
+        });
     }
 
     private static double PositiveAlpha(JsonFieldReader json, double alpha) =>
