@@ -70,6 +70,7 @@ public static partial class PeftAdapter
             // PEFT saves DoRA's magnitude without the ".weight" of its live module (older files have it; both are read).
             if (layer.IsDoRA(adapterName)) tensors[Prefix + name + ".lora_magnitude_vector"] = layer.Magnitude(adapterName).detach().cpu();
         }
+        AddTokenRows(model, tensors);
         var savedModules = new List<string>();
         foreach ((string name, nn.Module module) in model.named_modules())
         {
@@ -88,6 +89,8 @@ public static partial class PeftAdapter
             UseDoRA = layers.Any(l => l.Layer.IsDoRA(adapterName)),
             TargetModules = layers.Select(l => l.Name[(l.Name.LastIndexOf('.') + 1)..]).Distinct().OrderBy(n => n, StringComparer.Ordinal).ToArray(),
             ModulesToSave = options.ModulesToSave.ToArray(),
+            TrainableTokenIndices = options.TrainableTokenIndices.ToArray(),
+            TrainableTokenIndicesByModule = options.TrainableTokenIndicesByModule.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<int>)kv.Value.ToArray(), StringComparer.Ordinal),
             BaseModelNameOrPath = baseModelNameOrPath,
             TaskType = taskType,
         };
@@ -131,6 +134,7 @@ public static partial class PeftAdapter
         var pairs = new Dictionary<string, (Tensor? A, Tensor? B)>(StringComparer.Ordinal);
         var magnitudes = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var saved = new List<(string Key, Parameter Target, Tensor Value)>();
+        var tokenRows = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (SafeTensorInfo info in reader.Tensors)
         {
             string key = info.Name;
@@ -149,6 +153,11 @@ public static partial class PeftAdapter
                 (Tensor? a, Tensor? b) = pairs.GetValueOrDefault(path);
                 if (rest[^8] == 'A') a = reader.Load(key); else b = reader.Load(key);
                 pairs[path] = (a, b);
+                continue;
+            }
+            if (IsTokenRows(rest))
+            {
+                tokenRows[TokenRowsModule(rest)] = reader.Load(key);
                 continue;
             }
             int dot = rest.LastIndexOf('.');
@@ -199,6 +208,8 @@ public static partial class PeftAdapter
             AdapterName = adapterName, Targets = LoRATargets.Exact(plan.Select(p => p.Path).ToArray()),
         };
         foreach (string m in config.ModulesToSave) options.ModulesToSave.Add(m);
+        CopyTrainableTokenIndices(config, options);
+        CheckTokenRows(model, options, tokenRows, weightsPath, configPath);
         var adapter = new LoRAAdapter(options);
         // The last check before the model changes: whatever the adapter itself would refuse is refused here.
         List<string> problems = adapter.Validate(model).ToList();
@@ -214,6 +225,7 @@ public static partial class PeftAdapter
                 if (config.UseDoRA) layer.Magnitude(adapterName).copy_(magnitudes[path]);
             }
             foreach ((_, Parameter target, Tensor value) in saved) target.copy_(value);
+            LoadTokenRows(model, tokenRows);
         }
         LoRA.SetActiveAdapter(model, adapterName);
     }

@@ -10,7 +10,7 @@ namespace FineTuning.Models.Llama;
 internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
-    private readonly Embedding embed_tokens;
+    private readonly nn.Module<Tensor, Tensor> embed_tokens; // an Embedding, or an adapter's IEmbeddingWrapper around it
     private readonly ModuleList<LlamaDecoderLayer> layers;
     private readonly RmsNorm norm;
 #pragma warning restore IDE1006
@@ -27,7 +27,7 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    internal Tensor EmbeddingWeight => embed_tokens.weight!;
+    internal Tensor EmbeddingWeight => Adapters.EmbeddingWeights.Of(embed_tokens);
 
     public override Tensor forward(Tensor input) => Forward(input, null, null, null);
 
