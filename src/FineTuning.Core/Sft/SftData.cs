@@ -26,7 +26,7 @@ internal sealed record SftData(
     {
         SftRecords.Contents contents = SftRecords.Read(path, options.Format, options.MalformedRecords);
         IChatTemplate chosen = template ?? TemplateFor(contents.Format, options.TokenizerConfigPath ?? ModelFolderConfig(modelNameOrPath), path);
-        IReadOnlyDictionary<string, int> special = tokenizer is HfTokenizer hf ? hf.SpecialTokens : new Dictionary<string, int>();
+        IReadOnlyDictionary<string, int> special = SpecialTokenIds.Of(tokenizer);
         var labeler = new ChatLabeler(chosen, tokenizer, new LabelingOptions
         {
             Loss = contents.Format == SftDataFormat.Text ? LossScope.AllTokens : options.Loss,

@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using FineTuning.Generation;
 using TorchSharp;
@@ -28,6 +29,15 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
     }
 
     internal Tensor EmbeddingWeight => Adapters.EmbeddingWeights.Of(embed_tokens);
+
+    /// <summary>Replaces the token embedding by one of <paramref name="rows"/> rows (<see cref="EmbeddingResizer"/>).</summary>
+    internal void ResizeEmbedding(int rows)
+    {
+        if (embed_tokens is not Embedding old)
+            throw new InvalidOperationException($"The token embedding is wrapped by an adapter ({embed_tokens.GetType().Name}); resize the vocabulary before applying adapters.");
+        Adapters.ModuleSurgery.Replace(this, nameof(embed_tokens), old, EmbeddingResizer.Resize(old, rows));
+        old.Dispose();
+    }
 
     public override Tensor forward(Tensor input) => Forward(input, null, null, null);
 
