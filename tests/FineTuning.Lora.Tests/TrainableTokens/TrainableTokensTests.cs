@@ -90,15 +90,22 @@ public sealed class TrainableTokensTests : IDisposable
         }
     }
 
+    /// <summary>Trains rows <see cref="Chosen"/> with LoRA; returns the run, an input using them and the trained model's logits for it.</summary>
+    private static (TrainingRun Run, Tensor Input, Tensor Logits) TrainChosen(LlamaForCausalLM model)
+    {
+        TrainingRun run = Train(model, o => { foreach (int t in Chosen) o.TrainableTokenIndices.Add(t); });
+        model.eval();
+        Tensor input = tensor(new long[] { 3, 7, 1, 2, 3, 7 }).unsqueeze(0);
+        return (run, input, model.call(input));
+    }
+
     [Fact]
     public void Save_TrainableTokens_WritesPeftKeyAndConfig_LoadGivesSameLogits()
     {
         using var scope = NewDisposeScope();
         using LlamaForCausalLM model = LlamaLoRATrainingTests.TinyLlama();
-        using TrainingRun run = Train(model, o => { foreach (int t in Chosen) o.TrainableTokenIndices.Add(t); });
-        model.eval();
-        Tensor input = tensor(new long[] { 3, 7, 1, 2, 3, 7 }).unsqueeze(0);
-        Tensor expected = model.call(input);
+        (TrainingRun run, Tensor input, Tensor expected) = TrainChosen(model);
+        using TrainingRun disposeRun = run;
 
         run.SaveAdapter(_dir);
 
@@ -123,10 +130,8 @@ public sealed class TrainableTokensTests : IDisposable
     {
         using var scope = NewDisposeScope();
         using LlamaForCausalLM model = LlamaLoRATrainingTests.TinyLlama();
-        using TrainingRun run = Train(model, o => { foreach (int t in Chosen) o.TrainableTokenIndices.Add(t); });
-        model.eval();
-        Tensor input = tensor(new long[] { 3, 7, 1, 2, 3, 7 }).unsqueeze(0);
-        Tensor expected = model.call(input);
+        (TrainingRun run, Tensor input, Tensor expected) = TrainChosen(model);
+        using TrainingRun disposeRun = run;
 
         LoRA.MergeAndUnload(model);
 
