@@ -19,6 +19,26 @@ public static class FineTuner
         return For(model.Module, model.DefaultObjective);
     }
 
+    /// <summary>
+    /// Supervised fine-tuning of a causal LM from a data file in one chain, as TRL's <c>SFTTrainer</c>:
+    /// <c>FineTuner.ForSft(model, tokenizer).WithLoRA(r: 8, alpha: 16).Train("data.jsonl")</c> (see <see cref="Sft.SftTuner"/>).
+    /// </summary>
+    /// <param name="model">A causal LM, e.g. <c>LlamaForCausalLM</c> or <c>Gpt2LMHeadModel</c>.</param>
+    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <returns>The SFT builder.</returns>
+    public static Sft.SftTuner ForSft(IFineTunable<Models.TokenSequence> model, Models.Tokenizers.ITokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        int? context = model.Module switch
+        {
+            Models.Llama.LlamaForCausalLM llama => llama.Config.MaxPositionEmbeddings,
+            Models.Gpt2.Gpt2LMHeadModel gpt2 => gpt2.Config.NPositions,
+            _ => null,
+        };
+        return new Sft.SftTuner(For(model), tokenizer, context);
+    }
+
     /// <summary>Fine-tunes any TorchSharp module with the given objective.</summary>
     public static FineTuner<TExample> For<TExample>(nn.Module model, ITrainingObjective<TExample> objective)
     {

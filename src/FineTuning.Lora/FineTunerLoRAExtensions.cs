@@ -56,7 +56,7 @@ public static class FineTunerLoRAExtensions
         return builder.WithAdapter(quantization.CreateAdapter()).WithLoRA(options);
     }
 
-    private static LoRAOptions Options(int r, double alpha, LoRATargets? targets, Action<LoRAOptions>? configure)
+    internal static LoRAOptions Options(int r, double alpha, LoRATargets? targets, Action<LoRAOptions>? configure)
     {
         var options = new LoRAOptions { R = r, Alpha = alpha, Targets = targets ?? LoRATargets.AllLinear };
         configure?.Invoke(options);

@@ -25,6 +25,7 @@ public static class LoRA
         if (layers.Any(l => l.Layer.MergedAdapters.Count > 0))
             throw new InvalidOperationException("Adapters are merged into the weights; call LoRA.Unmerge before disabling them.");
         var tokens = layers.Select(l => l.Layer.Disable()).ToList();
+        tokens.Add(TrainableTokens.TrainableTokenWrappers.Disable(model));
         return new Tokens(tokens);
     }
 
@@ -66,6 +67,7 @@ public static class LoRA
     public static torch.nn.Module MergeAndUnload(torch.nn.Module model, MergeOptions? options = null)
     {
         LoRAUnloader.Run(model, merge: true, options ?? new MergeOptions());
+        TrainableTokens.TrainableTokenWrappers.Unload(model, merge: true);
         return model;
     }
 
@@ -79,6 +81,7 @@ public static class LoRA
     public static torch.nn.Module Unload(torch.nn.Module model)
     {
         LoRAUnloader.Run(model, merge: false, new MergeOptions());
+        TrainableTokens.TrainableTokenWrappers.Unload(model, merge: false);
         return model;
     }
 

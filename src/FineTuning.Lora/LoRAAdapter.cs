@@ -69,6 +69,7 @@ public sealed class LoRAAdapter : IModelAdapter
         foreach (string m in _options.ModulesToSave)
             if (!model.named_modules().Any(x => NameMatches(x.name, m)))
                 problems.Add($"modules_to_save names \"{m}\", but no module has that name.");
+        problems.AddRange(TrainableTokenProblems(model, targets));
         return problems;
     }
 
@@ -108,6 +109,21 @@ public sealed class LoRAAdapter : IModelAdapter
         foreach ((string name, torch.nn.Module module) in model.named_modules())
             if (_options.ModulesToSave.Any(m => NameMatches(name, m)))
                 foreach (Parameter p in module.parameters()) p.requires_grad = true;
+        TrainableTokens.TrainableTokenWrappers.Apply(model, _options);
+    }
+
+    /// <summary>trainable_token_indices must name embeddings or linear layers that LoRA itself does not adapt.</summary>
+    private IEnumerable<string> TrainableTokenProblems(torch.nn.Module model, List<Target> loraTargets)
+    {
+        (List<TrainableTokens.TrainableTokenTargets.Target> tokens, List<string> problems) = TrainableTokens.TrainableTokenTargets.Resolve(model, _options);
+        foreach (TrainableTokens.TrainableTokenTargets.Target t in tokens)
+        {
+            if (loraTargets.Any(l => l.Name == t.Name))
+                problems.Add($"\"{t.Name}\" is both a LoRA target and in trainable_token_indices; exclude it from the LoRA targets.");
+            if (_options.ModulesToSave.Any(m => NameMatches(t.Name, m)))
+                problems.Add($"\"{t.Name}\" is both in modules_to_save and in trainable_token_indices; choose one.");
+        }
+        return problems;
     }
 
     private static LoRALinear Wrap(TargetModule t)

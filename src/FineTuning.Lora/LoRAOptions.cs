@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 
 namespace FineTuning.Lora;
 
@@ -36,6 +37,20 @@ public sealed class LoRAOptions
 
     /// <summary>Seed of the generator that initialises A (Kaiming-uniform as PEFT; B starts at zero).</summary>
     public ulong Seed { get; set; }
+
+    /// <summary>
+    /// PEFT's <c>trainable_token_indices</c> as a list: token ids whose rows of the input embedding are trained (and saved
+    /// with the adapter) while the rest of the embedding stays frozen; an output head tied to the embedding sees the same
+    /// rows. Use it for EOS / end-of-turn tokens the base model never learned to predict, and for newly added tokens.
+    /// </summary>
+    public IList<int> TrainableTokenIndices { get; set; } = new List<int>();
+
+    /// <summary>
+    /// PEFT's <c>trainable_token_indices</c> as a dictionary: module name (or name suffix, e.g. <c>embed_tokens</c>,
+    /// <c>lm_head</c> for an untied output head) to the token ids whose rows are trained. Exclusive with
+    /// <see cref="TrainableTokenIndices"/>.
+    /// </summary>
+    public IDictionary<string, IList<int>> TrainableTokenIndicesByModule { get; set; } = new Dictionary<string, IList<int>>();
 
     /// <summary>The scale applied to B·A (of layers without a <see cref="RankPattern"/> / <see cref="AlphaPattern"/> entry).</summary>
     public double Scaling => UseRsLoRA ? Alpha / System.Math.Sqrt(R) : Alpha / R;
@@ -90,6 +105,9 @@ public sealed class LoRAOptions
         copy.AlphaPattern = new Dictionary<string, double>(AlphaPattern, System.StringComparer.Ordinal);
         copy.LayersToTransform = new List<int>(LayersToTransform);
         copy.LayersPattern = new List<string>(LayersPattern);
+        copy.TrainableTokenIndices = new List<int>(TrainableTokenIndices ?? new List<int>());
+        copy.TrainableTokenIndicesByModule = (TrainableTokenIndicesByModule ?? new Dictionary<string, IList<int>>())
+            .ToDictionary(kv => kv.Key, kv => (IList<int>)new List<int>(kv.Value ?? new List<int>()), System.StringComparer.Ordinal);
         return copy;
     }
 

@@ -19,7 +19,7 @@ internal sealed record ChatPrompt(IReadOnlyList<int> Ids, IReadOnlyList<int> Sto
         ArgumentNullException.ThrowIfNull(messages);
         ArgumentNullException.ThrowIfNull(template);
         if (messages.Count == 0) throw new ArgumentException("A chat needs at least one message.", nameof(messages));
-        IReadOnlyDictionary<string, int> special = tokenizer is HfTokenizer hf ? hf.SpecialTokens : new Dictionary<string, int>();
+        IReadOnlyDictionary<string, int> special = SpecialTokenIds.Of(tokenizer);
         var labeler = new ChatLabeler(template, tokenizer, new LabelingOptions { SpecialTokens = special });
         IReadOnlyList<int> ids = labeler.TokenizePrompt(new ChatExample(messages));
 

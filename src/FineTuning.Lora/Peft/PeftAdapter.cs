@@ -70,6 +70,7 @@ public static partial class PeftAdapter
             // PEFT saves DoRA's magnitude without the ".weight" of its live module (older files have it; both are read).
             if (layer.IsDoRA(adapterName)) tensors[Prefix + name + ".lora_magnitude_vector"] = layer.Magnitude(adapterName).detach().cpu();
         }
+        AddTokenRows(model, tensors);
         var savedModules = new List<string>();
         foreach ((string name, nn.Module module) in model.named_modules())
         {
@@ -88,6 +89,8 @@ public static partial class PeftAdapter
             UseDoRA = layers.Any(l => l.Layer.IsDoRA(adapterName)),
             TargetModules = layers.Select(l => l.Name[(l.Name.LastIndexOf('.') + 1)..]).Distinct().OrderBy(n => n, StringComparer.Ordinal).ToArray(),
             ModulesToSave = options.ModulesToSave.ToArray(),
+            TrainableTokenIndices = options.TrainableTokenIndices.ToArray(),
+            TrainableTokenIndicesByModule = options.TrainableTokenIndicesByModule.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<int>)kv.Value.ToArray(), StringComparer.Ordinal),
             BaseModelNameOrPath = baseModelNameOrPath,
             TaskType = taskType,
             RankPattern = new Dictionary<string, int>(options.RankPattern),
@@ -138,12 +141,18 @@ public static partial class PeftAdapter
         var pairs = new Dictionary<string, (Tensor? A, Tensor? B)>(StringComparer.Ordinal);
         var magnitudes = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var saved = new List<(string Key, Parameter Target, Tensor Value)>();
+        var tokenRows = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (SafeTensorInfo info in reader.Tensors)
         {
             string key = info.Name;
             if (!key.StartsWith(Prefix, StringComparison.Ordinal)) throw new AdapterFormatException($"{weightsPath}: tensor \"{key}\" does not start with \"{Prefix}\".");
             string rest = key[Prefix.Length..];
             if (AddLoRATensor(reader, key, config, weightsPath, configPath, pairs, magnitudes)) continue;
+            if (IsTokenRows(rest))
+            {
+                tokenRows[TokenRowsModule(rest)] = reader.Load(key);
+                continue;
+            }
             int dot = rest.LastIndexOf('.');
             string modulePath = dot < 0 ? "" : rest[..dot];
             if (!config.ModulesToSave.Any(m => LoRAAdapter.NameMatches(modulePath, m)) || !modules.TryGetValue(modulePath, out nn.Module? owner))
@@ -195,6 +204,8 @@ public static partial class PeftAdapter
         foreach (string m in config.ModulesToSave) options.ModulesToSave.Add(m);
         foreach ((string k, int v) in config.RankPattern) options.RankPattern[k] = v;
         foreach ((string k, double v) in config.AlphaPattern) options.AlphaPattern[k] = v;
+        CopyTrainableTokenIndices(config, options);
+        CheckTokenRows(model, options, tokenRows, weightsPath, configPath);
         // What the layers record (and a later save writes back): the file's fields, layer selection and init included.
         LoRAOptions recorded = options.Clone();
         config.CopyFeaturesTo(recorded);
@@ -217,6 +228,7 @@ public static partial class PeftAdapter
                 if (config.UseDoRA) layer.Magnitude(adapterName).copy_(magnitudes[path]);
             }
             foreach ((_, Parameter target, Tensor value) in saved) target.copy_(value);
+            LoadTokenRows(model, tokenRows);
         }
         LoRA.SetActiveAdapter(model, adapterName);
     }

@@ -43,6 +43,12 @@ public sealed partial record PeftAdapterConfig
     /// <summary><c>task_type</c>, e.g. CAUSAL_LM or SEQ_CLS; null when unknown.</summary>
     public string? TaskType { get; init; }
 
+    /// <summary><c>trainable_token_indices</c> in its list form (rows of the input embedding), or empty.</summary>
+    public IReadOnlyList<int> TrainableTokenIndices { get; init; } = Array.Empty<int>();
+
+    /// <summary><c>trainable_token_indices</c> in its dictionary form (module name to rows), or empty.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<int>> TrainableTokenIndicesByModule { get; init; } = new Dictionary<string, IReadOnlyList<int>>();
+
     /// <summary>The update scale this config implies.</summary>
     public double Scaling => UseRsLoRA ? LoraAlpha / Math.Sqrt(R) : LoraAlpha / R;
 
@@ -68,6 +74,7 @@ public sealed partial record PeftAdapterConfig
             ["revision"] = null,
             ["target_modules"] = TargetModules,
             ["task_type"] = TaskType,
+            ["trainable_token_indices"] = TrainableTokenIndicesJson(),
             ["use_dora"] = UseDoRA,
             ["use_rslora"] = UseRsLoRA,
         };
@@ -111,6 +118,8 @@ public sealed partial record PeftAdapterConfig
             UseDoRA = json.OptionalBool(root, null, "use_dora", false),
             BaseModelNameOrPath = json.OptionalString(root, null, "base_model_name_or_path"),
             TaskType = json.OptionalString(root, null, "task_type"),
+            TrainableTokenIndices = ReadTokenList(json, root),
+            TrainableTokenIndicesByModule = ReadTokenDictionary(json, root),
         });
     }
 

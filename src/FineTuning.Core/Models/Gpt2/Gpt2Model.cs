@@ -11,7 +11,7 @@ namespace FineTuning.Models.Gpt2;
 internal sealed class Gpt2Model : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
-    private readonly Embedding wte;
+    private readonly nn.Module<Tensor, Tensor> wte; // an Embedding, or an adapter's IEmbeddingWrapper around it
     private readonly Embedding wpe;
     private readonly Dropout drop;
     private readonly ModuleList<Gpt2Block> h;
@@ -31,7 +31,7 @@ internal sealed class Gpt2Model : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    internal Tensor EmbeddingWeight => wte.weight!;
+    internal Tensor EmbeddingWeight => Adapters.EmbeddingWeights.Of(wte);
 
     public override Tensor forward(Tensor input) => Forward(input, null, null, null);
 

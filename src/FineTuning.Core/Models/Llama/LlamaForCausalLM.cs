@@ -41,8 +41,8 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguag
         RegisterComponents();
     }
 
-    /// <summary>The architecture this model was built with.</summary>
-    public LlamaConfig Config { get; }
+    /// <summary>The architecture this model was built with (its <c>VocabSize</c> follows <see cref="ResizeTokenEmbeddings"/>).</summary>
+    public LlamaConfig Config { get; private set; }
 
     /// <inheritdoc />
     public int VocabSize => Config.VocabSize;
@@ -101,6 +101,31 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguag
         // Sliding-window attention is not implemented: beyond the window, full attention would give other results.
         if (Config.SlidingWindow is int window && positions > window)
             throw new ArgumentException($"{positions} positions exceed sliding_window ({window}); sliding-window attention is not implemented.", "inputIds");
+    }
+
+    /// <summary>
+    /// Hugging Face's <c>resize_token_embeddings(new_num_tokens, mean_resizing=True)</c>: the embedding (and an untied
+    /// <c>lm_head</c>) get <paramref name="newVocabSize"/> rows; existing rows are kept, new rows start at the mean of the
+    /// old ones, so new tokens (e.g. chat markers added with <see cref="Tokenizers.AddedTokensTokenizer"/>) begin as an
+    /// average token instead of noise. Train the new rows afterwards (LoRA's <c>TrainableTokenIndices</c>, or full
+    /// fine-tuning). Call it before applying adapters.
+    /// </summary>
+    /// <param name="newVocabSize">The new number of token ids, e.g. the extended tokenizer's <c>VocabSize</c>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="newVocabSize"/> is not positive.</exception>
+    /// <exception cref="InvalidOperationException">An adapter already wraps the embedding or the head.</exception>
+    public void ResizeTokenEmbeddings(int newVocabSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(newVocabSize);
+        if (lm_head is not (null or Linear))
+            throw new InvalidOperationException($"lm_head is wrapped by an adapter ({lm_head.GetType().Name}); resize the vocabulary before applying adapters.");
+        model.ResizeEmbedding(newVocabSize);
+        if (lm_head is Linear head)
+        {
+            Adapters.ModuleSurgery.Replace(this, nameof(lm_head), head, EmbeddingResizer.Resize(head, newVocabSize));
+            head.Dispose();
+        }
+
+        Config = Config with { VocabSize = newVocabSize };
     }
 
     /// <inheritdoc />

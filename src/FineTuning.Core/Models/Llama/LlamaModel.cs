@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using FineTuning.Generation;
 using TorchSharp;
@@ -10,7 +11,7 @@ namespace FineTuning.Models.Llama;
 internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
-    private readonly Embedding embed_tokens;
+    private readonly nn.Module<Tensor, Tensor> embed_tokens; // an Embedding, or an adapter's IEmbeddingWrapper around it
     private readonly ModuleList<LlamaDecoderLayer> layers;
     private readonly RmsNorm norm;
 #pragma warning restore IDE1006
@@ -27,7 +28,16 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    internal Tensor EmbeddingWeight => embed_tokens.weight!;
+    internal Tensor EmbeddingWeight => Adapters.EmbeddingWeights.Of(embed_tokens);
+
+    /// <summary>Replaces the token embedding by one of <paramref name="rows"/> rows (<see cref="EmbeddingResizer"/>).</summary>
+    internal void ResizeEmbedding(int rows)
+    {
+        if (embed_tokens is not Embedding old)
+            throw new InvalidOperationException($"The token embedding is wrapped by an adapter ({embed_tokens.GetType().Name}); resize the vocabulary before applying adapters.");
+        Adapters.ModuleSurgery.Replace(this, nameof(embed_tokens), old, EmbeddingResizer.Resize(old, rows));
+        old.Dispose();
+    }
 
     public override Tensor forward(Tensor input) => Forward(input, null, null, null);
 
