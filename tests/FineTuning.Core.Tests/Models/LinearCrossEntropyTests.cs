@@ -124,13 +124,13 @@ public sealed class LinearCrossEntropyTests
         (double lossFull, var gradsFull) = LossAndGradients(model, full);
         (double lossChunked, var gradsChunked) = LossAndGradients(model, chunked);
         Assert.Equal(lossFull, lossChunked, Tolerance.Fp64Same(lossFull));
-        Training.GradientCheckpointingTests.AssertSame(gradsFull, gradsChunked);
+        GradientParity.AssertSame(gradsFull, gradsChunked);
     }
 
     private static (double Loss, System.Collections.Generic.Dictionary<string, double[]> Grads) LossAndGradients(nn.Module model, CausalLMObjective objective)
     {
         double loss = 0;
-        var grads = Training.GradientCheckpointingTests.Gradients(model, m =>
+        var grads = GradientParity.Gradients(model, m =>
         {
             Tensor l = objective.SummedLoss(m, Training.GradientCheckpointingTests.Batch, CPU);
             loss = l.item<double>();

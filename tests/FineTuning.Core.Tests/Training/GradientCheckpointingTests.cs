@@ -9,7 +9,6 @@ using FineTuning.Models.Llama;
 using FineTuning.Testing;
 using FineTuning.Training;
 using TorchSharp;
-using TorchSharp.Modules;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -39,7 +38,7 @@ public sealed class GradientCheckpointingTests
         using LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config(tied: tied), dtype: ScalarType.Float64);
         model.train();
         var objective = new CausalLMObjective();
-        AssertSameGradients(model, m => objective.SummedLoss(m, Batch, CPU));
+        GradientParity.AssertCheckpointingChangesNothing(model, m => objective.SummedLoss(m, Batch, CPU));
     }
 
     [Fact]
@@ -50,7 +49,7 @@ public sealed class GradientCheckpointingTests
         IReadOnlyList<PackedSequence> rows = SequencePacker.Pack(Batch, maxLength: 12);
         Assert.Contains(rows, r => r.SequenceIds.Distinct().Count() > 1); // a real packed row: the mask matters
         var objective = new PackedCausalLMObjective();
-        AssertSameGradients(model, m => objective.SummedLoss(m, rows, CPU));
+        GradientParity.AssertCheckpointingChangesNothing(model, m => objective.SummedLoss(m, rows, CPU));
     }
 
     [Fact]
@@ -63,10 +62,10 @@ public sealed class GradientCheckpointingTests
         model.train();
         var objective = new CausalLMObjective();
         using Tensor state = torch.random.get_rng_state();
-        Dictionary<string, double[]> plain = Gradients(model, m => objective.SummedLoss(m, Batch, CPU), checkpoint: false, state);
-        Dictionary<string, double[]> again = Gradients(model, m => objective.SummedLoss(m, Batch, CPU), checkpoint: false, null);
-        Dictionary<string, double[]> checkpointed = Gradients(model, m => objective.SummedLoss(m, Batch, CPU), checkpoint: true, state);
-        AssertSame(plain, checkpointed);
+        Dictionary<string, double[]> plain = GradientParity.Gradients(model, m => objective.SummedLoss(m, Batch, CPU), checkpoint: false, state);
+        Dictionary<string, double[]> again = GradientParity.Gradients(model, m => objective.SummedLoss(m, Batch, CPU), checkpoint: false, null);
+        Dictionary<string, double[]> checkpointed = GradientParity.Gradients(model, m => objective.SummedLoss(m, Batch, CPU), checkpoint: true, state);
+        GradientParity.AssertSame(plain, checkpointed);
         // The comparison can fail: other masks (the generator moved on) give other gradients.
         Assert.True(plain.Any(p => !p.Value.SequenceEqual(again[p.Key])), "dropout did not change the gradients");
     }
@@ -120,51 +119,5 @@ public sealed class GradientCheckpointingTests
         var e = Assert.Throws<InvalidConfigurationException>(() => FineTuner.For(model, new VectorClassificationObjective())
             .WithOptions(o => o.GradientCheckpointing = true).Train(data));
         Assert.Contains(e.Problems, p => p.Contains("GradientCheckpointing", StringComparison.Ordinal) && p.Contains(nameof(Mlp), StringComparison.Ordinal));
-    }
-
-    /// <summary>Gradients of every trainable parameter with checkpointing off and on (same generator state) agree to 1e-9 relative in fp64.</summary>
-    internal static void AssertSameGradients(nn.Module model, Func<nn.Module, Tensor> loss)
-    {
-        using Tensor state = torch.random.get_rng_state();
-        AssertSame(Gradients(model, loss, checkpoint: false, state), Gradients(model, loss, checkpoint: true, state));
-    }
-
-    internal static Dictionary<string, double[]> Gradients(nn.Module model, Func<nn.Module, Tensor> loss, bool checkpoint, Tensor? rngState)
-    {
-        ((ISupportsGradientCheckpointing)model).GradientCheckpointing = checkpoint;
-        try
-        {
-            if (rngState is not null) torch.random.set_rng_state(rngState);
-            using var scope = NewDisposeScope();
-            foreach (Parameter p in model.parameters()) p.grad = null;
-            loss(model).backward();
-            var result = new Dictionary<string, double[]>();
-            foreach ((string name, Parameter p) in model.named_parameters().Where(p => p.parameter.requires_grad))
-            {
-                Tensor? grad = p.grad;
-                Assert.True(grad is not null, $"{name} got no gradient (checkpoint: {checkpoint})");
-                result[name] = grad.to_type(ScalarType.Float64).data<double>().ToArray();
-                p.grad = null;
-            }
-            return result;
-        }
-        finally
-        {
-            ((ISupportsGradientCheckpointing)model).GradientCheckpointing = false;
-        }
-    }
-
-    internal static void AssertSame(Dictionary<string, double[]> expected, Dictionary<string, double[]> actual)
-    {
-        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
-        foreach ((string name, double[] e) in expected)
-        {
-            double scale = e.Max(Math.Abs);
-            double[] a = actual[name];
-            for (int i = 0; i < e.Length; i++)
-            {
-                Assert.True(Math.Abs(e[i] - a[i]) <= Tolerance.Fp64Same(scale), $"{name}[{i}]: {e[i]} vs {a[i]}");
-            }
-        }
     }
 }
