@@ -31,6 +31,18 @@ internal static class MemoryRunner
 
     internal static void Run(string[] args)
     {
+        if (args[0] == "memory-steptime")
+        {
+            StepTimes(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2);
+            return;
+        }
+
+        if (args[0] == "memory-time")
+        {
+            LossTimes(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 32000, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5);
+            return;
+        }
+
         if (args.Length > 1 && args[0] == "memory-child")
         {
             Child(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2);
@@ -82,12 +94,70 @@ internal static class MemoryRunner
         Console.WriteLine(FormattableString.Invariant($"RESULT {(peak - before) / 1024.0:F0} {times[times.Count / 2]:F2}"));
     }
 
+    /// <summary>
+    /// Time of the loss alone (forward + backward, frozen head) with full logits and chunked, interleaved in one process
+    /// so that both see the same machine load: medians over <paramref name="rounds"/> rounds.
+    /// </summary>
+    private static void LossTimes(int vocab, int rounds)
+    {
+        torch.set_num_threads(2);
+        var works = new (string Name, LossWork Work)[] { ("full logits", new LossWork(0, false, vocab)), ("chunked 256", new LossWork(256, false, vocab)) };
+        var times = works.ToDictionary(w => w.Name, _ => new List<double>());
+        foreach ((_, LossWork work) in works) work.Step(); // warm-up
+        for (int r = 0; r < rounds; r++)
+        {
+            foreach ((string name, LossWork work) in works)
+            {
+                var clock = Stopwatch.StartNew();
+                work.Step();
+                times[name].Add(clock.Elapsed.TotalSeconds);
+            }
+        }
+
+        Console.WriteLine($"vocab {vocab}, 2048 tokens, hidden 512, frozen head; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        foreach ((string name, List<double> t) in times)
+        {
+            t.Sort();
+            Console.WriteLine(FormattableString.Invariant($"{name}: median {t[t.Count / 2]:F3} s (min {t[0]:F3}, max {t[^1]:F3})"));
+        }
+        foreach ((_, LossWork work) in works) work.Dispose();
+    }
+
+    /// <summary>
+    /// Step time (forward + backward) of the LLaMA LoRA step without checkpointing and full logits, without
+    /// checkpointing and chunked, with both: one model, the settings switched between steps, interleaved rounds.
+    /// </summary>
+    private static void StepTimes(int rounds)
+    {
+        torch.set_num_threads(2);
+        using var work = new StepWork(false, 0);
+        var settings = new (string Name, bool Checkpoint, int Chunk)[] { ("plain, full logits", false, 0), ("plain, chunked 256", false, 256), ("checkpointing, chunked 256", true, 256) };
+        var times = settings.ToDictionary(s => s.Name, _ => new List<double>());
+        for (int r = -1; r < rounds; r++) // round -1 warms up
+        {
+            foreach ((string name, bool checkpoint, int chunk) in settings)
+            {
+                work.Set(checkpoint, chunk);
+                var clock = Stopwatch.StartNew();
+                work.Step();
+                if (r >= 0) times[name].Add(clock.Elapsed.TotalSeconds);
+            }
+        }
+
+        Console.WriteLine($"LLaMA h512 x 8 layers, vocab 8000, LoRA r16 all linear, batch 8 x 256; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        foreach ((string name, List<double> t) in times)
+        {
+            t.Sort();
+            Console.WriteLine(FormattableString.Invariant($"{name}: median {t[t.Count / 2]:F2} s (all: {string.Join(", ", t.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))})"));
+        }
+    }
+
     /// <summary>One forward + backward of LoRA r=16 on all linear layers of the issue's LLaMA shape, batch 8 x 256.</summary>
     private sealed class StepWork : IWork
     {
         private readonly LlamaForCausalLM _model;
-        private readonly CausalLMObjective _objective;
         private readonly TokenSequence[] _batch;
+        private CausalLMObjective _objective;
 
         public StepWork(bool checkpoint, int chunk)
         {
@@ -105,6 +175,12 @@ internal static class MemoryRunner
             _batch = Enumerable.Range(0, 8).Select(_ => TokenSequence.ForLanguageModeling(Enumerable.Range(0, 256).Select(_ => (long)random.Next(8000)).ToArray())).ToArray();
         }
 
+        public void Set(bool checkpoint, int chunk)
+        {
+            _model.GradientCheckpointing = checkpoint;
+            _objective = new CausalLMObjective { LossChunkSize = chunk };
+        }
+
         public void Step()
         {
             using var scope = NewDisposeScope();
@@ -115,7 +191,7 @@ internal static class MemoryRunner
         public void Dispose() => _model.Dispose();
     }
 
-    /// <summary>The loss alone: hidden states [2048, 512] (requiring grad) through a head of vocab 128,256, forward + backward.</summary>
+    /// <summary>The loss alone: hidden states [2048, 512] (requiring grad) through a head of vocab 128,256 (LLaMA 3's) by default, forward + backward.</summary>
     private sealed class LossWork : IWork
     {
         private readonly Tensor _hidden;
@@ -123,13 +199,13 @@ internal static class MemoryRunner
         private readonly Tensor _labels;
         private readonly int _chunk;
 
-        public LossWork(int chunk, bool trainWeight)
+        public LossWork(int chunk, bool trainWeight, int vocab = 128256)
         {
             using var g = new Generator(2);
             _chunk = chunk;
             _hidden = randn(new long[] { 8, 256, 512 }, generator: g).requires_grad_(true);
-            _weight = randn(new long[] { 128256, 512 }, generator: g).mul_(0.02).requires_grad_(trainWeight);
-            _labels = randint(128256, new long[] { 8, 256 }, generator: g);
+            _weight = randn(new long[] { vocab, 512 }, generator: g).mul_(0.02).requires_grad_(trainWeight);
+            _labels = randint(vocab, new long[] { 8, 256 }, generator: g);
         }
 
         public void Step()

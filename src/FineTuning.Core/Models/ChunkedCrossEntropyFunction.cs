@@ -24,12 +24,12 @@ internal sealed class ChunkedCrossEntropyFunction : SingleTensorFunction<Chunked
         var w = (Tensor)vars[1];
         var targets = (Targets)vars[2];
         bool needH = h.requires_grad, needW = w.requires_grad;
-        Tensor gh = torch.zeros_like(h);
+        Tensor? gh = needH ? torch.zeros_like(h) : null;
         Tensor? gw = needW ? torch.zeros_like(w) : null;
         Tensor loss = LinearCrossEntropy.ChunkLosses(h, w, targets.Labels, targets.ChunkSize, (chunk, rows, dlogits) =>
         {
             using Tensor d = dlogits.to_type(h.dtype);
-            if (needH)
+            if (gh is not null)
             {
                 using Tensor ghChunk = gh.narrow(0, chunk, rows);
                 ghChunk.addmm_(d, w, beta: 0, alpha: 1);
@@ -40,7 +40,7 @@ internal sealed class ChunkedCrossEntropyFunction : SingleTensorFunction<Chunked
                 gw.addmm_(d.t(), hChunk);
             }
         });
-        ctx.save_for_backward(new List<Tensor> { gh, gw! });
+        ctx.save_for_backward(new List<Tensor> { gh!, gw! });
         ctx.save_data("need", (needH, needW));
         return loss;
     }
@@ -49,8 +49,13 @@ internal sealed class ChunkedCrossEntropyFunction : SingleTensorFunction<Chunked
     {
         List<Tensor> saved = ctx.get_saved_variables();
         (bool needH, bool needW) = ((bool, bool))ctx.get_data("need");
-        using Tensor g = grad_output.to_type(saved[0].dtype);
-        return new List<Tensor> { needH ? saved[0].mul(g) : null!, needW ? saved[1].mul(g) : null!, null! };
+        Tensor Scaled(Tensor gradient)
+        {
+            using Tensor g = grad_output.to_type(gradient.dtype);
+            return gradient.mul(g);
+        }
+
+        return new List<Tensor> { needH ? Scaled(saved[0]) : null!, needW ? Scaled(saved[1]) : null!, null! };
     }
 
     /// <summary>The labels [N] (int64, <c>-100</c> = ignored) and the tokens per chunk: not autograd inputs.</summary>
