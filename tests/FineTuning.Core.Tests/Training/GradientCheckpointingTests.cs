@@ -9,6 +9,7 @@ using FineTuning.Models.Llama;
 using FineTuning.Testing;
 using FineTuning.Training;
 using TorchSharp;
+using TorchSharp.Modules;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -109,6 +110,28 @@ public sealed class GradientCheckpointingTests
             Assert.Equal(plain.History[i].Loss, checkpointed.History[i].Loss, Tolerance.Fp64Same(plain.History[i].Loss));
             Assert.Equal(plain.History[i].GradientNorm, checkpointed.History[i].GradientNorm, Tolerance.Fp64Same(plain.History[i].GradientNorm));
         }
+    }
+
+    [Fact]
+    public void CheckpointedChunkedSteps_Repeated_LiveTensorsConstant()
+    {
+        using LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config());
+        model.train();
+        model.GradientCheckpointing = true;
+        var objective = new CausalLMObjective { LossChunkSize = 5 };
+        long LiveAfter(int steps)
+        {
+            for (int i = 0; i < steps; i++)
+            {
+                using var scope = NewDisposeScope();
+                objective.SummedLoss(model, Batch, CPU).backward();
+                foreach (Parameter p in model.parameters()) p.grad = null;
+            }
+            return DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        }
+
+        long first = LiveAfter(2);
+        Assert.Equal(first, LiveAfter(5));
     }
 
     [Fact]
