@@ -148,6 +148,8 @@ public sealed class FineTuner<TExample>
         if (!_model.parameters().Any(p => p.requires_grad) && _adapters.IsEmpty)
             problems.Add("The model has no trainable parameters (every parameter has requires_grad = false).");
         foreach (IModelAdapter adapter in _adapters) problems.AddRange(adapter.Validate(_model));
+        if (_options.GradientCheckpointing && _model is not ISupportsGradientCheckpointing)
+            problems.Add($"GradientCheckpointing needs a model that supports it ({nameof(ISupportsGradientCheckpointing)}: LLaMA family, GPT-2); {_model.GetType().Name} does not.");
         if (_validation is null && _options.EarlyStopping is not null) problems.Add("EarlyStopping needs a validation set: call WithValidation.");
         if (_validation is null && _options.LoadBestAtEnd) problems.Add("LoadBestAtEnd needs a validation set: call WithValidation.");
         return problems;

@@ -29,6 +29,20 @@ public sealed class PackedCausalLMObjective : ITrainingObjective<PackedSequence>
     /// <summary>Id written into padding positions.</summary>
     public long PadTokenId { get; }
 
+    /// <summary>Tokens per chunk of the output head and cross-entropy; 0 computes the full logits. As <see cref="CausalLMObjective.LossChunkSize"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public int LossChunkSize
+    {
+        get => _lossChunkSize;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _lossChunkSize = value;
+        }
+    }
+
+    private readonly int _lossChunkSize = CausalLMObjective.DefaultLossChunkSize;
+
     /// <inheritdoc />
     public long CountTargets(IReadOnlyList<PackedSequence> examples)
     {
@@ -74,7 +88,8 @@ public sealed class PackedCausalLMObjective : ITrainingObjective<PackedSequence>
         Tensor input = torch.tensor(ids, shape, device: device);
         Tensor target = torch.tensor(labels, shape, device: device);
         Tensor mask = PackedAttention.BlockDiagonalCausalMask(torch.tensor(sequences, shape, device: device));
-        Tensor logits = lm.Forward(input, mask, torch.tensor(positions, shape, device: device));
-        return CausalLMObjective.SummedNextTokenLoss(logits, target).MoveToOuterDisposeScope();
+        Tensor positionIds = torch.tensor(positions, shape, device: device);
+        return CausalLMObjective.SummedNextTokenLoss(model, LossChunkSize, input, target, mask, positionIds,
+            () => lm.Forward(input, mask, positionIds)).MoveToOuterDisposeScope();
     }
 }

@@ -26,6 +26,28 @@ public sealed class CausalLMObjective : ITrainingObjective<TokenSequence>
     /// <summary>Id written into padding positions.</summary>
     public long PadTokenId { get; }
 
+    /// <summary>
+    /// Tokens per chunk of the output head and cross-entropy when the model can stop before its head (LLaMA, GPT-2
+    /// with a plain or tied head): only [chunk, vocab] logits exist at a time instead of [tokens, vocab], with exact
+    /// gradients. 0 computes the full logits (as <c>model(input_ids)</c>). Default <see cref="DefaultLossChunkSize"/>.
+    /// See docs/training.md for the measured memory and time.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public int LossChunkSize
+    {
+        get => _lossChunkSize;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _lossChunkSize = value;
+        }
+    }
+
+    /// <summary>The default <see cref="LossChunkSize"/>: 256 tokens, 128 MB of fp32 logits per chunk at a 128k vocabulary.</summary>
+    public const int DefaultLossChunkSize = 256;
+
+    private readonly int _lossChunkSize = DefaultLossChunkSize;
+
     /// <inheritdoc />
     public long CountTargets(IReadOnlyList<TokenSequence> examples)
     {
@@ -60,19 +82,35 @@ public sealed class CausalLMObjective : ITrainingObjective<TokenSequence>
         using var scope = torch.NewDisposeScope();
         Tensor input = torch.tensor(ids, new long[] { examples.Count, length }, device: device);
         Tensor target = torch.tensor(labels, new long[] { examples.Count, length }, device: device);
-        Tensor logits = lm.call(input);
-        return SummedNextTokenLoss(logits, target).MoveToOuterDisposeScope();
+        return SummedNextTokenLoss(model, LossChunkSize, input, target, null, null, () => lm.call(input)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The summed next-token loss of <paramref name="model"/> on <paramref name="input"/>: chunked from the hidden
+    /// states when the model allows it and <paramref name="chunkSize"/> &gt; 0, else from <paramref name="logits"/>().
+    /// </summary>
+    internal static Tensor SummedNextTokenLoss(nn.Module model, int chunkSize, Tensor input, Tensor labels, Tensor? mask, Tensor? positions, Func<Tensor> logits)
+    {
+        if (chunkSize > 0 && model is ICausalLMHiddenStates lm && lm.OutputWeight() is Tensor weight)
+        {
+            using Tensor hidden = lm.ForwardHiddenStates(input, mask, positions);
+            return LinearCrossEntropy.SummedNextTokenLoss(hidden, weight, labels, chunkSize);
+        }
+
+        using Tensor full = logits();
+        return SummedNextTokenLoss(full, labels);
     }
 
     /// <summary>
     /// Cross-entropy (in float32) of the logits at positions 0..T-2 against the labels at 1..T-1, summed over the labels
-    /// that are not <see cref="TokenSequence.IgnoreIndex"/>: logits [batch, T, vocab], labels [batch, T].
+    /// that are not <see cref="TokenSequence.IgnoreIndex"/>: logits [batch, T, vocab], labels [batch, T]. The labels are
+    /// shifted (the last position ignored) rather than the logits narrowed, which would copy them.
     /// </summary>
     internal static Tensor SummedNextTokenLoss(Tensor logits, Tensor labels)
     {
-        long length = labels.shape[1], vocab = logits.shape[^1];
-        using Tensor shiftedLogits = logits.narrow(1, 0, length - 1).reshape(-1, vocab).AtLeastFloat32();
-        using Tensor shiftedLabels = labels.narrow(1, 1, length - 1).reshape(-1);
-        return nn.functional.cross_entropy(shiftedLogits, shiftedLabels, ignore_index: TokenSequence.IgnoreIndex, reduction: nn.Reduction.Sum);
+        using Tensor flat = logits.reshape(-1, logits.shape[^1]).AtLeastFloat32();
+        using Tensor shifted = LinearCrossEntropy.ShiftLeft(labels);
+        using Tensor shiftedLabels = shifted.reshape(-1);
+        return nn.functional.cross_entropy(flat, shiftedLabels, ignore_index: TokenSequence.IgnoreIndex, reduction: nn.Reduction.Sum);
     }
 }

@@ -81,6 +81,9 @@ internal sealed class Trainer<TExample>
         HeapTrimmer? trimmer = _options.TuneNativeAllocator ? new HeapTrimmer(clock, _options.HeapTrimEverySteps) : null;
         _model.train();
         ZeroGradients(trainable);
+        var checkpointing = _options.GradientCheckpointing ? _model as ISupportsGradientCheckpointing : null;
+        bool checkpointingBefore = checkpointing?.GradientCheckpointing ?? false;
+        if (checkpointing is not null) checkpointing.GradientCheckpointing = true;
         try
         {
             long resumedAt = resumeFolder is null ? 0 : Resume(resumeFolder, run, trainable, totalSteps);
@@ -163,6 +166,7 @@ internal sealed class Trainer<TExample>
         }
         finally
         {
+            if (checkpointing is not null) checkpointing.GradientCheckpointing = checkpointingBefore;
             ZeroGradients(trainable);
             _model.eval();
         }

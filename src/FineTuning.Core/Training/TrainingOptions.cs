@@ -109,6 +109,14 @@ public sealed class TrainingOptions
     /// for full fine-tuning). Needs a validation set. Default false.</summary>
     public bool LoadBestAtEnd { get; set; }
 
+    /// <summary>
+    /// Checkpoint each decoder layer during the run (Hugging Face's <c>gradient_checkpointing</c>): layers keep only
+    /// their input during forward and run again in backward, so activation memory falls to about one hidden state per
+    /// layer for roughly one more forward pass of compute. Gradients are unchanged, dropout included. Needs a model that
+    /// implements <see cref="ISupportsGradientCheckpointing"/> (LLaMA family, GPT-2). Default false. See docs/training.md.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
     internal TrainingOptions Clone() => (TrainingOptions)MemberwiseClone();
 
     internal IEnumerable<string> Validate()

@@ -17,7 +17,7 @@ namespace FineTuning.Models.Gpt2;
 /// <see cref="HuggingFace.HfCheckpoint"/> transposes them on load and save. <c>forward(input_ids)</c> returns logits
 /// [batch, seq, vocab].
 /// </summary>
-public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel, IFineTunable<TokenSequence>, IPretrainedModel
+public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel, IFineTunable<TokenSequence>, IPretrainedModel, ISupportsGradientCheckpointing, ICausalLMHiddenStates
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly Gpt2Model transformer;
@@ -55,6 +55,13 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguage
 
     nn.Module IFineTunable<TokenSequence>.Module => this;
 
+    /// <inheritdoc />
+    public bool GradientCheckpointing
+    {
+        get => transformer.GradientCheckpointing;
+        set => transformer.GradientCheckpointing = value;
+    }
+
     /// <summary>Next-token cross-entropy over the non-ignored labels (<see cref="CausalLMObjective"/>).</summary>
     public ITrainingObjective<TokenSequence> DefaultObjective { get; } = new CausalLMObjective();
 
@@ -72,6 +79,14 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguage
         Tensor hidden = transformer.Forward(inputIds, attentionMask, positionIds, cache);
         return nn.functional.linear(hidden, transformer.EmbeddingWeight).MoveToOuterDisposeScope();
     }
+
+    Tensor ICausalLMHiddenStates.ForwardHiddenStates(Tensor inputIds, Tensor? attentionMask, Tensor? positionIds)
+    {
+        CausalLMInputs.Check(inputIds, null, Config.NLayer);
+        return transformer.Forward(inputIds, attentionMask, positionIds, null);
+    }
+
+    Tensor? ICausalLMHiddenStates.OutputWeight() => transformer.EmbeddingWeight; // tied to wte, no bias
 
     /// <inheritdoc />
     public KVCache CreateCache() => new(Config.NLayer);

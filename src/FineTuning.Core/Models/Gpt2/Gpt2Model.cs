@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using FineTuning.Generation;
+using FineTuning.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -33,6 +34,9 @@ internal sealed class Gpt2Model : nn.Module<Tensor, Tensor>
 
     internal Tensor EmbeddingWeight => Adapters.EmbeddingWeights.Of(wte);
 
+    /// <summary>Checkpoint each block in training forwards (<see cref="Training.ISupportsGradientCheckpointing"/>).</summary>
+    internal bool GradientCheckpointing { get; set; }
+
     public override Tensor forward(Tensor input) => Forward(input, null, null, null);
 
     /// <summary>Final normalised hidden states [batch, seq, n_embd].</summary>
@@ -50,9 +54,12 @@ internal sealed class Gpt2Model : nn.Module<Tensor, Tensor>
         positionIds ??= CausalMask.DefaultPositions(inputIds.shape[0], seq, past, attentionMask, device);
         Tensor? mask = CausalMask.Build(seq, past, attentionMask, device);
         Tensor x = drop.call(wte.call(inputIds) + wpe.call(positionIds));
+        bool checkpoint = GradientCheckpoint.Applies(GradientCheckpointing, this, cache is not null);
         foreach (Gpt2Block block in h)
         {
-            x = block.Forward(x, mask, cache);
+            x = checkpoint
+                ? GradientCheckpoint.Run(block, (input, saved) => block.Forward(input, saved[0], null), x, mask)
+                : block.Forward(x, mask, cache);
         }
 
         return ln_f.call(x).MoveToOuterDisposeScope();

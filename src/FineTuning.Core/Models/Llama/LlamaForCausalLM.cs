@@ -14,7 +14,7 @@ namespace FineTuning.Models.Llama;
 /// <c>model.norm.weight</c>, <c>lm_head.weight</c> unless the embeddings are tied).
 /// <c>forward(input_ids)</c> returns logits [batch, seq, vocab].
 /// </summary>
-public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguageModel, IFineTunable<TokenSequence>, IPretrainedModel
+public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguageModel, IFineTunable<TokenSequence>, IPretrainedModel, ISupportsGradientCheckpointing, ICausalLMHiddenStates
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly LlamaModel model;
@@ -59,6 +59,13 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguag
 
     nn.Module IFineTunable<TokenSequence>.Module => this;
 
+    /// <inheritdoc />
+    public bool GradientCheckpointing
+    {
+        get => model.GradientCheckpointing;
+        set => model.GradientCheckpointing = value;
+    }
+
     /// <summary>Next-token cross-entropy over the non-ignored labels (<see cref="CausalLMObjective"/>).</summary>
     public ITrainingObjective<TokenSequence> DefaultObjective { get; } = new CausalLMObjective();
 
@@ -96,13 +103,6 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguag
         return model.Forward(inputIds, attentionMask, null, null);
     }
 
-    private void CheckWindow(long positions)
-    {
-        // Sliding-window attention is not implemented: beyond the window, full attention would give other results.
-        if (Config.SlidingWindow is int window && positions > window)
-            throw new ArgumentException($"{positions} positions exceed sliding_window ({window}); sliding-window attention is not implemented.", "inputIds");
-    }
-
     /// <summary>
     /// Hugging Face's <c>resize_token_embeddings(new_num_tokens, mean_resizing=True)</c>: the embedding (and an untied
     /// <c>lm_head</c>) get <paramref name="newVocabSize"/> rows; existing rows are kept, new rows start at the mean of the
@@ -127,9 +127,31 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguag
 
         Config = Config with { VocabSize = newVocabSize };
     }
+    Tensor ICausalLMHiddenStates.ForwardHiddenStates(Tensor inputIds, Tensor? attentionMask, Tensor? positionIds)
+    {
+        CausalLMInputs.Check(inputIds, null, Config.NumHiddenLayers);
+        CheckWindow(inputIds.shape[1]);
+        return model.Forward(inputIds, attentionMask, positionIds, null);
+    }
+
+    Tensor? ICausalLMHiddenStates.OutputWeight() => lm_head switch
+    {
+        null => model.EmbeddingWeight,
+        Linear { bias: null } linear => linear.weight,
+        _ => null, // an adapter replaced the head: the objective computes the full logits through it
+    };
 
     /// <inheritdoc />
     public KVCache CreateCache() => new(Config.NumHiddenLayers);
+
+    private void CheckWindow(long total)
+    {
+        if (Config.SlidingWindow is int window && total > window)
+        {
+            // Sliding-window attention is not implemented: beyond the window, full attention would give other results.
+            throw new ArgumentException($"{total} positions exceed sliding_window ({window}); sliding-window attention is not implemented.", "inputIds");
+        }
+    }
 
     /// <summary>
     /// Re-initialises every weight as Hugging Face does for LLaMA: normal(0, <paramref name="std"/>) for

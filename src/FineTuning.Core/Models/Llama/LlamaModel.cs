@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using FineTuning.Generation;
+using FineTuning.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,6 +40,9 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
         old.Dispose();
     }
 
+    /// <summary>Checkpoint each decoder layer in training forwards (<see cref="Training.ISupportsGradientCheckpointing"/>).</summary>
+    internal bool GradientCheckpointing { get; set; }
+
     public override Tensor forward(Tensor input) => Forward(input, null, null, null);
 
     /// <summary>Final normalised hidden states [batch, seq, hidden].</summary>
@@ -53,9 +57,12 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
 
         Tensor h = embed_tokens.call(inputIds);
         (Tensor cos, Tensor sin) = RotaryEmbedding.Tables(positionIds, inverseFrequencies, h.dtype);
+        bool checkpoint = GradientCheckpoint.Applies(GradientCheckpointing, this, cache is not null);
         foreach (LlamaDecoderLayer layer in layers)
         {
-            h = layer.Forward(h, cos, sin, mask, cache);
+            h = checkpoint
+                ? GradientCheckpoint.Run(layer, (x, saved) => layer.Forward(x, saved[0]!, saved[1]!, saved[2], null), h, cos, sin, mask)
+                : layer.Forward(h, cos, sin, mask, cache);
         }
 
         return norm.call(h).MoveToOuterDisposeScope();

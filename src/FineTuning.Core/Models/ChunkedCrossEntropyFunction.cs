@@ -1,0 +1,63 @@
+using System.Collections.Generic;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace FineTuning.Models;
+
+/// <summary>
+/// <c>sum_i CE(h_i W^T, y_i)</c> over the labels that are not ignored, computed chunk by chunk of tokens so that only
+/// one chunk's logits [chunk, vocab] exist at a time (the "fused linear cross-entropy" of Liger-Kernel,
+/// https://arxiv.org/abs/2410.10989). The gradients are exact and computed in the same pass: for a chunk,
+/// <c>dL/dlogits = softmax(logits) - onehot(y)</c> (zero on ignored rows), so <c>dh = dlogits W</c> and
+/// <c>dW += dlogits^T h</c>; backward only scales them by the incoming gradient. That costs the same matrix products
+/// as the plain loss (one fewer when W is frozen) and keeps dh [tokens, hidden] (and dW when W is trainable).
+/// </summary>
+internal sealed class ChunkedCrossEntropyFunction : SingleTensorFunction<ChunkedCrossEntropyFunction>
+{
+    public override string Name => "ChunkedLinearCrossEntropy";
+
+    /// <summary>vars: h [N, hidden], W [vocab, hidden], then the <see cref="Targets"/>.</summary>
+    public override Tensor forward(AutogradContext ctx, params object[] vars)
+    {
+        var h = (Tensor)vars[0];
+        var w = (Tensor)vars[1];
+        var targets = (Targets)vars[2];
+        bool needH = h.requires_grad, needW = w.requires_grad;
+        Tensor? gh = needH ? torch.zeros_like(h) : null;
+        Tensor? gw = needW ? torch.zeros_like(w) : null;
+        Tensor loss = LinearCrossEntropy.ChunkLosses(h, w, targets.Labels, targets.ChunkSize, (chunk, rows, dlogits) =>
+        {
+            using Tensor d = dlogits.to_type(h.dtype);
+            if (gh is not null)
+            {
+                using Tensor ghChunk = gh.narrow(0, chunk, rows);
+                ghChunk.addmm_(d, w, beta: 0, alpha: 1);
+            }
+            if (gw is not null)
+            {
+                using Tensor hChunk = h.narrow(0, chunk, rows);
+                gw.addmm_(d.t(), hChunk);
+            }
+        });
+        ctx.save_for_backward(new List<Tensor> { gh!, gw! });
+        ctx.save_data("need", (needH, needW));
+        return loss;
+    }
+
+    public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
+    {
+        List<Tensor> saved = ctx.get_saved_variables();
+        (bool needH, bool needW) = ((bool, bool))ctx.get_data("need");
+        Tensor Scaled(Tensor gradient)
+        {
+            using Tensor g = grad_output.to_type(gradient.dtype);
+            return gradient.mul(g);
+        }
+
+        return new List<Tensor> { needH ? Scaled(saved[0]) : null!, needW ? Scaled(saved[1]) : null!, null! };
+    }
+
+    /// <summary>The labels [N] (int64, <c>-100</c> = ignored) and the tokens per chunk: not autograd inputs.</summary>
+    internal sealed record Targets(Tensor Labels, long ChunkSize);
+}

@@ -1,0 +1,79 @@
+using System;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuning.Models;
+
+/// <summary>
+/// Next-token cross-entropy from hidden states and an output weight, without the full logits: the labels are shifted
+/// left with <see cref="TokenSequence.IgnoreIndex"/> (no narrowed copy of the logits or hidden states), and the head
+/// and loss run in chunks of tokens (<see cref="ChunkedCrossEntropyFunction"/>).
+/// </summary>
+internal static class LinearCrossEntropy
+{
+    /// <summary>
+    /// Labels [batch, T] shifted one step left: position t holds the label of t + 1 and the last position is ignored,
+    /// so that logits (or hidden states) at every position line up without being narrowed.
+    /// </summary>
+    internal static Tensor ShiftLeft(Tensor labels)
+    {
+        using var scope = torch.NewDisposeScope();
+        long length = labels.shape[1];
+        Tensor shifted = torch.full(labels.shape, TokenSequence.IgnoreIndex, ScalarType.Int64, labels.device);
+        if (length > 1)
+        {
+            using Tensor source = labels.narrow(1, 1, length - 1);
+            using Tensor target = shifted.narrow(1, 0, length - 1);
+            target.copy_(source);
+        }
+
+        return shifted.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Summed next-token cross-entropy of <c>hidden W^T</c> against <paramref name="labels"/>: hidden [batch, T, hidden],
+    /// weight [vocab, hidden], labels [batch, T] (unshifted). Exact gradients for hidden and weight when they need them.
+    /// </summary>
+    internal static Tensor SummedNextTokenLoss(Tensor hidden, Tensor weight, Tensor labels, long chunkSize)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor h = hidden.reshape(-1, hidden.shape[^1]);
+        Tensor targets = ShiftLeft(labels).reshape(-1);
+        Tensor loss = torch.is_grad_enabled() && (h.requires_grad || weight.requires_grad)
+            ? ChunkedCrossEntropyFunction.apply(h, weight, new ChunkedCrossEntropyFunction.Targets(targets, chunkSize))
+            : ChunkLosses(h, weight, targets, chunkSize, null);
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The summed loss over chunks of <paramref name="chunkSize"/> rows of h [N, hidden] (the last chunk may be
+    /// shorter). When <paramref name="onGradient"/> is given it receives (first row, rows, dL/dlogits [rows, vocab]),
+    /// computed in the logits' precision (at least float32) and valid only during the call.
+    /// </summary>
+    internal static Tensor ChunkLosses(Tensor h, Tensor w, Tensor labels, long chunkSize, Action<long, long, Tensor>? onGradient)
+    {
+        if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize), chunkSize, "the chunk size must be at least 1.");
+        long n = h.shape[0];
+        ScalarType lossType = h.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        Tensor total = torch.zeros(Array.Empty<long>(), lossType, h.device);
+        for (long start = 0; start < n; start += chunkSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            long rows = Math.Min(chunkSize, n - start);
+            Tensor y = labels.narrow(0, start, rows);
+            Tensor keep = y.ne(TokenSequence.IgnoreIndex);
+            Tensor index = y.masked_fill(keep.logical_not(), 0).unsqueeze(1);
+            Tensor logits = h.narrow(0, start, rows).matmul(w.t()).AtLeastFloat32();
+            Tensor logSumExp = logits.logsumexp(1, keepdim: true);
+            Tensor picked = logits.gather(1, index);
+            total.add_((logSumExp - picked).squeeze(1).masked_fill(keep.logical_not(), 0).sum());
+            if (onGradient is null) continue;
+            Tensor dlogits = logits.sub_(logSumExp).exp_(); // softmax, in place of the logits
+            dlogits.scatter_add_(1, index, torch.full(index.shape, -1.0, lossType, h.device));
+            dlogits.mul_(keep.unsqueeze(1));
+            onGradient(start, rows, dlogits);
+        }
+
+        return total;
+    }
+}
