@@ -16,7 +16,7 @@ namespace FineTuning.Data;
 /// step's target count makes packed and unpacked training the same objective (tested to the gradient).
 /// The model must be an <see cref="ICausalLanguageModel"/> accepting a 4-D bool mask (as <c>LlamaForCausalLM</c>).
 /// </summary>
-public sealed class PackedCausalLMObjective : ITrainingObjective<PackedSequence>
+public sealed class PackedCausalLMObjective : Evaluation.IEvaluatingObjective<PackedSequence>
 {
     /// <summary>Creates the objective.</summary>
     /// <param name="padTokenId">Id written into padding positions (never learned, attended only by padding).</param>
@@ -37,7 +37,16 @@ public sealed class PackedCausalLMObjective : ITrainingObjective<PackedSequence>
     }
 
     /// <inheritdoc />
-    public Tensor SummedLoss(nn.Module model, IReadOnlyList<PackedSequence> examples, Device device)
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<PackedSequence> examples, Device device) => Loss(model, examples, device, null);
+
+    /// <inheritdoc />
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<PackedSequence> examples, Device device, Evaluation.PredictionRecorder predictions)
+    {
+        ArgumentNullException.ThrowIfNull(predictions);
+        return Loss(model, examples, device, predictions);
+    }
+
+    private Tensor Loss(nn.Module model, IReadOnlyList<PackedSequence> examples, Device device, Evaluation.PredictionRecorder? predictions)
     {
         ArgumentNullException.ThrowIfNull(examples);
         if (model is not ICausalLanguageModel lm)
@@ -75,6 +84,7 @@ public sealed class PackedCausalLMObjective : ITrainingObjective<PackedSequence>
         Tensor target = torch.tensor(labels, shape, device: device);
         Tensor mask = PackedAttention.BlockDiagonalCausalMask(torch.tensor(sequences, shape, device: device));
         Tensor logits = lm.Forward(input, mask, torch.tensor(positions, shape, device: device));
+        predictions?.AddNextTokenLogits(logits, target);
         return CausalLMObjective.SummedNextTokenLoss(logits, target).MoveToOuterDisposeScope();
     }
 }
