@@ -60,7 +60,8 @@ internal sealed class RunEvaluation<TExample>(
 
     /// <summary>
     /// The end-of-run evaluation: validates at the last step unless that was just done, and adds the generation metrics
-    /// to it. True when an evaluation was appended (a candidate for the best weights).
+    /// to it. True when the last evaluation was appended or replaced (to be considered again for the best weights, so
+    /// that <see cref="TrainingRun.BestEvaluation"/> is the record in the list).
     /// </summary>
     public bool Final(TrainingRun run, Device device)
     {
@@ -76,7 +77,7 @@ internal sealed class RunEvaluation<TExample>(
         foreach (KeyValuePair<string, double> g in generation.ToMetrics()) metrics[g.Key] = g.Value;
         run.EvaluationList[^1] = last with { Metrics = metrics.ToImmutableDictionary(StringComparer.Ordinal), Generation = generation };
         EvaluationLog.TaskMetrics(logger, last.Step, Format(metrics));
-        return false;
+        return true;
     }
 
     /// <summary>On the model the run returns (best weights restored): forgetting and the prompting baseline.</summary>
