@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using FineTuning.Adapters;
+using FineTuning.Evaluation;
 using FineTuning.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -28,16 +29,18 @@ public sealed class FineTuner<TExample>
     private readonly IReadOnlyList<TExample>? _validation;
     private readonly ImmutableList<IModelAdapter> _adapters;
     private readonly string? _resumeFrom;
+    private readonly EvaluationOptions _evaluation;
 
     internal FineTuner(torch.nn.Module model, ITrainingObjective<TExample> objective)
-        : this(model, objective, new TrainingOptions(), NullLoggerFactory.Instance, null, null, ImmutableList<IModelAdapter>.Empty, null)
+        : this(model, objective, new TrainingOptions(), NullLoggerFactory.Instance, null, null, ImmutableList<IModelAdapter>.Empty, null, new EvaluationOptions())
     {
     }
 
     private FineTuner(torch.nn.Module model, ITrainingObjective<TExample> objective, TrainingOptions options,
         ILoggerFactory loggerFactory, IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation,
-        ImmutableList<IModelAdapter> adapters, string? resumeFrom)
+        ImmutableList<IModelAdapter> adapters, string? resumeFrom, EvaluationOptions evaluation)
     {
+        _evaluation = evaluation;
         _resumeFrom = resumeFrom;
         _model = model;
         _objective = objective;
@@ -77,7 +80,7 @@ public sealed class FineTuner<TExample>
     public FineTuner<TExample> WithObjective(ITrainingObjective<TExample> objective)
     {
         ArgumentNullException.ThrowIfNull(objective);
-        return new FineTuner<TExample>(_model, objective, _options, _loggerFactory, _progress, _validation, _adapters, _resumeFrom);
+        return new FineTuner<TExample>(_model, objective, _options, _loggerFactory, _progress, _validation, _adapters, _resumeFrom, _evaluation);
     }
 
     /// <summary>
@@ -90,7 +93,7 @@ public sealed class FineTuner<TExample>
         ArgumentNullException.ThrowIfNull(objective);
         if (_validation is not null)
             throw new InvalidOperationException("Change the objective before calling WithValidation: the validation examples have the old example type.");
-        return new FineTuner<TOther>(_model, objective, _options, _loggerFactory, _progress, null, _adapters, _resumeFrom);
+        return new FineTuner<TOther>(_model, objective, _options, _loggerFactory, _progress, null, _adapters, _resumeFrom, _evaluation);
     }
 
     /// <summary>Returns a builder that logs through <paramref name="loggerFactory"/> (default: no logging).</summary>
@@ -119,11 +122,34 @@ public sealed class FineTuner<TExample>
         return With(validation: validation.ToArray());
     }
 
+    /// <summary>A copy of the evaluation options (changing it does not change the builder).</summary>
+    public EvaluationOptions EvaluationOptions => _evaluation.Clone();
+
+    /// <summary>
+    /// Returns a builder whose evaluation options are a copy of the current ones changed by <paramref name="configure"/>:
+    /// task metrics and the overfitting check (on by default), generation metrics, forgetting and the prompting baseline
+    /// (see docs/evaluation.md).
+    /// </summary>
+    public FineTuner<TExample> WithEvaluation(Action<EvaluationOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        EvaluationOptions copy = _evaluation.Clone();
+        configure(copy);
+        return With(evaluation: copy.Clone());
+    }
+
+    /// <summary>Returns a builder using a copy of <paramref name="evaluation"/>.</summary>
+    public FineTuner<TExample> WithEvaluation(EvaluationOptions evaluation)
+    {
+        ArgumentNullException.ThrowIfNull(evaluation);
+        return With(evaluation: evaluation.Clone());
+    }
+
     /// <summary>Returns a builder that applies <paramref name="adapter"/> to the model when the run starts (after earlier ones).</summary>
     public FineTuner<TExample> WithAdapter(IModelAdapter adapter)
     {
         ArgumentNullException.ThrowIfNull(adapter);
-        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters.Add(adapter), _resumeFrom);
+        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters.Add(adapter), _resumeFrom, _evaluation);
     }
 
     /// <summary>
@@ -135,7 +161,7 @@ public sealed class FineTuner<TExample>
     public FineTuner<TExample> ResumeFrom(string checkpoint)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpoint);
-        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters, checkpoint);
+        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters, checkpoint, _evaluation);
     }
 
     /// <summary>Every problem that would stop <see cref="Train"/> on <paramref name="data"/>; empty when it can run.</summary>
@@ -152,6 +178,7 @@ public sealed class FineTuner<TExample>
             problems.Add($"GradientCheckpointing needs a model that supports it ({nameof(ISupportsGradientCheckpointing)}: LLaMA family, GPT-2); {_model.GetType().Name} does not.");
         if (_validation is null && _options.EarlyStopping is not null) problems.Add("EarlyStopping needs a validation set: call WithValidation.");
         if (_validation is null && _options.LoadBestAtEnd) problems.Add("LoadBestAtEnd needs a validation set: call WithValidation.");
+        problems.AddRange(EvaluationProblems());
         return problems;
     }
 
@@ -166,20 +193,34 @@ public sealed class FineTuner<TExample>
         IReadOnlyList<string> problems = Validate(data);
         if (problems.Count > 0) throw new InvalidConfigurationException(problems);
         ILogger logger = _loggerFactory.CreateLogger("FineTuning.Trainer");
-        var trainer = new Trainer<TExample>(_model, _objective, _options, logger, _progress, _validation, _adapters, _resumeFrom);
+        var trainer = new Trainer<TExample>(_model, _objective, _options, logger, _progress, _validation, _adapters, _resumeFrom, _evaluation);
         return trainer.Run(data, cancellationToken);
     }
 
-    /// <summary>Mean loss per target of the model on <paramref name="data"/> (no gradients, evaluation mode).</summary>
+    /// <summary>
+    /// Mean loss per target of the model on <paramref name="data"/> (no gradients, evaluation mode), with the objective's
+    /// task metrics (accuracy, macro-F1, <c>mean_token_accuracy</c>) unless <see cref="EvaluationOptions.TaskMetrics"/> is off.
+    /// </summary>
     public EvaluationMetrics Evaluate(IReadOnlyList<TExample> data)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (data.Count == 0) throw new ArgumentException("The evaluation set is empty.", nameof(data));
-        return Evaluation.Loss(_model, _objective, data, _options.BatchSize, torch.device(_options.Device), 0);
+        return Training.Evaluation.Loss(_model, _objective, data, _options.BatchSize, torch.device(_options.Device), 0, _evaluation.TaskMetrics);
+    }
+
+    private IEnumerable<string> EvaluationProblems()
+    {
+        foreach (string p in _evaluation.Validate()) yield return p;
+        if (_evaluation.Generation is not null && _validation is null)
+            yield return "EvaluationOptions.Generation needs a validation set (its metrics are part of the step-0 and final evaluations): call WithValidation.";
+        if (_evaluation.Generation is not null && _model is not Generation.ICausalLanguageModel)
+            yield return $"EvaluationOptions.Generation needs a model that generates text (ICausalLanguageModel); got {_model.GetType().Name}.";
+        if (_evaluation.Forgetting is not null && _model is not torch.nn.Module<torch.Tensor, torch.Tensor>)
+            yield return $"EvaluationOptions.Forgetting needs a causal LM mapping token ids to logits (Module<Tensor, Tensor>); got {_model.GetType().Name}.";
     }
 
     private FineTuner<TExample> With(TrainingOptions? options = null, ILoggerFactory? loggerFactory = null,
-        IProgress<TrainingProgress>? progress = null, IReadOnlyList<TExample>? validation = null) =>
+        IProgress<TrainingProgress>? progress = null, IReadOnlyList<TExample>? validation = null, EvaluationOptions? evaluation = null) =>
         new(_model, _objective, options ?? _options, loggerFactory ?? _loggerFactory, progress ?? _progress,
-            validation ?? _validation, _adapters, _resumeFrom);
+            validation ?? _validation, _adapters, _resumeFrom, evaluation ?? _evaluation);
 }

@@ -12,7 +12,7 @@ namespace FineTuning.Lora;
 /// <see cref="LoRAOptions.ModulesToSave"/>, and records what it did. Used by <c>WithLoRA</c>, or directly:
 /// <c>new LoRAAdapter(options).Apply(model)</c>.
 /// </summary>
-public sealed class LoRAAdapter : IModelAdapter
+public sealed class LoRAAdapter : IDisableableAdapter
 {
     private readonly LoRAOptions _options;
     private readonly IQuantizationConfig? _quantization;
@@ -39,6 +39,10 @@ public sealed class LoRAAdapter : IModelAdapter
 
     /// <summary>A copy of the options.</summary>
     public LoRAOptions Options => _options.Clone();
+
+    /// <inheritdoc />
+    /// <remarks>Disables every LoRA layer of the model (<see cref="LoRA.DisableAdapters"/>); refused while adapters are merged.</remarks>
+    public IDisposable DisableAdapter(torch.nn.Module model) => LoRA.DisableAdapters(model);
 
     /// <inheritdoc />
     public IEnumerable<string> Validate(torch.nn.Module model)

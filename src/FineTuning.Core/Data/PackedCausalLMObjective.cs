@@ -16,7 +16,7 @@ namespace FineTuning.Data;
 /// step's target count makes packed and unpacked training the same objective (tested to the gradient).
 /// The model must be an <see cref="ICausalLanguageModel"/> accepting a 4-D bool mask (as <c>LlamaForCausalLM</c>).
 /// </summary>
-public sealed class PackedCausalLMObjective : ITrainingObjective<PackedSequence>
+public sealed class PackedCausalLMObjective : Evaluation.IEvaluatingObjective<PackedSequence>
 {
     /// <summary>Creates the objective.</summary>
     /// <param name="padTokenId">Id written into padding positions (never learned, attended only by padding).</param>
@@ -51,7 +51,16 @@ public sealed class PackedCausalLMObjective : ITrainingObjective<PackedSequence>
     }
 
     /// <inheritdoc />
-    public Tensor SummedLoss(nn.Module model, IReadOnlyList<PackedSequence> examples, Device device)
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<PackedSequence> examples, Device device) => Loss(model, examples, device, null);
+
+    /// <inheritdoc />
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<PackedSequence> examples, Device device, Evaluation.PredictionRecorder predictions)
+    {
+        ArgumentNullException.ThrowIfNull(predictions);
+        return Loss(model, examples, device, predictions);
+    }
+
+    private Tensor Loss(nn.Module model, IReadOnlyList<PackedSequence> examples, Device device, Evaluation.PredictionRecorder? predictions)
     {
         ArgumentNullException.ThrowIfNull(examples);
         if (model is not ICausalLanguageModel lm)
@@ -89,6 +98,14 @@ public sealed class PackedCausalLMObjective : ITrainingObjective<PackedSequence>
         Tensor target = torch.tensor(labels, shape, device: device);
         Tensor mask = PackedAttention.BlockDiagonalCausalMask(torch.tensor(sequences, shape, device: device));
         Tensor positionIds = torch.tensor(positions, shape, device: device);
+        if (predictions is not null)
+        {
+            // Token accuracy needs the argmax of every position: evaluation (no gradients) takes the full logits.
+            Tensor logits = lm.Forward(input, mask, positionIds);
+            predictions.AddNextTokenLogits(logits, target);
+            return CausalLMObjective.SummedNextTokenLoss(logits, target).MoveToOuterDisposeScope();
+        }
+
         return CausalLMObjective.SummedNextTokenLoss(model, LossChunkSize, input, target, mask, positionIds,
             () => lm.Forward(input, mask, positionIds)).MoveToOuterDisposeScope();
     }

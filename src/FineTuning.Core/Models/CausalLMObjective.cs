@@ -13,7 +13,7 @@ namespace FineTuning.Models;
 /// Works with any module mapping token ids [batch, seq] to logits [batch, seq, vocab] under causal
 /// attention (right padding never influences earlier positions, so no attention mask is needed).
 /// </summary>
-public sealed class CausalLMObjective : ITrainingObjective<TokenSequence>
+public sealed class CausalLMObjective : Evaluation.IEvaluatingObjective<TokenSequence>
 {
     /// <summary>Creates the objective.</summary>
     /// <param name="padTokenId">Id written into the padding positions (never learned, never attended to by real tokens).</param>
@@ -56,7 +56,16 @@ public sealed class CausalLMObjective : ITrainingObjective<TokenSequence>
     }
 
     /// <inheritdoc />
-    public Tensor SummedLoss(nn.Module model, IReadOnlyList<TokenSequence> examples, Device device)
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<TokenSequence> examples, Device device) => Loss(model, examples, device, null);
+
+    /// <inheritdoc />
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<TokenSequence> examples, Device device, Evaluation.PredictionRecorder predictions)
+    {
+        ArgumentNullException.ThrowIfNull(predictions);
+        return Loss(model, examples, device, predictions);
+    }
+
+    private Tensor Loss(nn.Module model, IReadOnlyList<TokenSequence> examples, Device device, Evaluation.PredictionRecorder? predictions)
     {
         ArgumentNullException.ThrowIfNull(examples);
         if (model is not nn.Module<Tensor, Tensor> lm)
@@ -82,6 +91,14 @@ public sealed class CausalLMObjective : ITrainingObjective<TokenSequence>
         using var scope = torch.NewDisposeScope();
         Tensor input = torch.tensor(ids, new long[] { examples.Count, length }, device: device);
         Tensor target = torch.tensor(labels, new long[] { examples.Count, length }, device: device);
+        if (predictions is not null)
+        {
+            // Token accuracy needs the argmax of every position: evaluation (no gradients) takes the full logits.
+            Tensor logits = lm.call(input);
+            predictions.AddNextTokenLogits(logits, target);
+            return SummedNextTokenLoss(logits, target).MoveToOuterDisposeScope();
+        }
+
         return SummedNextTokenLoss(model, LossChunkSize, input, target, null, null, () => lm.call(input)).MoveToOuterDisposeScope();
     }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 
 namespace FineTuning.Training;
 
@@ -19,7 +20,21 @@ public sealed record EvaluationMetrics(long Step, double Loss, long Targets)
     /// </summary>
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = ImmutableDictionary<string, double>.Empty;
 
-    /// <summary>Equal when step, loss, targets and every named metric are equal (metrics compared by content).</summary>
+    /// <summary>
+    /// The classification report of this evaluation (per-class precision, recall, F1 and the confusion matrix) when the
+    /// objective classifies; its accuracy and macro-F1 are also in <see cref="Metrics"/>. Not kept in checkpoints.
+    /// </summary>
+    [JsonIgnore]
+    public FineTuning.Evaluation.ClassificationReport? Classification { get; init; }
+
+    /// <summary>
+    /// The generation outputs and scores of this evaluation (before training and at the end, with
+    /// <c>EvaluationOptions.Generation</c>); its metrics are also in <see cref="Metrics"/>. Not kept in checkpoints.
+    /// </summary>
+    [JsonIgnore]
+    public FineTuning.Evaluation.GenerationReport? Generation { get; init; }
+
+    /// <summary>Equal when step, loss, targets and every named metric are equal (metrics compared by content; the typed reports derive from the same measurement and are not compared).</summary>
     public bool Equals(EvaluationMetrics? other)
     {
         if (other is null) return false;

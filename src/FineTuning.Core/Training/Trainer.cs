@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using FineTuning.Adapters;
+using FineTuning.Evaluation;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -25,10 +26,12 @@ internal sealed class Trainer<TExample>
     private readonly IReadOnlyList<TExample>? _validation;
     private readonly IReadOnlyList<IModelAdapter> _adapters;
     private readonly string? _resumeFrom;
+    private readonly RunEvaluation<TExample> _evaluation;
 
     public Trainer(nn.Module model, ITrainingObjective<TExample> objective, TrainingOptions options, ILogger logger,
-        IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation, IReadOnlyList<IModelAdapter> adapters, string? resumeFrom)
+        IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation, IReadOnlyList<IModelAdapter> adapters, string? resumeFrom, EvaluationOptions? evaluation = null)
     {
+        _evaluation = new RunEvaluation<TExample>(model, objective, validation, options.BatchSize, evaluation ?? new EvaluationOptions(), adapters, logger);
         _resumeFrom = resumeFrom;
         _model = model;
         _objective = objective;
@@ -93,6 +96,7 @@ internal sealed class Trainer<TExample>
                 preparing.Prepare(_model, data, device, resuming: resumedAt > 0);
                 _model.train();
             }
+            _evaluation.BeforeTraining(device, resumed: resumedAt > 0);
             if (_validation is not null && resumedAt == 0)
             {
                 Evaluate(run, 0, device);
@@ -141,11 +145,7 @@ internal sealed class Trainer<TExample>
                 if (_options.CheckpointDirectory is not null && _options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step != totalSteps)
                     Checkpoint(run, step, trainable, totalSteps);
             }
-            if (_validation is not null && (run.Evaluations.Count == 0 || run.Evaluations[^1].Step != run.StepsCompleted))
-            {
-                Evaluate(run, run.StepsCompleted, device);
-                best?.Consider(run.Evaluations, trainable);
-            }
+            if (_validation is not null && _evaluation.Final(run, device)) best?.Consider(run.Evaluations, trainable);
             if (_options.CheckpointDirectory is not null && run.StepsCompleted > resumedAt) Checkpoint(run, run.StepsCompleted, trainable, totalSteps);
             if (best is not null && best.Restore(trainable))
             {
@@ -153,6 +153,7 @@ internal sealed class Trainer<TExample>
                 run.BestEvaluation = best.Best;
                 TrainerLog.RestoredBest(_logger, best.Best!.Step, best.Best.Loss);
             }
+            _evaluation.AfterTraining(run, device, clock.Elapsed);
         }
         catch (CheckpointException e) when (e.Run == run)
         {
@@ -265,12 +266,8 @@ internal sealed class Trainer<TExample>
         TrainerLog.CheckpointSaved(_logger, folder, step);
     }
 
-    private void Evaluate(TrainingRun run, long step, Device device)
-    {
-        EvaluationMetrics m = Evaluation.Loss(_model, _objective, _validation!, _options.BatchSize, device, step);
-        run.EvaluationList.Add(m);
-        TrainerLog.Evaluated(_logger, step, m.Loss, m.Targets);
-    }
+    /// <summary>Validation (with task metrics and the overfitting check; generation metrics at step 0): see <see cref="RunEvaluation{TExample}"/>.</summary>
+    private void Evaluate(TrainingRun run, long step, Device device) => _evaluation.Evaluate(run, step, device, withGeneration: step == 0);
 
     internal static List<TrainableParameter> TrainableParameters(nn.Module model) =>
         model.named_parameters()

@@ -55,6 +55,15 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Warnings raised during the run (overfitting, forgetting, ...), in order; each was also logged.</summary>
     public IReadOnlyList<TrainingWarning> Warnings => WarningList;
 
+    /// <summary>
+    /// Perplexity on the general-text set before and after training, with <c>EvaluationOptions.Forgetting</c>; null
+    /// without it, or when "before" could not be measured (a resumed full fine-tuning run).
+    /// </summary>
+    public FineTuning.Evaluation.ForgettingReport? Forgetting { get; internal set; }
+
+    /// <summary>The few-shot prompting baseline next to the fine-tuned result, with <c>EvaluationOptions.PromptingBaseline</c>; else null.</summary>
+    public FineTuning.Evaluation.PromptingBaselineReport? PromptingBaseline { get; internal set; }
+
     /// <summary>The loss of the last applied step, or null when none was applied.</summary>
     public double? FinalLoss => HistoryList.Count == 0 ? null : HistoryList[^1].Loss;
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using FineTuning.Evaluation;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,7 +11,7 @@ namespace FineTuning.Training;
 /// Cross-entropy over class logits for a model of type <c>Module&lt;Tensor, Tensor&gt;</c> that maps
 /// [batch, features] to [batch, classes]. One target per example.
 /// </summary>
-public sealed class VectorClassificationObjective : ITrainingObjective<LabeledVector>
+public sealed class VectorClassificationObjective : IEvaluatingObjective<LabeledVector>
 {
     /// <inheritdoc />
     public long CountTargets(IReadOnlyList<LabeledVector> examples)
@@ -20,7 +21,16 @@ public sealed class VectorClassificationObjective : ITrainingObjective<LabeledVe
     }
 
     /// <inheritdoc />
-    public Tensor SummedLoss(nn.Module model, IReadOnlyList<LabeledVector> examples, Device device)
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<LabeledVector> examples, Device device) => Loss(model, examples, device, null);
+
+    /// <inheritdoc />
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<LabeledVector> examples, Device device, PredictionRecorder predictions)
+    {
+        ArgumentNullException.ThrowIfNull(predictions);
+        return Loss(model, examples, device, predictions);
+    }
+
+    private static Tensor Loss(nn.Module model, IReadOnlyList<LabeledVector> examples, Device device, PredictionRecorder? predictions)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(examples);
@@ -38,6 +48,7 @@ public sealed class VectorClassificationObjective : ITrainingObjective<LabeledVe
         Tensor input = tensor(flat, new long[] { examples.Count, width }).to(dtype, device);
         Tensor labels = tensor(examples.Select(e => e.Label).ToArray()).to(device);
         Tensor logits = forward.call(input);
+        predictions?.AddClassLogits(logits, labels);
         return nn.functional.cross_entropy(logits.to(ScalarType.Float32), labels, reduction: nn.Reduction.Sum);
     }
 

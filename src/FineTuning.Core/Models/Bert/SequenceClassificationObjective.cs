@@ -12,7 +12,7 @@ namespace FineTuning.Models.Bert;
 /// <c>model(input_ids, attention_mask, token_type_ids)</c> to get logits [batch, num_labels] and returns the
 /// cross-entropy SUMMED over examples; one target per example.
 /// </summary>
-public sealed class SequenceClassificationObjective : ITrainingObjective<TextClassificationExample>
+public sealed class SequenceClassificationObjective : Evaluation.IEvaluatingObjective<TextClassificationExample>
 {
     /// <summary>Creates the objective.</summary>
     /// <param name="padTokenId">The id used to pad shorter examples (masked out, so any valid id works).</param>
@@ -33,7 +33,16 @@ public sealed class SequenceClassificationObjective : ITrainingObjective<TextCla
     }
 
     /// <inheritdoc />
-    public Tensor SummedLoss(nn.Module model, IReadOnlyList<TextClassificationExample> examples, Device device)
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<TextClassificationExample> examples, Device device) => Loss(model, examples, device, null);
+
+    /// <inheritdoc />
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<TextClassificationExample> examples, Device device, Evaluation.PredictionRecorder predictions)
+    {
+        ArgumentNullException.ThrowIfNull(predictions);
+        return Loss(model, examples, device, predictions);
+    }
+
+    private Tensor Loss(nn.Module model, IReadOnlyList<TextClassificationExample> examples, Device device, Evaluation.PredictionRecorder? predictions)
     {
         ArgumentNullException.ThrowIfNull(examples);
         if (model is not nn.Module<Tensor, Tensor, Tensor, Tensor> classifier)
@@ -57,6 +66,7 @@ public sealed class SequenceClassificationObjective : ITrainingObjective<TextCla
         if (classes < 2) throw new ArgumentException("Label cross-entropy needs at least 2 labels; a one-label model is a scorer (e.g. a reward model trained with BradleyTerryObjective).", nameof(model));
         int bad = examples.FirstOrDefault(e => e.Label >= classes)?.Label ?? -1;
         if (bad >= 0) throw new ArgumentException($"Label {bad} is out of range for a model with {classes} labels.", nameof(examples));
+        predictions?.AddClassLogits(logits, labels);
         return nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum);
     }
 }
