@@ -28,6 +28,7 @@ public sealed class FineTuner<TExample>
     private readonly IReadOnlyList<TExample>? _validation;
     private readonly ImmutableList<IModelAdapter> _adapters;
     private readonly string? _resumeFrom;
+    private readonly ImmutableList<ITrainingCallback> _callbacks;
 
     internal FineTuner(torch.nn.Module model, ITrainingObjective<TExample> objective)
         : this(model, objective, new TrainingOptions(), NullLoggerFactory.Instance, null, null, ImmutableList<IModelAdapter>.Empty, null)
@@ -36,8 +37,9 @@ public sealed class FineTuner<TExample>
 
     private FineTuner(torch.nn.Module model, ITrainingObjective<TExample> objective, TrainingOptions options,
         ILoggerFactory loggerFactory, IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation,
-        ImmutableList<IModelAdapter> adapters, string? resumeFrom)
+        ImmutableList<IModelAdapter> adapters, string? resumeFrom, ImmutableList<ITrainingCallback>? callbacks = null)
     {
+        _callbacks = callbacks ?? ImmutableList<ITrainingCallback>.Empty;
         _resumeFrom = resumeFrom;
         _model = model;
         _objective = objective;
@@ -77,7 +79,7 @@ public sealed class FineTuner<TExample>
     public FineTuner<TExample> WithObjective(ITrainingObjective<TExample> objective)
     {
         ArgumentNullException.ThrowIfNull(objective);
-        return new FineTuner<TExample>(_model, objective, _options, _loggerFactory, _progress, _validation, _adapters, _resumeFrom);
+        return new FineTuner<TExample>(_model, objective, _options, _loggerFactory, _progress, _validation, _adapters, _resumeFrom, _callbacks);
     }
 
     /// <summary>
@@ -90,7 +92,7 @@ public sealed class FineTuner<TExample>
         ArgumentNullException.ThrowIfNull(objective);
         if (_validation is not null)
             throw new InvalidOperationException("Change the objective before calling WithValidation: the validation examples have the old example type.");
-        return new FineTuner<TOther>(_model, objective, _options, _loggerFactory, _progress, null, _adapters, _resumeFrom);
+        return new FineTuner<TOther>(_model, objective, _options, _loggerFactory, _progress, null, _adapters, _resumeFrom, _callbacks);
     }
 
     /// <summary>Returns a builder that logs through <paramref name="loggerFactory"/> (default: no logging).</summary>
@@ -119,11 +121,24 @@ public sealed class FineTuner<TExample>
         return With(validation: validation.ToArray());
     }
 
+    /// <summary>The callbacks the run will call, in order (see <see cref="WithCallback"/>).</summary>
+    public IReadOnlyList<ITrainingCallback> Callbacks => _callbacks;
+
+    /// <summary>
+    /// Returns a builder whose run also calls <paramref name="callback"/> (after earlier ones) at its start, after each
+    /// step, evaluation and warning, and at its end (HF's <c>callbacks</c>): log writers, reports, custom hooks.
+    /// </summary>
+    public FineTuner<TExample> WithCallback(ITrainingCallback callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters, _resumeFrom, _callbacks.Add(callback));
+    }
+
     /// <summary>Returns a builder that applies <paramref name="adapter"/> to the model when the run starts (after earlier ones).</summary>
     public FineTuner<TExample> WithAdapter(IModelAdapter adapter)
     {
         ArgumentNullException.ThrowIfNull(adapter);
-        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters.Add(adapter), _resumeFrom);
+        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters.Add(adapter), _resumeFrom, _callbacks);
     }
 
     /// <summary>
@@ -135,7 +150,7 @@ public sealed class FineTuner<TExample>
     public FineTuner<TExample> ResumeFrom(string checkpoint)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpoint);
-        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters, checkpoint);
+        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters, checkpoint, _callbacks);
     }
 
     /// <summary>Every problem that would stop <see cref="Train"/> on <paramref name="data"/>; empty when it can run.</summary>
@@ -164,7 +179,7 @@ public sealed class FineTuner<TExample>
         IReadOnlyList<string> problems = Validate(data);
         if (problems.Count > 0) throw new InvalidConfigurationException(problems);
         ILogger logger = _loggerFactory.CreateLogger("FineTuning.Trainer");
-        var trainer = new Trainer<TExample>(_model, _objective, _options, logger, _progress, _validation, _adapters, _resumeFrom);
+        var trainer = new Trainer<TExample>(_model, _objective, _options, logger, _progress, _validation, _adapters, _resumeFrom, _callbacks);
         return trainer.Run(data, cancellationToken);
     }
 
@@ -179,5 +194,5 @@ public sealed class FineTuner<TExample>
     private FineTuner<TExample> With(TrainingOptions? options = null, ILoggerFactory? loggerFactory = null,
         IProgress<TrainingProgress>? progress = null, IReadOnlyList<TExample>? validation = null) =>
         new(_model, _objective, options ?? _options, loggerFactory ?? _loggerFactory, progress ?? _progress,
-            validation ?? _validation, _adapters, _resumeFrom);
+            validation ?? _validation, _adapters, _resumeFrom, _callbacks);
 }

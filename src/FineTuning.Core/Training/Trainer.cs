@@ -25,10 +25,13 @@ internal sealed class Trainer<TExample>
     private readonly IReadOnlyList<TExample>? _validation;
     private readonly IReadOnlyList<IModelAdapter> _adapters;
     private readonly string? _resumeFrom;
+    private readonly IReadOnlyList<ITrainingCallback> _callbacks;
 
     public Trainer(nn.Module model, ITrainingObjective<TExample> objective, TrainingOptions options, ILogger logger,
-        IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation, IReadOnlyList<IModelAdapter> adapters, string? resumeFrom)
+        IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation, IReadOnlyList<IModelAdapter> adapters, string? resumeFrom,
+        IReadOnlyList<ITrainingCallback>? callbacks = null)
     {
+        _callbacks = callbacks ?? Array.Empty<ITrainingCallback>();
         _resumeFrom = resumeFrom;
         _model = model;
         _objective = objective;
@@ -72,18 +75,21 @@ internal sealed class Trainer<TExample>
 
         long totalSteps = PlannedSteps(_options, data.Count);
         long warmup = _options.WarmupSteps > 0 ? _options.WarmupSteps : (long)Math.Ceiling(_options.WarmupRatio * totalSteps);
-        var run = new TrainingRun(_model, totalSteps, _options.Optimizer.Create(trainable)) { Adapters = _adapters };
+        var run = new TrainingRun(_model, totalSteps, _options.Optimizer.Create(trainable)) { Adapters = _adapters, OptionsCopy = _options.Clone() };
         long allParameters = _model.parameters().Sum(p => p.numel());
         TrainerLog.RunStarting(_logger, trainable.Sum(p => p.Parameter.numel()), allParameters, totalSteps, data.Count,
             _options.BatchSize, _options.GradientAccumulationSteps, _options.ParameterDType.ToString());
 
         var clock = Stopwatch.StartNew();
         HeapTrimmer? trimmer = _options.TuneNativeAllocator ? new HeapTrimmer(clock, _options.HeapTrimEverySteps) : null;
+        TrainingCallbacks? callbacks = null;
         _model.train();
         ZeroGradients(trainable);
         try
         {
             long resumedAt = resumeFolder is null ? 0 : Resume(resumeFolder, run, trainable, totalSteps);
+            callbacks = new TrainingCallbacks(_callbacks, _options);
+            callbacks.Begin(run);
             using BestWeights? best = _options.LoadBestAtEnd ? new BestWeights(_options.EarlyStopping ?? new EarlyStopping(), run.Evaluations.Count) : null;
             if (_objective is IPreparingObjective<TExample> preparing)
             {
@@ -134,6 +140,7 @@ internal sealed class Trainer<TExample>
                         break;
                     }
                 }
+                callbacks.Deliver(run);
                 if (_options.CheckpointDirectory is not null && _options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step != totalSteps)
                     Checkpoint(run, step, trainable, totalSteps);
             }
@@ -149,6 +156,8 @@ internal sealed class Trainer<TExample>
                 run.BestEvaluation = best.Best;
                 TrainerLog.RestoredBest(_logger, best.Best!.Step, best.Best.Loss);
             }
+            run.Elapsed = clock.Elapsed;
+            callbacks.End(run);
         }
         catch (CheckpointException e) when (e.Run == run)
         {
@@ -162,6 +171,7 @@ internal sealed class Trainer<TExample>
         }
         finally
         {
+            callbacks?.Dispose();
             ZeroGradients(trainable);
             _model.eval();
         }
