@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using ScottPlot;
@@ -19,15 +20,20 @@ internal static class ChartRenderer
             plot.Title(chart.Title);
             plot.XLabel("step");
             plot.YLabel(chart.YLabel);
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true }; // steps
+            bool legend = chart.Lines.Count > 1 || chart.Markers.Count > 0;
             int index = 0;
+            double low = double.PositiveInfinity, high = double.NegativeInfinity;
             foreach (ChartLine line in chart.Lines)
             {
                 (double[] xs, double[] ys) = Finite(line.Steps, line.Values);
                 if (xs.Length == 0) continue;
                 var scatter = plot.Add.Scatter(xs, ys, Palette[index++ % Palette.Length]);
-                scatter.LegendText = line.Label;
+                if (legend) scatter.LegendText = line.Label;
                 scatter.LineWidth = 2;
                 scatter.MarkerSize = line.Markers ? 7 : 0;
+                low = Math.Min(low, ys.Min());
+                high = Math.Max(high, ys.Max());
             }
             foreach (ChartMarker marker in chart.Markers)
             {
@@ -35,7 +41,11 @@ internal static class ChartRenderer
                 vertical.LinePattern = LinePattern.Dashed;
                 vertical.LegendText = marker.Label + " @ " + marker.Step.ToString("0", System.Globalization.CultureInfo.InvariantCulture);
             }
-            if (chart.Lines.Count > 1 || chart.Markers.Count > 0) plot.ShowLegend(Alignment.UpperRight);
+            if (legend) plot.ShowLegend(Alignment.UpperRight);
+            else plot.HideLegend();
+            plot.Axes.AutoScale();
+            // A constant series (a constant learning rate) autoscales to [-1, 1] around 0: give it a range around its value.
+            if (low == high) plot.Axes.SetLimitsY(low == 0 ? -1 : low - Math.Abs(low) * 0.5, low == 0 ? 1 : high + Math.Abs(high) * 0.5);
             return plot.GetImageBytes(width, height, ImageFormat.Png);
         }
         finally
