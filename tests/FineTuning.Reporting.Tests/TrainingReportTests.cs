@@ -31,10 +31,11 @@ public sealed partial class TrainingReportTests
         foreach ((string name, byte[] png) in images)
         {
             Assert.Equal(File.ReadAllBytes(Path.Combine(folder.Path, name + ".png")), png);
-            Pixels.Stats stats = Pixels.Of(png);
+            PixelStats stats = PixelStats.Of(png);
             Assert.Equal((400, 300), (stats.Width, stats.Height));
-            // A chart with axes, labels and a line: far from one flat colour (a blank image has variance 0).
-            Assert.True(stats.LuminanceVariance > 0.005 && stats.NonWhiteFraction > 0.01, $"{name}: {stats}");
+            // A chart with axes, labels and a coloured line: far from one flat colour (a blank image has variance 0),
+            // and with coloured pixels (axes, text and grid are grey; a 2-pixel line over 300 pixels is ~0.5 %).
+            Assert.True(stats.LuminanceVariance > 0.005 && stats.NonWhiteFraction > 0.01 && stats.ColouredFraction > 0.001, $"{name}: {stats}");
         }
         Assert.Equal(6, Directory.GetFiles(folder.Path, "*.png").Length);
     }
