@@ -13,7 +13,7 @@ version="$(sed -nE 's:.*<Version>(.*)</Version>.*:\1:p' "$repo/Directory.Build.p
 # shellcheck source=lib/packages.sh
 . "$repo/.ci/checks/lib/packages.sh"
 echo "consumer-app: packing FineTuning $version to a local feed"
-pack_finetuning "$work/feed" Core Lora Quantization Rlhf Runtime.Cpu
+pack_finetuning "$work/feed" Core Lora Quantization Rlhf Reporting Runtime.Cpu
 isolate_finetuning_restore "$work"
 
 mkdir "$work/app"

@@ -12,6 +12,7 @@ using FineTuning.Examples.QuickStart;
 using FineTuning.Lora;
 using FineTuning.Lora.Peft;
 using FineTuning.Models.Bert;
+using FineTuning.Monitoring;
 using FineTuning.Quantization;
 using FineTuning.Training;
 using TorchSharp;
@@ -99,7 +100,7 @@ using (BertForSequenceClassification reloaded = NewModel())
 {
     Console.WriteLine();
     Console.WriteLine($"Training: {name}");
-    var progress = new ConsoleProgress();
+    var progress = new ConsoleProgressBar();
     var clock = Stopwatch.StartNew();
     using TrainingRun run = tuner
         .WithOptions(o => { o.Epochs = epochs; o.BatchSize = 16; o.LearningRate = learningRate; o.WarmupRatio = 0.1; o.LogEverySteps = 0; })

@@ -6,6 +6,7 @@ using System.Linq;
 using FineTuning;
 using FineTuning.Examples;
 using FineTuning.Examples.FullFineTuning;
+using FineTuning.Monitoring;
 using FineTuning.Training;
 using TorchSharp;
 
@@ -26,7 +27,7 @@ List<LabeledVector> oldTask = Tasks.Rings(400, rotation: 0, seed: 4);
 Console.WriteLine($"Before fine-tuning: new-task accuracy {Accuracy(validation):P1}, old-task accuracy {Accuracy(oldTask):P1}");
 Console.WriteLine();
 
-var progress = new ConsoleProgress();
+var progress = new ConsoleProgressBar();
 using TrainingRun run = FineTuner.For(model, new VectorClassificationObjective())
     .WithOptions(o =>
     {

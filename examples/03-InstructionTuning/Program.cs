@@ -15,6 +15,7 @@ using FineTuning.Examples;
 using FineTuning.Examples.InstructionTuning;
 using FineTuning.Models.Llama;
 using FineTuning.Models.Tokenizers;
+using FineTuning.Monitoring;
 using FineTuning.Quantization;
 using FineTuning.Training;
 using TorchSharp;
@@ -56,7 +57,7 @@ if (full && qlora)
     Console.Error.WriteLine("Choose one of --full and --qlora.");
     return 1;
 }
-var progress = new ConsoleProgress();
+var progress = new ConsoleProgressBar();
 FineTuner<PackedSequence> tuner = FineTuner.For(model, new PackedCausalLMObjective());
 if (qlora) tuner = tuner.WithQLoRA(new QuantizationOptions { DoubleQuantization = true, Targets = QuantizationTargets.AllLinear.Except("down_proj") }, r: 8, alpha: 16);
 else if (!full) tuner = tuner.WithLoRA(r: 8, alpha: 16);

@@ -49,7 +49,7 @@ foreach ((string name, IPreferenceLoss loss) in new (string, IPreferenceLoss)[] 
 
     Console.WriteLine();
     Console.WriteLine($"Training {name} on LoRA adapters...");
-    var progress = new FineTuning.Examples.ConsoleProgress();
+    var progress = new FineTuning.Monitoring.ConsoleProgressBar();
     using TrainingRun run = FineTuner.For(model)
         .WithLoRA(r: 8, alpha: 16)
         .WithOptions(o => { o.Epochs = 2; o.BatchSize = 8; o.LearningRate = 5e-4; o.WarmupRatio = 0.1; o.LogEverySteps = 0; })

@@ -5,6 +5,7 @@ using System.Linq;
 using FineTuning.Examples.QuickStart;
 using FineTuning.Lora;
 using FineTuning.Models.Bert;
+using FineTuning.Monitoring;
 using FineTuning.Quantization;
 using FineTuning.Training;
 using TorchSharp;
@@ -64,7 +65,7 @@ internal sealed class MiniLMTask : IComparisonTask
         {
             tuner = tuner.WithLoRA(r: 8, alpha: 16, targets: LoRATargetNames, configure: o => o.ModulesToSave.Add("classifier"));
         }
-        var progress = new ConsoleProgress();
+        var progress = new ConsoleProgressBar();
         using TrainingRun run = tuner
             .WithOptions(o =>
             {

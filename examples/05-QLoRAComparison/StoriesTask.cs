@@ -8,6 +8,7 @@ using FineTuning.Examples.QuickStart;
 using FineTuning.Lora;
 using FineTuning.Models.Llama;
 using FineTuning.Models.Tokenizers;
+using FineTuning.Monitoring;
 using FineTuning.Quantization;
 using FineTuning.Training;
 using TorchSharp;
@@ -77,7 +78,7 @@ internal sealed class StoriesTask : IComparisonTask
             tuner = tuner.WithQLoRA(new QuantizationOptions { Type = QuantizationType.NF4, DoubleQuantization = true, Targets = Quantized }, r: 8, alpha: 16);
         else if (configuration.Method == Method.LoRA)
             tuner = tuner.WithLoRA(r: 8, alpha: 16);
-        var progress = new ConsoleProgress();
+        var progress = new ConsoleProgressBar();
         using TrainingRun run = tuner
             .WithOptions(o =>
             {

@@ -21,6 +21,7 @@ using FineTuning.Models.Gguf;
 using FineTuning.Models.HuggingFace;
 using FineTuning.Models.Llama;
 using FineTuning.Models.Tokenizers;
+using FineTuning.Monitoring;
 using FineTuning.Training;
 using Microsoft.Extensions.AI;
 using TorchSharp;
@@ -40,7 +41,7 @@ LabelingResult labeled = new ChatLabeler(template, tokenizer, new LabelingOption
 using (TrainingRun run = FineTuner.For(model)
            .WithLoRA(r: 8, alpha: 16)
            .WithOptions(o => { o.MaxSteps = 30; o.BatchSize = 8; o.LearningRate = 5e-3; o.Seed = 3; })
-           .WithProgress(new ConsoleProgress())
+           .WithProgress(new ConsoleProgressBar())
            .Train(labeled.Sequences))
 {
     Console.WriteLine($"LoRA: {labeled.Sequences.Count} conversations, loss {run.History[0].Loss:F3} -> {run.History[^1].Loss:F3} in {run.Elapsed.TotalSeconds:F1} s");

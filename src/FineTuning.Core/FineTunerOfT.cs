@@ -30,6 +30,7 @@ public sealed class FineTuner<TExample>
     private readonly ImmutableList<IModelAdapter> _adapters;
     private readonly string? _resumeFrom;
     private readonly EvaluationOptions _evaluation;
+    private readonly ImmutableList<ITrainingCallback> _callbacks;
 
     internal FineTuner(torch.nn.Module model, ITrainingObjective<TExample> objective)
         : this(model, objective, new TrainingOptions(), NullLoggerFactory.Instance, null, null, ImmutableList<IModelAdapter>.Empty, null, new EvaluationOptions())
@@ -38,9 +39,10 @@ public sealed class FineTuner<TExample>
 
     private FineTuner(torch.nn.Module model, ITrainingObjective<TExample> objective, TrainingOptions options,
         ILoggerFactory loggerFactory, IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation,
-        ImmutableList<IModelAdapter> adapters, string? resumeFrom, EvaluationOptions evaluation)
+        ImmutableList<IModelAdapter> adapters, string? resumeFrom, EvaluationOptions evaluation, ImmutableList<ITrainingCallback>? callbacks = null)
     {
         _evaluation = evaluation;
+        _callbacks = callbacks ?? ImmutableList<ITrainingCallback>.Empty;
         _resumeFrom = resumeFrom;
         _model = model;
         _objective = objective;
@@ -80,7 +82,7 @@ public sealed class FineTuner<TExample>
     public FineTuner<TExample> WithObjective(ITrainingObjective<TExample> objective)
     {
         ArgumentNullException.ThrowIfNull(objective);
-        return new FineTuner<TExample>(_model, objective, _options, _loggerFactory, _progress, _validation, _adapters, _resumeFrom, _evaluation);
+        return new FineTuner<TExample>(_model, objective, _options, _loggerFactory, _progress, _validation, _adapters, _resumeFrom, _evaluation, _callbacks);
     }
 
     /// <summary>
@@ -93,7 +95,7 @@ public sealed class FineTuner<TExample>
         ArgumentNullException.ThrowIfNull(objective);
         if (_validation is not null)
             throw new InvalidOperationException("Change the objective before calling WithValidation: the validation examples have the old example type.");
-        return new FineTuner<TOther>(_model, objective, _options, _loggerFactory, _progress, null, _adapters, _resumeFrom, _evaluation);
+        return new FineTuner<TOther>(_model, objective, _options, _loggerFactory, _progress, null, _adapters, _resumeFrom, _evaluation, _callbacks);
     }
 
     /// <summary>Returns a builder that logs through <paramref name="loggerFactory"/> (default: no logging).</summary>
@@ -145,11 +147,24 @@ public sealed class FineTuner<TExample>
         return With(evaluation: evaluation.Clone());
     }
 
+    /// <summary>The callbacks the run will call, in order (see <see cref="WithCallback"/>).</summary>
+    public IReadOnlyList<ITrainingCallback> Callbacks => _callbacks;
+
+    /// <summary>
+    /// Returns a builder whose run also calls <paramref name="callback"/> (after earlier ones) at its start, after each
+    /// step, evaluation and warning, and at its end (HF's <c>callbacks</c>): log writers, reports, custom hooks.
+    /// </summary>
+    public FineTuner<TExample> WithCallback(ITrainingCallback callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters, _resumeFrom, _evaluation, _callbacks.Add(callback));
+    }
+
     /// <summary>Returns a builder that applies <paramref name="adapter"/> to the model when the run starts (after earlier ones).</summary>
     public FineTuner<TExample> WithAdapter(IModelAdapter adapter)
     {
         ArgumentNullException.ThrowIfNull(adapter);
-        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters.Add(adapter), _resumeFrom, _evaluation);
+        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters.Add(adapter), _resumeFrom, _evaluation, _callbacks);
     }
 
     /// <summary>
@@ -161,7 +176,7 @@ public sealed class FineTuner<TExample>
     public FineTuner<TExample> ResumeFrom(string checkpoint)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpoint);
-        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters, checkpoint, _evaluation);
+        return new FineTuner<TExample>(_model, _objective, _options, _loggerFactory, _progress, _validation, _adapters, checkpoint, _evaluation, _callbacks);
     }
 
     /// <summary>Every problem that would stop <see cref="Train"/> on <paramref name="data"/>; empty when it can run.</summary>
@@ -193,7 +208,7 @@ public sealed class FineTuner<TExample>
         IReadOnlyList<string> problems = Validate(data);
         if (problems.Count > 0) throw new InvalidConfigurationException(problems);
         ILogger logger = _loggerFactory.CreateLogger("FineTuning.Trainer");
-        var trainer = new Trainer<TExample>(_model, _objective, _options, logger, _progress, _validation, _adapters, _resumeFrom, _evaluation);
+        var trainer = new Trainer<TExample>(_model, _objective, _options, logger, _progress, _validation, _adapters, _resumeFrom, _evaluation, _callbacks);
         return trainer.Run(data, cancellationToken);
     }
 
@@ -222,5 +237,5 @@ public sealed class FineTuner<TExample>
     private FineTuner<TExample> With(TrainingOptions? options = null, ILoggerFactory? loggerFactory = null,
         IProgress<TrainingProgress>? progress = null, IReadOnlyList<TExample>? validation = null, EvaluationOptions? evaluation = null) =>
         new(_model, _objective, options ?? _options, loggerFactory ?? _loggerFactory, progress ?? _progress,
-            validation ?? _validation, _adapters, _resumeFrom, evaluation ?? _evaluation);
+            validation ?? _validation, _adapters, _resumeFrom, evaluation ?? _evaluation, _callbacks);
 }

@@ -27,11 +27,14 @@ internal sealed class Trainer<TExample>
     private readonly IReadOnlyList<IModelAdapter> _adapters;
     private readonly string? _resumeFrom;
     private readonly RunEvaluation<TExample> _evaluation;
+    private readonly IReadOnlyList<ITrainingCallback> _callbacks;
 
     public Trainer(nn.Module model, ITrainingObjective<TExample> objective, TrainingOptions options, ILogger logger,
-        IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation, IReadOnlyList<IModelAdapter> adapters, string? resumeFrom, EvaluationOptions? evaluation = null)
+        IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation, IReadOnlyList<IModelAdapter> adapters, string? resumeFrom,
+        EvaluationOptions? evaluation = null, IReadOnlyList<ITrainingCallback>? callbacks = null)
     {
         _evaluation = new RunEvaluation<TExample>(model, objective, validation, options.BatchSize, evaluation ?? new EvaluationOptions(), adapters, logger);
+        _callbacks = callbacks ?? Array.Empty<ITrainingCallback>();
         _resumeFrom = resumeFrom;
         _model = model;
         _objective = objective;
@@ -75,13 +78,14 @@ internal sealed class Trainer<TExample>
 
         long totalSteps = PlannedSteps(_options, data.Count);
         long warmup = _options.WarmupSteps > 0 ? _options.WarmupSteps : (long)Math.Ceiling(_options.WarmupRatio * totalSteps);
-        var run = new TrainingRun(_model, totalSteps, _options.Optimizer.Create(trainable)) { Adapters = _adapters };
+        var run = new TrainingRun(_model, totalSteps, _options.Optimizer.Create(trainable)) { Adapters = _adapters, OptionsCopy = _options.Clone() };
         long allParameters = _model.parameters().Sum(p => p.numel());
         TrainerLog.RunStarting(_logger, trainable.Sum(p => p.Parameter.numel()), allParameters, totalSteps, data.Count,
             _options.BatchSize, _options.GradientAccumulationSteps, _options.ParameterDType.ToString());
 
         var clock = Stopwatch.StartNew();
         HeapTrimmer? trimmer = _options.TuneNativeAllocator ? new HeapTrimmer(clock, _options.HeapTrimEverySteps) : null;
+        TrainingCallbacks? callbacks = null;
         _model.train();
         ZeroGradients(trainable);
         var checkpointing = _options.GradientCheckpointing ? _model as ISupportsGradientCheckpointing : null;
@@ -90,6 +94,8 @@ internal sealed class Trainer<TExample>
         try
         {
             long resumedAt = resumeFolder is null ? 0 : Resume(resumeFolder, run, trainable, totalSteps);
+            callbacks = new TrainingCallbacks(_callbacks, _options);
+            callbacks.Begin(run);
             using BestWeights? best = _options.LoadBestAtEnd ? new BestWeights(_options.EarlyStopping ?? new EarlyStopping(), run.Evaluations.Count) : null;
             if (_objective is IPreparingObjective<TExample> preparing)
             {
@@ -142,6 +148,7 @@ internal sealed class Trainer<TExample>
                         break;
                     }
                 }
+                callbacks.Deliver(run);
                 if (_options.CheckpointDirectory is not null && _options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step != totalSteps)
                     Checkpoint(run, step, trainable, totalSteps);
             }
@@ -154,6 +161,8 @@ internal sealed class Trainer<TExample>
                 TrainerLog.RestoredBest(_logger, best.Best!.Step, best.Best.Loss);
             }
             _evaluation.AfterTraining(run, device, clock.Elapsed);
+            run.Elapsed = clock.Elapsed;
+            callbacks.End(run);
         }
         catch (CheckpointException e) when (e.Run == run)
         {
@@ -168,6 +177,7 @@ internal sealed class Trainer<TExample>
         finally
         {
             if (checkpointing is not null) checkpointing.GradientCheckpointing = checkpointingBefore;
+            callbacks?.Dispose();
             ZeroGradients(trainable);
             _model.eval();
         }

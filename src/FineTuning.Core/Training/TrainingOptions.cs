@@ -116,6 +116,13 @@ public sealed class TrainingOptions
     /// implements <see cref="ISupportsGradientCheckpointing"/> (LLaMA family, GPT-2). Default false. See docs/training.md.
     /// </summary>
     public bool GradientCheckpointing { get; set; }
+    /// Folder for the run's metrics logs (HF's <c>logging_dir</c>); null (default) writes none. While the run trains, it
+    /// receives <c>metrics.jsonl</c> (one JSON object per step, evaluation and warning, appended and flushed line by
+    /// line; see <see cref="Monitoring.JsonlMetricsWriter"/>) and a TensorBoard event file
+    /// (<c>events.out.tfevents.*</c>, see <see cref="Monitoring.TensorBoardEventWriter"/>): <c>tensorboard --logdir</c>
+    /// on this folder shows the run. See docs/reporting.md.
+    /// </summary>
+    public string? LoggingDirectory { get; set; }
 
     internal TrainingOptions Clone() => (TrainingOptions)MemberwiseClone();
 
@@ -137,6 +144,7 @@ public sealed class TrainingOptions
         if (CheckpointEverySteps < 0) yield return $"CheckpointEverySteps must not be negative (was {CheckpointEverySteps}).";
         if (KeepCheckpoints < 1) yield return $"KeepCheckpoints must be at least 1 (was {KeepCheckpoints}).";
         if (CheckpointEverySteps > 0 && CheckpointDirectory is null) yield return "CheckpointEverySteps is set but CheckpointDirectory is not.";
+        if (LoggingDirectory is not null && string.IsNullOrWhiteSpace(LoggingDirectory)) yield return "LoggingDirectory must name a folder or be null.";
         if (string.IsNullOrWhiteSpace(Device)) yield return "Device must name a device such as \"cpu\" or \"cuda:0\".";
         if (Optimizer is null) yield return "Optimizer must be set.";
         else foreach (string p in Optimizer.Validate()) yield return p;

@@ -25,6 +25,9 @@ public sealed class TrainingRun : IDisposable
     /// <summary>The adapters applied to the model when the run started, in order (empty for full fine-tuning).</summary>
     public IReadOnlyList<Adapters.IModelAdapter> Adapters { get; internal init; } = Array.Empty<Adapters.IModelAdapter>();
 
+    /// <summary>A copy of the options the run trained with (changing it changes nothing).</summary>
+    public TrainingOptions Options => (OptionsCopy ?? new TrainingOptions()).Clone();
+
     /// <summary>Optimizer steps planned.</summary>
     public long TotalSteps { get; }
 
@@ -66,6 +69,8 @@ public sealed class TrainingRun : IDisposable
 
     /// <summary>The loss of the last applied step, or null when none was applied.</summary>
     public double? FinalLoss => HistoryList.Count == 0 ? null : HistoryList[^1].Loss;
+
+    internal TrainingOptions? OptionsCopy { get; init; }
 
     internal IOptimizerState Optimizer => _optimizerState ?? throw new ObjectDisposedException(nameof(TrainingRun));
 
