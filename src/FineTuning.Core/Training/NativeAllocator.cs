@@ -5,11 +5,11 @@ using System.Threading;
 namespace FineTuning.Training;
 
 /// <summary>
-/// Keeps glibc's heap from fragmenting under TorchSharp's allocation pattern. Each step creates many small native
-/// objects (implicit Scalars, tensor handles) between large tensor buffers; glibc serves mid-sized buffers from
-/// the heap and cannot return the holes, so resident memory climbs by gigabytes over a few hundred steps even when
-/// every tensor is disposed. Serving every allocation of 4 MiB or more with mmap (M_MMAP_THRESHOLD) returns
-/// those buffers to the system when freed. Measured in ../shared/TORCHSHARP.md and by the RSS test.
+/// The low-memory opt-in (<see cref="TrainingOptions.TuneNativeAllocator"/>) and the heap trim. Serving every allocation
+/// of 4 MiB or more with mmap (M_MMAP_THRESHOLD) returns those buffers to the system as soon as they are freed, which
+/// keeps the peak resident memory low and the heap from fragmenting between large buffers (../shared/TORCHSHARP.md);
+/// the price is that every large activation gets fresh pages the kernel must zero: measured 1.4-1.6x slower LLaMA
+/// steps (docs/training.md#memory), so it is off unless asked for.
 /// </summary>
 internal static class NativeAllocator
 {

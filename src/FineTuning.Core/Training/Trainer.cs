@@ -70,9 +70,11 @@ internal sealed class Trainer<TExample>
         if (resumeFolder is not null) Checkpoints.TrainingCheckpoint.ReadState(resumeFolder, _options.Seed, PlannedSteps(_options, data.Count));
         foreach (IModelAdapter adapter in _adapters) adapter.Apply(_model);
         Device device = torch.device(_options.Device);
-        if (_options.ParameterDType == ScalarType.BFloat16 && device.type == DeviceType.CPU && CpuFeatures.HasNativeBFloat16 == false)
+        ScalarType dtype = ParameterDTypes.Resolve(_options, device.type);
+        if (_options.DTypePolicy == DTypePolicy.Auto) TrainerLog.AutoDType(_logger, dtype.ToString(), device.type.ToString());
+        if (dtype == ScalarType.BFloat16 && device.type == DeviceType.CPU && CpuFeatures.HasNativeBFloat16 == false)
             TrainerLog.EmulatedBFloat16(_logger);
-        _model.to(_options.ParameterDType).to(device); // before the optimizer: .to() replaces parameters
+        _model.to(dtype).to(device); // before the optimizer: .to() replaces parameters
         List<TrainableParameter> trainable = TrainableParameters(_model);
         if (trainable.Count == 0) throw new InvalidConfigurationException(new[] { "The model has no trainable parameters (every parameter has requires_grad = false)." });
 
@@ -81,10 +83,10 @@ internal sealed class Trainer<TExample>
         var run = new TrainingRun(_model, totalSteps, _options.Optimizer.Create(trainable)) { Adapters = _adapters, OptionsCopy = _options.Clone() };
         long allParameters = _model.parameters().Sum(p => p.numel());
         TrainerLog.RunStarting(_logger, trainable.Sum(p => p.Parameter.numel()), allParameters, totalSteps, data.Count,
-            _options.BatchSize, _options.GradientAccumulationSteps, _options.ParameterDType.ToString());
+            _options.BatchSize, _options.GradientAccumulationSteps, dtype.ToString());
 
         var clock = Stopwatch.StartNew();
-        HeapTrimmer? trimmer = _options.TuneNativeAllocator ? new HeapTrimmer(clock, _options.HeapTrimEverySteps) : null;
+        var trimmer = new HeapTrimmer(clock, _options.HeapTrimEverySteps); // independent of TuneNativeAllocator
         TrainingCallbacks? callbacks = null;
         _model.train();
         ZeroGradients(trainable);
@@ -107,7 +109,7 @@ internal sealed class Trainer<TExample>
             {
                 Evaluate(run, 0, device);
                 best?.Consider(run.Evaluations, trainable);
-                trimmer?.After(null);
+                trimmer.After(null);
             }
             long step = 0, stepsPerEpoch = StepsPerEpoch(_options, data.Count);
             foreach ((int epoch, List<IReadOnlyList<TExample>> microBatches) in Steps(data))
@@ -128,7 +130,7 @@ internal sealed class Trainer<TExample>
                 double lr = _options.LearningRate * _options.Schedule.Multiplier(step - 1, warmup, totalSteps);
                 (_objective as IStepAwareObjective)?.BeginStep(step);
                 StepMetrics? metrics = Step(run, step, epoch, lr, microBatches, trainable, device, clock);
-                trimmer?.After(step);
+                trimmer.After(step);
                 if (metrics is not null)
                 {
                     run.HistoryList.Add(metrics);
@@ -140,7 +142,7 @@ internal sealed class Trainer<TExample>
                 {
                     Evaluate(run, step, device);
                     best?.Consider(run.Evaluations, trainable);
-                    trimmer?.After(null);
+                    trimmer.After(null);
                     if (_options.EarlyStopping?.ShouldStop(run.Evaluations) == true)
                     {
                         run.StoppedEarly = true;

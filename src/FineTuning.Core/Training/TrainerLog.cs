@@ -48,6 +48,10 @@ internal static partial class TrainerLog
     public static partial void RestoredBest(ILogger logger, long step, double loss);
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Debug,
-        Message = "Set the glibc malloc mmap threshold to {Bytes} bytes to keep resident memory flat")]
+        Message = "Set the glibc malloc mmap threshold to {Bytes} bytes (TuneNativeAllocator: lower peak memory, slower steps)")]
     public static partial void AllocatorTuned(ILogger logger, int bytes);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Information,
+        Message = "DTypePolicy.Auto chose {DType} parameters on {Device}")]
+    public static partial void AutoDType(ILogger logger, string dtype, string device);
 }

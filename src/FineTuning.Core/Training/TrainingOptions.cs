@@ -52,6 +52,14 @@ public sealed class TrainingOptions
     /// fp32: the trainer logs a warning there (<see cref="CpuFeatures.HasNativeBFloat16"/>). Measure on yours.</summary>
     public torch.ScalarType ParameterDType { get; set; } = torch.ScalarType.Float32;
 
+    /// <summary>
+    /// How the parameter dtype is chosen. <see cref="DTypePolicy.AsSet"/> (default): <see cref="ParameterDType"/>.
+    /// <see cref="DTypePolicy.Auto"/>: BFloat16 on a CPU with native bf16 instructions (<see cref="CpuFeatures.HasNativeBFloat16"/>),
+    /// Float32 everywhere else (CPUs without them, CPUs that cannot be told, CUDA for now). The choice is logged; the
+    /// measured step times per CPU kind are in docs/training.md.
+    /// </summary>
+    public DTypePolicy DTypePolicy { get; set; }
+
     /// <summary>Device to train on. Default CPU. CUDA needs a CUDA TorchSharp backend chosen by the application.</summary>
     public string Device { get; set; } = "cpu";
 
@@ -72,18 +80,20 @@ public sealed class TrainingOptions
     public int EvaluateEverySteps { get; set; }
 
     /// <summary>
-    /// On Linux/glibc, lower the malloc mmap threshold once per process (mallopt) so that the many small native
-    /// allocations TorchSharp makes each step do not fragment the heap and grow resident memory without bound, and
-    /// return freed heap memory to the system every <see cref="HeapTrimEverySteps"/> steps. Default true. See docs/training.md.
+    /// Low-memory opt-in. On Linux/glibc, lower the malloc mmap threshold to 4 MiB once per process (mallopt), so every
+    /// buffer of 4 MiB or more is mapped fresh and unmapped when freed. It lowers the peak resident memory (LLaMA LoRA
+    /// step in issue #17: 1.2 GB instead of 2.0 GB) but every activation then gets new pages the kernel must zero, which
+    /// made steps 1.4-1.6x slower there (docs/training.md#memory has the table). Default false: glibc's own threshold.
     /// </summary>
-    public bool TuneNativeAllocator { get; set; } = true;
+    public bool TuneNativeAllocator { get; set; }
 
     /// <summary>
-    /// With <see cref="TuneNativeAllocator"/> on Linux/glibc: give the heap memory freed by the steps back to the system
-    /// (malloc_trim) after every this many optimizer steps and after each validation pass; 0 = never. Default 10. Every
-    /// step gives the lowest peak memory, but the next step then faults its memory in again: measured on
+    /// On Linux/glibc: give the heap memory freed by the steps back to the system (malloc_trim) after every this many
+    /// optimizer steps and after each validation pass; 0 = never. Independent of <see cref="TuneNativeAllocator"/>.
+    /// Default 10. Every step gives the lowest peak memory, but the next step then faults its memory in again: measured on
     /// all-MiniLM-L6-v2 LoRA over 30 steps, every step: peak 1.65 GB at +24 % step time; every 10: 1.74 GB at +3 %;
-    /// never: 1.79 GB and climbing as batches of other shapes fragment the heap. See docs/training.md.
+    /// never: 1.79 GB and climbing as batches of other shapes fragment the heap. Trims are skipped while they have taken
+    /// more than 3 % of the training time. See docs/training.md.
     /// </summary>
     public int HeapTrimEverySteps { get; set; } = 10;
 
@@ -138,6 +148,9 @@ public sealed class TrainingOptions
         if (MaxGradNorm is { } g && !(g > 0 && !double.IsInfinity(g))) yield return $"MaxGradNorm must be a positive finite number or null (was {g}).";
         if (ParameterDType is not (torch.ScalarType.Float32 or torch.ScalarType.BFloat16 or torch.ScalarType.Float64))
             yield return $"ParameterDType must be Float32, BFloat16 or Float64 (was {ParameterDType}); Float16 is very slow on CPU.";
+        if (!System.Enum.IsDefined(DTypePolicy)) yield return $"DTypePolicy has an unknown value {DTypePolicy}.";
+        else if (DTypePolicy == DTypePolicy.Auto && ParameterDType != torch.ScalarType.Float32)
+            yield return $"DTypePolicy is Auto but ParameterDType is set to {ParameterDType}: choose one (Auto picks the dtype itself).";
         if (LogEverySteps < 0) yield return $"LogEverySteps must not be negative (was {LogEverySteps}).";
         if (HeapTrimEverySteps < 0) yield return $"HeapTrimEverySteps must not be negative (was {HeapTrimEverySteps}).";
         if (EvaluateEverySteps < 0) yield return $"EvaluateEverySteps must not be negative (was {EvaluateEverySteps}).";

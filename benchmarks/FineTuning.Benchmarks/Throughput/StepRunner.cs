@@ -1,0 +1,127 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using FineTuning.Models;
+using FineTuning.Models.Llama;
+using FineTuning.Quantization;
+using FineTuning.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuning.Benchmarks.Throughput;
+
+/// <summary>
+/// One configuration in this process (so its peak resident memory is its own): builds the model, runs warmup + timed
+/// training steps and prints one <c>RESULT</c> line that <see cref="ThroughputCommand"/> parses.
+/// </summary>
+internal static class StepRunner
+{
+    public static int Run(ThroughputConfig config, ThroughputShape shape, int warmup, int steps, int threads)
+    {
+        torch.set_num_threads(threads);
+        torch.manual_seed(1234); // module initialisers draw from the global generator (benchmark code may seed it)
+        List<double> times = config.Kind == "plain" ? Plain(config, shape, warmup + steps) : Ours(config, shape, warmup + steps);
+        string seconds = string.Join(",", times.Skip(warmup).Select(t => t.ToString("R", CultureInfo.InvariantCulture)));
+        Console.WriteLine(FormattableString.Invariant($"RESULT {config.Name} peak_rss_mib={PeakRssMiB():F0} step_seconds={seconds}"));
+        return 0;
+    }
+
+    private static List<TokenSequence> Data(ThroughputShape shape, int count)
+    {
+        var random = new Random(7);
+        return Enumerable.Range(0, count)
+            .Select(_ => TokenSequence.ForLanguageModeling(Enumerable.Range(0, shape.Sequence).Select(_ => (long)random.Next(shape.Vocab)).ToArray()))
+            .ToList();
+    }
+
+    private static List<double> Ours(ThroughputConfig config, ThroughputShape shape, int totalSteps)
+    {
+        var llama = new LlamaConfig
+        {
+            HiddenSize = shape.Hidden, IntermediateSize = shape.Intermediate, NumHiddenLayers = shape.Layers,
+            NumAttentionHeads = shape.Heads, NumKeyValueHeads = shape.Heads, VocabSize = shape.Vocab, MaxPositionEmbeddings = shape.Sequence,
+        };
+        using var model = new LlamaForCausalLM(llama);
+        using (var generator = new Generator(1)) model.InitializeWeights(generator);
+        FineTuner<TokenSequence> tuner = FineTuner.For(model);
+        tuner = config.Adapter switch
+        {
+            "lora" => tuner.WithLoRA(r: shape.Rank, alpha: 2 * shape.Rank),
+            // down_proj's 1376 inputs are not a multiple of NF4's block of 64: it stays fp32 (with its LoRA), as in example 03.
+            "qlora" => tuner.WithQLoRA(new QuantizationOptions
+            {
+                Type = QuantizationType.NF4, DoubleQuantization = config.DoubleQuantization, Targets = QuantizationTargets.AllLinear.Except("down_proj"),
+            }, r: shape.Rank, alpha: 2 * shape.Rank),
+            "full" => tuner,
+            _ => throw new ArgumentException($"unknown adapter '{config.Adapter}' in configuration {config.Name}"),
+        };
+        var times = new List<double>();
+        TimeSpan last = TimeSpan.Zero;
+        tuner = tuner.WithOptions(o =>
+        {
+            o.MaxSteps = totalSteps;
+            o.BatchSize = shape.Batch;
+            o.LearningRate = 1e-4;
+            o.LogEverySteps = 0;
+            o.ParameterDType = config.DType;
+            if (config.TuneAllocator is { } tune) o.TuneNativeAllocator = tune;
+            if (config.TrimEverySteps is { } trim) o.HeapTrimEverySteps = trim;
+        }).WithProgress(new SyncProgress(p =>
+        {
+            times.Add((p.Elapsed - last).TotalSeconds);
+            last = p.Elapsed;
+        }));
+        using TrainingRun run = tuner.Train(Data(shape, shape.Batch * totalSteps));
+        return times;
+    }
+
+    private static List<double> Plain(ThroughputConfig config, ThroughputShape shape, int totalSteps)
+    {
+        bool lora = config.Adapter == "lora";
+        if (!lora && config.Adapter != "full") throw new ArgumentException($"the plain loop has LoRA or full fine-tuning, not '{config.Adapter}'");
+        using var model = new PlainLlama(shape, lora ? shape.Rank : 0);
+        model.to(config.DType);
+        IList<TorchSharp.Modules.Parameter> trainable = model.Trainable();
+        using optim.Optimizer optimizer = optim.AdamW(trainable, lr: 1e-4, weight_decay: 0);
+        List<TokenSequence> data = Data(shape, shape.Batch);
+        long[] ids = data.SelectMany(s => s.InputIds).ToArray();
+        var times = new List<double>();
+        for (int step = 0; step < totalSteps; step++)
+        {
+            var clock = Stopwatch.StartNew();
+            using (var scope = torch.NewDisposeScope())
+            {
+                Tensor input = torch.tensor(ids, new long[] { shape.Batch, shape.Sequence });
+                Tensor logits = model.call(input);
+                long n = shape.Sequence - 1;
+                Tensor loss = nn.functional.cross_entropy(logits.narrow(1, 0, n).reshape(-1, shape.Vocab).to(ScalarType.Float32),
+                    input.narrow(1, 1, n).reshape(-1));
+                loss.backward();
+                nn.utils.clip_grad_norm_(trainable, 1.0);
+                optimizer.step();
+                optimizer.zero_grad();
+            }
+
+            times.Add(clock.Elapsed.TotalSeconds);
+        }
+
+        return times;
+    }
+
+    /// <summary>VmHWM: the highest resident memory of this process (Linux); the peak working set elsewhere.</summary>
+    internal static double PeakRssMiB()
+    {
+        const string status = "/proc/self/status";
+        if (!File.Exists(status)) return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+        string line = File.ReadLines(status).First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
+
+    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}

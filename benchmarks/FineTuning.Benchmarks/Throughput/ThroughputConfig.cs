@@ -1,0 +1,56 @@
+using System;
+using System.Globalization;
+using TorchSharp;
+
+namespace FineTuning.Benchmarks.Throughput;
+
+/// <summary>
+/// One configuration, written <c>kind-adapter[:option...]</c>: kind <c>ours</c> (FineTuner), <c>plain</c> (the TorchSharp
+/// loop) or <c>pytorch</c> (benchmarks/pytorch/step.py); adapter <c>lora</c>, <c>qlora</c> or <c>full</c>; options
+/// <c>bf16</c>, <c>dq</c> (double quantization), <c>mmap=MiB</c> (glibc's M_MMAP_THRESHOLD for the process, through
+/// MALLOC_MMAP_THRESHOLD_), <c>tune=true|false</c> (TuneNativeAllocator), <c>trim=N</c> (HeapTrimEverySteps).
+/// </summary>
+internal sealed record ThroughputConfig(string Name, string Kind, string Adapter)
+{
+    public torch.ScalarType DType { get; init; } = torch.ScalarType.Float32;
+
+    public bool DoubleQuantization { get; init; }
+
+    public int? MmapThresholdMiB { get; init; }
+
+    public bool? TuneAllocator { get; init; }
+
+    public int? TrimEverySteps { get; init; }
+
+    public bool Full => Adapter == "full";
+
+    public static ThroughputConfig Parse(string text)
+    {
+        string[] parts = text.Split(':');
+        string[] head = parts[0].Split('-');
+        if (head.Length != 2 || head[0] is not ("ours" or "plain" or "pytorch") || head[1] is not ("lora" or "qlora" or "full"))
+            throw new ArgumentException($"configuration '{text}': expected ours|plain|pytorch-lora|qlora|full, e.g. ours-lora:mmap=64");
+        var config = new ThroughputConfig(text, head[0], head[1]);
+        foreach (string option in parts[1..])
+        {
+            string[] kv = option.Split('=', 2);
+            config = kv[0] switch
+            {
+                "bf16" => config with { DType = torch.ScalarType.BFloat16 },
+                "dq" => config with { DoubleQuantization = true },
+                "mmap" => config with { MmapThresholdMiB = Number(text, kv) },
+                "tune" => config with { TuneAllocator = kv.Length == 2 && bool.Parse(kv[1]) },
+                "trim" => config with { TrimEverySteps = Number(text, kv) },
+                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, tune=true|false, trim=N)"),
+            };
+        }
+
+        if (config.Kind == "plain" && config.Adapter == "qlora") throw new ArgumentException($"configuration '{text}': the plain loop has no QLoRA");
+        return config;
+    }
+
+    private static int Number(string text, string[] kv) =>
+        kv.Length == 2 && int.TryParse(kv[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n)
+            ? n
+            : throw new ArgumentException($"configuration '{text}': '{kv[0]}' needs a whole number, e.g. {kv[0]}=16");
+}
