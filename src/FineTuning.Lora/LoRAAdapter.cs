@@ -117,7 +117,7 @@ public sealed class LoRAAdapter : IDisableableAdapter
     }
 
     /// <summary>trainable_token_indices must name embeddings or linear layers that LoRA itself does not adapt.</summary>
-    private IEnumerable<string> TrainableTokenProblems(torch.nn.Module model, List<Target> loraTargets)
+    private IEnumerable<string> TrainableTokenProblems(torch.nn.Module model, List<TargetModule> loraTargets)
     {
         (List<TrainableTokens.TrainableTokenTargets.Target> tokens, List<string> problems) = TrainableTokens.TrainableTokenTargets.Resolve(model, _options);
         foreach (TrainableTokens.TrainableTokenTargets.Target t in tokens)

@@ -126,6 +126,8 @@ public sealed class TrainingOptions
     /// implements <see cref="ISupportsGradientCheckpointing"/> (LLaMA family, GPT-2). Default false. See docs/training.md.
     /// </summary>
     public bool GradientCheckpointing { get; set; }
+
+    /// <summary>
     /// Folder for the run's metrics logs (HF's <c>logging_dir</c>); null (default) writes none. While the run trains, it
     /// receives <c>metrics.jsonl</c> (one JSON object per step, evaluation and warning, appended and flushed line by
     /// line; see <see cref="Monitoring.JsonlMetricsWriter"/>) and a TensorBoard event file
