@@ -119,6 +119,31 @@ public sealed class PatternTests : IDisposable
         Assert.Equal(File.ReadAllText(Path.Combine(_dir, PeftAdapterConfig.FileName)), File.ReadAllText(Path.Combine(again, PeftAdapterConfig.FileName)));
     }
 
+    [Fact]
+    public void Read_ConfigAsPeftWritesIt_GivesEveryFeatureField()
+    {
+        string path = Path.Combine(_dir, PeftAdapterConfig.FileName);
+        // Fields as PEFT 0.1x writes them (an int layers_to_transform, a regex exclude_modules, an empty loftq_config, and fields we ignore).
+        File.WriteAllText(path, """
+            {"alpha_pattern": {"v_proj": 32}, "auto_mapping": null, "base_model_name_or_path": "m", "bias": "none",
+             "exclude_modules": ".*\\.0\\..*", "fan_in_fan_out": false, "inference_mode": true, "init_lora_weights": "pissa_niter_4",
+             "layer_replication": null, "layers_pattern": ["layers"], "layers_to_transform": 1, "loftq_config": {},
+             "lora_alpha": 16, "lora_bias": false, "lora_dropout": 0.05, "megatron_config": null, "modules_to_save": null,
+             "peft_type": "LORA", "r": 8, "rank_pattern": {"q_proj": 4, "layers\\.1\\.v_proj": 2}, "revision": null,
+             "target_modules": ["q_proj", "v_proj"], "task_type": "CAUSAL_LM", "use_dora": false, "use_rslora": false}
+            """);
+        PeftAdapterConfig config = PeftAdapterConfig.Read(path);
+        Assert.Equal(new[] { ("q_proj", 4), (@"layers\.1\.v_proj", 2) }, config.RankPattern.Select(p => (p.Key, p.Value)).ToArray());
+        Assert.Equal(32.0, config.AlphaPattern["v_proj"]);
+        Assert.Equal(new[] { 1 }, config.LayersToTransform);
+        Assert.Equal(new[] { "layers" }, config.LayersPattern);
+        Assert.True(config.ExcludeModules!.IsRegex);
+        Assert.True(config.ExcludeModules.Matches("model.layers.0.q_proj"));
+        Assert.False(config.ExcludeModules.Matches("model.layers.1.q_proj"));
+        Assert.Equal(LoRAInit.PiSSAFast(4), config.InitLoraWeights);
+        Assert.Null(config.LoftQBits);
+    }
+
     [Theory]
     [InlineData("\"rank_pattern\": {\"q_proj\": \"x\"}", "rank_pattern.q_proj")]
     [InlineData("\"alpha_pattern\": {\"q_proj\": 0}", "alpha_pattern.q_proj")]
