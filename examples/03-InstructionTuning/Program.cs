@@ -1,12 +1,14 @@
 // Instruction tuning on a real pretrained model: teach stories260K (Karpathy's tinyllamas, LLaMA architecture)
 // a fixed format, "Title: {Name} and the {Thing}" on the first line of every story it is asked for, with LoRA,
-// packed sequences and 10% replay of general text. Prints, before and after, how often held-out requests get
-// a title line, and the perplexity on handwritten held-out stories (the forgetting check).
+// packed sequences and 10% replay of general text. The run's built-in evaluation (docs/evaluation.md) reports, before
+// and after, how often held-out requests get a title line, the perplexity on handwritten held-out stories (forgetting,
+// with a warning), overfitting warnings, and a 2-shot prompting baseline of the base model.
 // Needs FINETUNING_MODELS_DIR pointing at a folder containing stories260K/. `--full` fine-tunes all weights instead of
 // LoRA; `--qlora` trains the same LoRA over an NF4-quantized base (QLoRA; down_proj stays fp32); `--build-data`
-// rewrites data/*.jsonl. The data pipeline and the two quality measures live in InstructionData.cs and
-// InstructionEval.cs, shared with examples/05-QLoRAComparison.
+// rewrites data/*.jsonl. The data pipeline lives in InstructionData.cs (shared with examples/05-QLoRAComparison), the
+// evaluation set-up in TitleEvaluation.cs.
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using FineTuning;
@@ -42,12 +44,6 @@ Console.WriteLine($"{data.Split.Train.Count} training conversations ({data.Train
                   $"packed into {data.Rows.Count} rows of <= {InstructionData.RowLength} tokens; {data.Split.Validation.Count} held-out requests.");
 Console.WriteLine();
 
-FollowRate before = InstructionEval.Follow(model, tokenizer, data);
-double perplexityBefore = InstructionEval.Perplexity(model, data);
-Console.WriteLine($"Before: {before.Format:P0} of held-out requests start with a title line ({before.Title:P0} with the exact title); held-out story perplexity {perplexityBefore:F2}");
-Console.WriteLine($"  e.g. {before.Sample}");
-Console.WriteLine();
-
 // LoRA by default; `--full` fine-tunes every weight instead (at a lower learning rate); `--qlora` puts the same LoRA
 // over an NF4-quantized base (double-quantized scales). The MLP's down_proj (172 inputs) stays fp32: no allowed block
 // size (a power of two from 32 to 4096) divides 172.
@@ -58,6 +54,8 @@ if (full && qlora)
     return 1;
 }
 var progress = new ConsoleProgressBar();
+// The held-out requests, labelled and packed as in training: validation loss and token accuracy at every epoch end.
+List<PackedSequence> validation = SequencePacker.Pack(data.Labeler.Label(data.Split.Validation).Sequences, maxLength: InstructionData.RowLength).ToList();
 FineTuner<PackedSequence> tuner = FineTuner.For(model, new PackedCausalLMObjective());
 if (qlora) tuner = tuner.WithQLoRA(new QuantizationOptions { DoubleQuantization = true, Targets = QuantizationTargets.AllLinear.Except("down_proj") }, r: 8, alpha: 16);
 else if (!full) tuner = tuner.WithLoRA(r: 8, alpha: 16);
@@ -72,15 +70,15 @@ using (TrainingRun run = tuner
                o.Schedule = new CosineSchedule();
                o.Seed = 3;
            })
+           .WithValidation(validation)
+           .WithEvaluation(TitleEvaluation.Create(data, tokenizer))
            .WithProgress(progress)
            .Train(data.Rows))
 {
     progress.Finish();
     Console.WriteLine($"{run.StepsCompleted} steps in {run.Elapsed.TotalSeconds:F0} s, loss {run.History[0].Loss:F3} -> {run.FinalLoss:F3}");
+    Console.WriteLine();
+    TitleEvaluation.Print(run);
 }
 
-FollowRate after = InstructionEval.Follow(model, tokenizer, data);
-double perplexityAfter = InstructionEval.Perplexity(model, data);
-Console.WriteLine($"After:  {after.Format:P0} of held-out requests start with a title line ({after.Title:P0} with the exact title); held-out story perplexity {perplexityAfter:F2}");
-Console.WriteLine($"  e.g. {after.Sample}");
 return 0;
