@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.Metrics;
 using System.Linq;
 using FineTuning.Training;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,7 +15,9 @@ public static class FineTuningServiceCollectionExtensions
 {
     /// <summary>
     /// Adds a singleton <see cref="IFineTunerFactory"/> whose builders log through the container's
-    /// <see cref="ILoggerFactory"/> (if any) and start from the options <paramref name="configure"/> sets. The options are
+    /// <see cref="ILoggerFactory"/> (if any), publish their metrics through a meter of the container's
+    /// <see cref="IMeterFactory"/> (if any; see <see cref="Monitoring.TrainingMeter"/>) and start from the options
+    /// <paramref name="configure"/> sets. The options are
     /// validated here, all problems at once. Does nothing if a factory is already registered (TryAdd).
     /// </summary>
     public static IServiceCollection AddFineTuning(this IServiceCollection services, Action<TrainingOptions>? configure = null)
@@ -25,7 +28,7 @@ public static class FineTuningServiceCollectionExtensions
         List<string> problems = defaults.Validate().ToList();
         if (problems.Count > 0) throw new InvalidConfigurationException(problems);
         services.TryAddSingleton<IFineTunerFactory>(sp =>
-            new FineTunerFactory(sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, defaults));
+            new FineTunerFactory(sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, defaults, sp.GetService<IMeterFactory>()));
         return services;
     }
 }

@@ -28,7 +28,7 @@ public sealed class ConsoleProgressBar : IProgress<TrainingProgress>, IDisposabl
     public ConsoleProgressBar(TextWriter? output = null, bool? interactive = null)
     {
         _output = output ?? Console.Out;
-        Interactive = interactive ?? (output is null && !Console.IsOutputRedirected);
+        Interactive = interactive ?? ((output is null || ReferenceEquals(output, Console.Out)) && !Console.IsOutputRedirected);
     }
 
     /// <summary>Whether the line is redrawn in place.</summary>

@@ -5,6 +5,7 @@ using System.Diagnostics.Metrics;
 using System.Linq;
 using FineTuning.Monitoring;
 using FineTuning.Training;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace FineTuning.Core.Tests.Monitoring;
@@ -59,6 +60,20 @@ public sealed class TrainingMeterTests
             ("finetuning.evaluation.metric", 0.5, "accuracy"),
             ("finetuning.evaluation.metric", 0.75, "exact_match"),
         }, seen);
+    }
+
+    [Fact]
+    public void AddFineTuning_ContainerWithAMeterFactory_BuildersPublishThroughIt()
+    {
+        using var factory = new ScopedMeterFactory();
+        using ServiceProvider provider = new ServiceCollection().AddSingleton<IMeterFactory>(factory).AddFineTuning().BuildServiceProvider();
+        using Testing.Mlp model = Testing.TinyModels.Mlp(2, 4, 2, seed: 1);
+
+        FineTuner<LabeledVector> builder = provider.GetRequiredService<IFineTunerFactory>().For(model, new VectorClassificationObjective());
+
+        TrainingMeter meter = Assert.IsType<TrainingMeter>(Assert.Single(builder.Callbacks));
+        Assert.Same(factory, meter.Meter.Scope);
+        Assert.Equal(TrainingMeter.MeterName, meter.Meter.Name);
     }
 
     private static string? Tag(ReadOnlySpan<KeyValuePair<string, object?>> tags) => tags.Length == 0 ? null : tags[0].Value as string;
