@@ -104,6 +104,17 @@ public sealed class GgufAdapterTests : IDisposable
     }
 
     [Fact]
+    public void Save_TrainableTokens_NotSupportedAndNoFile()
+    {
+        var options = new LoRAOptions { R = 2 };
+        options.TrainableTokenIndices.Add(2);
+        using LlamaForCausalLM model = Adapted(options);
+        NotSupportedException e = Assert.Throws<NotSupportedException>(() => GgufAdapter.Save(model, Target));
+        Assert.Contains("trainable_token_indices", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(folder));
+    }
+
+    [Fact]
     public void Save_UnknownOrMergedAdapter_InvalidOperationAndNoFile()
     {
         using LlamaForCausalLM model = Adapted(new LoRAOptions { R = 2 });

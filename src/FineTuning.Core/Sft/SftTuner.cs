@@ -111,20 +111,28 @@ public sealed class SftTuner
         if (data.Report is not null) SftLog.Report(logger, data.Report.ToString());
 
         IReadOnlyList<UntrainedToken> untrained = UntrainedTokens.Find(model, data.EndTokens);
-        using var scope = torch.NewDisposeScope();
+        // No dispose scope around the run: what training creates (adapter parameters, optimizer state) must outlive this call.
         Dictionary<(int, string), Tensor> before = untrained.ToDictionary(u => (u.Id, u.Module), u => Row(model, u.Module, u.Id));
-
-        TrainingRun run = _sft.Packing ? TrainPacked(data, logger, cancellationToken) : TrainSequences(data, logger, cancellationToken);
-        foreach (UntrainedToken u in untrained)
+        TrainingRun run;
+        try
         {
-            using Tensor after = Row(model, u.Module, u.Id);
-            if (!after.equal(before[(u.Id, u.Module)]).all().item<bool>()) continue; // the run trained this row
-            string text = _tokenizer.Decode(new[] { u.Id });
-            string message = string.Create(CultureInfo.InvariantCulture,
-                $"Token {u.Id}{(text.Length > 0 ? $" (\"{text}\")" : "")} ends the learned turns, but its row in {u.Module} looks untrained ({u.Reason}) and this run did not change it: " +
-                $"the model can hardly learn to emit it. Train that row: LoRA's TrainableTokenIndices = [{u.Id}] (PEFT's trainable_token_indices), or fine-tune fully.");
-            run.WarningList.Add(new TrainingWarning("untrained_token", run.StepsCompleted, message));
-            SftLog.UntrainedToken(logger, message);
+            run = _sft.Packing ? TrainPacked(data, logger, cancellationToken) : TrainSequences(data, logger, cancellationToken);
+            foreach (UntrainedToken u in untrained)
+            {
+                bool unchanged;
+                using (torch.NewDisposeScope()) unchanged = Row(model, u.Module, u.Id).equal(before[(u.Id, u.Module)]).all().item<bool>();
+                if (!unchanged) continue; // the run trained this row
+                string text = _tokenizer.Decode(new[] { u.Id });
+                string message = string.Create(CultureInfo.InvariantCulture,
+                    $"Token {u.Id}{(text.Length > 0 ? $" (\"{text}\")" : "")} ends the learned turns, but its row in {u.Module} looks untrained ({u.Reason}) and this run did not change it: " +
+                    $"the model can hardly learn to emit it. Train that row: LoRA's TrainableTokenIndices = [{u.Id}] (PEFT's trainable_token_indices), or fine-tune fully.");
+                run.WarningList.Add(new TrainingWarning("untrained_token", run.StepsCompleted, message));
+                SftLog.UntrainedToken(logger, message);
+            }
+        }
+        finally
+        {
+            foreach (Tensor t in before.Values) t.Dispose();
         }
 
         return new SftRun(run, data.Contents.Format, data.Template, data.Labeler, data.Report, data.Train, data.Validation, data.ValidationChats, data.Contents.Skipped, untrained);
@@ -150,8 +158,9 @@ public sealed class SftTuner
     /// <summary>A copy of row <paramref name="id"/> of the named embedding or head as the model computes with it now.</summary>
     private static Tensor Row(nn.Module model, string module, int id)
     {
+        using var scope = torch.NewDisposeScope();
         nn.Module m = model.named_modules().First(x => x.name == module).module;
-        return TokenEmbeddings.Weight(m)[id].clone();
+        return TokenEmbeddings.Weight(m)[id].clone().MoveToOuterDisposeScope();
     }
 
     private SftTuner With(FineTuner<TokenSequence> tuner) => new(tuner, _tokenizer, _template, _sft, _loggerFactory, _contextLength);

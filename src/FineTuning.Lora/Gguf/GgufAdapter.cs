@@ -39,6 +39,8 @@ public static class GgufAdapter
         if (layers.Any(l => l.Layer.MergedAdapters.Contains(adapterName))) throw new InvalidOperationException($"Adapter \"{adapterName}\" is merged into the base weights; unmerge it before saving it on its own.");
         if (layers.FirstOrDefault(l => l.Layer.IsDoRA(adapterName)) is { Layer: not null } dora)
             throw new NotSupportedException($"\"{dora.Name}\" is a DoRA adapter: llama.cpp's GGUF LoRA files have no magnitude vector (merge it into the model instead).");
+        if (TrainableTokens.TrainableTokenWrappers.Wrappers(model).Count > 0)
+            throw new NotSupportedException($"Adapter \"{adapterName}\" trains token rows (trainable_token_indices), which GGUF LoRA files cannot hold (merge it into the model instead).");
         if (layers[0].Layer.OptionsOf(adapterName) is { ModulesToSave.Count: > 0 } options)
             throw new NotSupportedException($"Adapter \"{adapterName}\" trains whole modules ({string.Join(", ", options.ModulesToSave)}), which GGUF LoRA files cannot hold (merge it into the model instead).");
 

@@ -14,9 +14,6 @@ namespace FineTuning.Lora.TrainableTokens;
 /// </summary>
 internal static class TrainableTokenTargets
 {
-    /// <summary>Leaf names of the input embedding in the architectures PEFT knows (<c>get_input_embeddings</c>).</summary>
-    private static readonly string[] InputEmbeddingNames = { "embed_tokens", "wte", "word_embeddings", "embed_in" };
-
     internal sealed record Target(string Name, torch.nn.Module Parent, string ChildName, torch.nn.Module<torch.Tensor, torch.Tensor> Module, IReadOnlyList<int> Indices);
 
     /// <summary>The modules to wrap, or the problems (one sentence each) that stop it.</summary>
@@ -44,7 +41,7 @@ internal static class TrainableTokenTargets
             {
                 string known = string.Join(", ", candidates.Select(c => c.Name).Take(20));
                 problems.Add(pattern.Length == 0
-                    ? $"trainable_token_indices: the model has no input embedding (an Embedding named {string.Join(", ", InputEmbeddingNames)}); embeddings and linear layers: [{known}]."
+                    ? $"trainable_token_indices: the model has no input embedding (an Embedding named {string.Join(", ", TokenEmbeddings.InputNames)}); embeddings and linear layers: [{known}]."
                     : $"trainable_token_indices names \"{pattern}\", but no embedding or linear layer has that name; embeddings and linear layers: [{known}].");
                 continue;
             }
@@ -82,7 +79,7 @@ internal static class TrainableTokenTargets
     private static List<(string, torch.nn.Module, string, torch.nn.Module)> InputEmbedding(List<(string Name, torch.nn.Module Parent, string Child, torch.nn.Module Module)> candidates)
     {
         var embeddings = candidates.Where(c => c.Module is Embedding or TrainableTokensWrapper { BaseLayer: Embedding }).ToList();
-        var named = embeddings.Where(c => InputEmbeddingNames.Contains(c.Child, StringComparer.Ordinal)).Take(1).ToList();
+        var named = embeddings.Where(c => TokenEmbeddings.InputNames.Contains(c.Child, StringComparer.Ordinal)).Take(1).ToList();
         return named.Count > 0 ? named : embeddings.Take(1).ToList();
     }
 

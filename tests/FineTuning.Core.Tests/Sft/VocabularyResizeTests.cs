@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Collections.Generic;
 using System.Linq;
 using FineTuning.Data;
 using FineTuning.Data.Templates;
@@ -9,6 +10,7 @@ using FineTuning.Models.Llama;
 using FineTuning.Models.Tokenizers;
 using FineTuning.Sft;
 using FineTuning.Testing;
+using FsCheck.Xunit;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
@@ -86,6 +88,20 @@ public sealed class VocabularyResizeTests : IDisposable
         Assert.Equal(new[] { 1, 259 }.Concat(inner.Encode("user\nhi", false)).Append(260).Concat(inner.Encode("\n", false)), tokenizer.Encode("<|im_start|>user\nhi<|im_end|>\n", addBos: true));
         Assert.Equal("user\nhi\n", tokenizer.Decode(tokenizer.Encode("<|im_start|>user\nhi<|im_end|>\n", addBos: false)));
         Assert.Throws<ArgumentException>(() => new AddedTokensTokenizer(inner, new[] { "<a>", "<a>" }));
+    }
+
+    /// <summary>Any text made of markers and plain pieces: encoding then decoding gives the text without the markers.</summary>
+    [Property(MaxTest = 200)]
+    public bool AddedTokensTokenizer_RoundTrip_TextWithoutMarkers(int[] picks)
+    {
+        string[] pieces = { "<|im_start|>", "<|im_end|>", "<|im_", "user", "\n", "é", " ", "|>", "<" };
+        string[] chosen = (picks ?? Array.Empty<int>()).Select(p => pieces[(p % pieces.Length + pieces.Length) % pieces.Length]).ToArray();
+        string text = string.Concat(chosen);
+        var tokenizer = new AddedTokensTokenizer(new ByteTokenizer(), new[] { "<|im_start|>", "<|im_end|>" });
+        IReadOnlyList<int> ids = tokenizer.Encode(text, addBos: false);
+        string plain = text.Replace("<|im_start|>", "", StringComparison.Ordinal).Replace("<|im_end|>", "", StringComparison.Ordinal);
+        int markers = System.Text.RegularExpressions.Regex.Matches(text, @"<\|im_start\|>|<\|im_end\|>").Count;
+        return tokenizer.Decode(ids) == plain && ids.All(i => i >= 3 && i < 261) && ids.Count(i => i >= 259) == markers;
     }
 
     [Fact]

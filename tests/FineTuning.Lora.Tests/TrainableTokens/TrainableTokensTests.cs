@@ -11,6 +11,7 @@ using FineTuning.Models.SafeTensors;
 using FineTuning.Training;
 using TorchSharp;
 using TorchSharp.Modules;
+using FsCheck.Xunit;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -155,6 +156,22 @@ public sealed class TrainableTokensTests : IDisposable
         using (LoRA.DisableAdapters(model))
             Assert.True(model.call(input).equal(before).all().item<bool>());
         Assert.False(model.call(input).equal(before).all().item<bool>());
+    }
+
+    /// <summary>Freshly applied, trainable tokens are the identity (their rows start as copies), whatever rows are chosen.</summary>
+    [Property(MaxTest = 25)]
+    public bool Apply_AnyDistinctRows_EffectiveWeightEqualsBase(int[] picks)
+    {
+        int[] rows = (picks ?? Array.Empty<int>()).Select(p => ((p % 48) + 48) % 48).Distinct().DefaultIfEmpty(5).ToArray();
+        using var scope = NewDisposeScope();
+        using LlamaForCausalLM model = LlamaLoRATrainingTests.TinyLlama();
+        Tensor embedding = model.named_parameters().Single(p => p.name == "model.embed_tokens.weight").parameter.detach().clone();
+        var options = new LoRAOptions();
+        foreach (int r in rows) options.TrainableTokenIndices.Add(r);
+        new LoRAAdapter(options).Apply(model);
+        TrainableTokensWrapper wrapper = TrainableTokenWrappers.Wrappers(model).Single().Wrapper;
+        using (no_grad())
+            return wrapper.EffectiveWeight().equal(embedding).all().item<bool>() && wrapper.TokenAdapter.TokenIndices.SequenceEqual(rows);
     }
 
     [Theory]
