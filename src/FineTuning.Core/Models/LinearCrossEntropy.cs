@@ -12,6 +12,13 @@ namespace FineTuning.Models;
 internal static class LinearCrossEntropy
 {
     /// <summary>
+    /// The chunk size used when none is set: about 2^25 logits (128 MiB in fp32) per chunk, at least 256 and at most
+    /// 1,024 tokens. Chunks of 256 tokens at vocab 8,000 were measured twice as slow as the full logits (the product
+    /// for the hidden-state gradient then has a small output and a long inner dimension), 1,024 faster than them.
+    /// </summary>
+    internal static int AutomaticChunkSize(long vocab) => (int)Math.Clamp((1L << 25) / Math.Max(1, vocab), 256, 1024);
+
+    /// <summary>
     /// Labels [batch, T] shifted one step left: position t holds the label of t + 1 and the last position is ignored,
     /// so that logits (or hidden states) at every position line up without being narrowed.
     /// </summary>
