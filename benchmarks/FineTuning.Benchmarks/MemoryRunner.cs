@@ -101,7 +101,11 @@ internal static class MemoryRunner
     private static void LossTimes(int vocab, int rounds)
     {
         torch.set_num_threads(2);
-        var works = new (string Name, LossWork Work)[] { ("full logits", new LossWork(0, false, vocab)), ("chunked 256", new LossWork(256, false, vocab)) };
+        var works = new (string Name, LossWork Work)[]
+        {
+            ("full logits", new LossWork(0, false, vocab)), ("chunked 256", new LossWork(256, false, vocab)),
+            ("chunked 1024", new LossWork(1024, false, vocab)), ("one chunk of 2048", new LossWork(2048, false, vocab)),
+        };
         var times = works.ToDictionary(w => w.Name, _ => new List<double>());
         foreach ((_, LossWork work) in works) work.Step(); // warm-up
         for (int r = 0; r < rounds; r++)

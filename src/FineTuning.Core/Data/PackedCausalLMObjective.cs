@@ -29,19 +29,19 @@ public sealed class PackedCausalLMObjective : Evaluation.IEvaluatingObjective<Pa
     /// <summary>Id written into padding positions.</summary>
     public long PadTokenId { get; }
 
-    /// <summary>Tokens per chunk of the output head and cross-entropy; 0 computes the full logits. As <see cref="CausalLMObjective.LossChunkSize"/>.</summary>
+    /// <summary>Tokens per chunk of the output head and cross-entropy; null (default) chooses by vocabulary, 0 computes the full logits. As <see cref="CausalLMObjective.LossChunkSize"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
-    public int LossChunkSize
+    public int? LossChunkSize
     {
         get => _lossChunkSize;
         init
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            if (value is int v) ArgumentOutOfRangeException.ThrowIfNegative(v, nameof(LossChunkSize));
             _lossChunkSize = value;
         }
     }
 
-    private readonly int _lossChunkSize = CausalLMObjective.DefaultLossChunkSize;
+    private readonly int? _lossChunkSize;
 
     /// <inheritdoc />
     public long CountTargets(IReadOnlyList<PackedSequence> examples)

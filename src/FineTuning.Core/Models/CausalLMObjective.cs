@@ -29,24 +29,22 @@ public sealed class CausalLMObjective : Evaluation.IEvaluatingObjective<TokenSeq
     /// <summary>
     /// Tokens per chunk of the output head and cross-entropy when the model can stop before its head (LLaMA, GPT-2
     /// with a plain or tied head): only [chunk, vocab] logits exist at a time instead of [tokens, vocab], with exact
-    /// gradients. 0 computes the full logits (as <c>model(input_ids)</c>). Default <see cref="DefaultLossChunkSize"/>.
-    /// See docs/training.md for the measured memory and time.
+    /// gradients. Null (default) chooses by vocabulary: about 32M logits per chunk, between 256 and 1,024 tokens
+    /// (1,024 up to a 32k vocabulary, 261 at 128k); smaller chunks multiply small matrix products and were measured
+    /// slower. 0 computes the full logits (as <c>model(input_ids)</c>). See docs/training.md for memory and time.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
-    public int LossChunkSize
+    public int? LossChunkSize
     {
         get => _lossChunkSize;
         init
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            if (value is int v) ArgumentOutOfRangeException.ThrowIfNegative(v, nameof(LossChunkSize));
             _lossChunkSize = value;
         }
     }
 
-    /// <summary>The default <see cref="LossChunkSize"/>: 256 tokens, 128 MB of fp32 logits per chunk at a 128k vocabulary.</summary>
-    public const int DefaultLossChunkSize = 256;
-
-    private readonly int _lossChunkSize = DefaultLossChunkSize;
+    private readonly int? _lossChunkSize;
 
     /// <inheritdoc />
     public long CountTargets(IReadOnlyList<TokenSequence> examples)
@@ -104,14 +102,14 @@ public sealed class CausalLMObjective : Evaluation.IEvaluatingObjective<TokenSeq
 
     /// <summary>
     /// The summed next-token loss of <paramref name="model"/> on <paramref name="input"/>: chunked from the hidden
-    /// states when the model allows it and <paramref name="chunkSize"/> &gt; 0, else from <paramref name="logits"/>().
+    /// states when the model allows it and <paramref name="chunkSize"/> is not 0 (null: automatic), else from <paramref name="logits"/>().
     /// </summary>
-    internal static Tensor SummedNextTokenLoss(nn.Module model, int chunkSize, Tensor input, Tensor labels, Tensor? mask, Tensor? positions, Func<Tensor> logits)
+    internal static Tensor SummedNextTokenLoss(nn.Module model, int? chunkSize, Tensor input, Tensor labels, Tensor? mask, Tensor? positions, Func<Tensor> logits)
     {
-        if (chunkSize > 0 && model is ICausalLMHiddenStates lm && lm.OutputWeight() is Tensor weight)
+        if (chunkSize != 0 && model is ICausalLMHiddenStates lm && lm.OutputWeight() is Tensor weight)
         {
             using Tensor hidden = lm.ForwardHiddenStates(input, mask, positions);
-            return LinearCrossEntropy.SummedNextTokenLoss(hidden, weight, labels, chunkSize);
+            return LinearCrossEntropy.SummedNextTokenLoss(hidden, weight, labels, chunkSize ?? LinearCrossEntropy.AutomaticChunkSize(weight.shape[0]));
         }
 
         using Tensor full = logits();

@@ -11,7 +11,7 @@ namespace FineTuning.Models;
 /// https://arxiv.org/abs/2410.10989). The gradients are exact and computed in the same pass: for a chunk,
 /// <c>dL/dlogits = softmax(logits) - onehot(y)</c> (zero on ignored rows), so <c>dh = dlogits W</c> and
 /// <c>dW += dlogits^T h</c>; backward only scales them by the incoming gradient. That costs the same matrix products
-/// as the plain loss (one fewer when W is frozen) and keeps dh [tokens, hidden] (and dW when W is trainable).
+/// as the plain loss and keeps dh [tokens, hidden] (and dW when W is trainable) until backward.
 /// </summary>
 internal sealed class ChunkedCrossEntropyFunction : SingleTensorFunction<ChunkedCrossEntropyFunction>
 {

@@ -12,6 +12,13 @@ namespace FineTuning.Models;
 internal static class LinearCrossEntropy
 {
     /// <summary>
+    /// The chunk size used when none is set: about 2^25 logits (128 MiB in fp32) per chunk, at least 256 and at most
+    /// 1,024 tokens. Chunks of 256 tokens at vocab 8,000 were measured twice as slow as the full logits (the product
+    /// for the hidden-state gradient then has a small output and a long inner dimension), 1,024 faster than them.
+    /// </summary>
+    internal static int AutomaticChunkSize(long vocab) => (int)Math.Clamp((1L << 25) / Math.Max(1, vocab), 256, 1024);
+
+    /// <summary>
     /// Labels [batch, T] shifted one step left: position t holds the label of t + 1 and the last position is ignored,
     /// so that logits (or hidden states) at every position line up without being narrowed.
     /// </summary>
@@ -63,14 +70,18 @@ internal static class LinearCrossEntropy
             Tensor y = labels.narrow(0, start, rows);
             Tensor keep = y.ne(TokenSequence.IgnoreIndex);
             Tensor index = y.masked_fill(keep.logical_not(), 0).unsqueeze(1);
-            Tensor logits = h.narrow(0, start, rows).matmul(w.t()).AtLeastFloat32();
-            Tensor logSumExp = logits.logsumexp(1, keepdim: true);
-            Tensor picked = logits.gather(1, index);
-            total.add_((logSumExp - picked).squeeze(1).masked_fill(keep.logical_not(), 0).sum());
+            Tensor logProbs;
+            using (Tensor logits = h.narrow(0, start, rows).matmul(w.t()).AtLeastFloat32())
+            {
+                logProbs = logits.log_softmax(1); // libtorch's fused kernel: faster than logsumexp composed from ops
+            }
+
+            Tensor ignored = keep.logical_not().unsqueeze(1);
+            total.sub_(logProbs.gather(1, index).masked_fill_(ignored, 0).sum());
             if (onGradient is null) continue;
-            Tensor dlogits = logits.sub_(logSumExp).exp_(); // softmax, in place of the logits
+            Tensor dlogits = logProbs.exp_(); // softmax, in place of the log-probabilities
             dlogits.scatter_add_(1, index, torch.full(index.shape, -1.0, lossType, h.device));
-            dlogits.mul_(keep.unsqueeze(1));
+            dlogits.masked_fill_(ignored, 0);
             onGradient(start, rows, dlogits);
         }
 

@@ -114,7 +114,29 @@ public sealed class LinearCrossEntropyTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new CausalLMObjective { LossChunkSize = -1 });
         Assert.Throws<ArgumentOutOfRangeException>(() => new FineTuning.Data.PackedCausalLMObjective { LossChunkSize = -1 });
-        Assert.Equal(CausalLMObjective.DefaultLossChunkSize, new CausalLMObjective().LossChunkSize);
+        Assert.Null(new CausalLMObjective().LossChunkSize); // automatic
+    }
+
+    [Theory]
+    [InlineData(67, 1024)]
+    [InlineData(8000, 1024)]
+    [InlineData(32768, 1024)]
+    [InlineData(65536, 512)]
+    [InlineData(128256, 261)]
+    [InlineData(1_000_000, 256)]
+    public void AutomaticChunkSize_AboutThirtyTwoMillionLogits_Between256And1024(long vocab, int expected)
+    {
+        Assert.Equal(expected, LinearCrossEntropy.AutomaticChunkSize(vocab));
+    }
+
+    [Fact]
+    public void CausalLMObjective_AutomaticChunk_EqualsFullLogits()
+    {
+        using LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config(), dtype: ScalarType.Float64);
+        (double lossFull, var gradsFull) = LossAndGradients(model, new CausalLMObjective { LossChunkSize = 0 });
+        (double lossAuto, var gradsAuto) = LossAndGradients(model, new CausalLMObjective());
+        Assert.Equal(lossFull, lossAuto, Tolerance.Fp64Same(lossFull));
+        GradientParity.AssertSame(gradsFull, gradsAuto);
     }
 
     private static void AssertObjectiveChunkingChangesNothing(nn.Module model)
