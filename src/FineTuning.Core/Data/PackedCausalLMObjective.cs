@@ -34,11 +34,7 @@ public sealed class PackedCausalLMObjective : Evaluation.IEvaluatingObjective<Pa
     public int? LossChunkSize
     {
         get => _lossChunkSize;
-        init
-        {
-            if (value is int v) ArgumentOutOfRangeException.ThrowIfNegative(v, nameof(LossChunkSize));
-            _lossChunkSize = value;
-        }
+        init => _lossChunkSize = LinearCrossEntropy.CheckedChunkSize(value);
     }
 
     private readonly int? _lossChunkSize;

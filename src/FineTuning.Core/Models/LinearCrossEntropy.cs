@@ -18,6 +18,11 @@ internal static class LinearCrossEntropy
     /// </summary>
     internal static int AutomaticChunkSize(long vocab) => (int)Math.Clamp((1L << 25) / Math.Max(1, vocab), 256, 1024);
 
+    /// <summary>The value of a <c>LossChunkSize</c> option: null (automatic), 0 (full logits) or a positive number of tokens.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="value"/> is negative.</exception>
+    internal static int? CheckedChunkSize(int? value) =>
+        value is < 0 ? throw new ArgumentOutOfRangeException("LossChunkSize", value, "the loss chunk size must be null (automatic), 0 (full logits) or positive.") : value;
+
     /// <summary>
     /// Labels [batch, T] shifted one step left: position t holds the label of t + 1 and the last position is ignored,
     /// so that logits (or hidden states) at every position line up without being narrowed.
