@@ -22,17 +22,7 @@ internal sealed class QuantizedMatmulFunction : SingleTensorFunction<QuantizedMa
         QuantizedWeight w = frozen.Weight;
         long[] shape = x.shape;
         using Tensor x2 = x.reshape(-1, w.Columns);
-        using Tensor y2 = empty(new[] { x2.shape[0], w.Rows }, frozen.DType, x.device);
-        long rows = frozen.ChunkRows;
-        for (long r = 0; r < w.Rows; r += rows)
-        {
-            long n = System.Math.Min(rows, w.Rows - r);
-            using Tensor chunk = w.DequantizeRows(r, n, frozen.DType, frozen.Method);
-            using Tensor part = x2.matmul(chunk.t());
-            using Tensor target = y2.narrow(1, r, n);
-            target.copy_(part);
-        }
-        if (frozen.Bias is not null) y2.add_(frozen.Bias);
+        using Tensor y2 = frozen.ChunkRows >= w.Rows ? OneChunk(x2, frozen) : Chunked(x2, frozen);
         ctx.save_data("frozen", frozen);
         ctx.save_data("shape", shape);
         long[] outShape = (long[])shape.Clone();
@@ -46,17 +36,51 @@ internal sealed class QuantizedMatmulFunction : SingleTensorFunction<QuantizedMa
         var shape = (long[])ctx.get_data("shape");
         QuantizedWeight w = frozen.Weight;
         using Tensor g = grad_output.reshape(-1, w.Rows);
-        using Tensor gx = zeros(new[] { g.shape[0], w.Columns }, g.dtype, g.device);
+        // The first chunk's product starts the gradient (no zero-filled buffer to accumulate into); one chunk is one GEMM.
+        Tensor? gx = null;
         long rows = frozen.ChunkRows;
         for (long r = 0; r < w.Rows; r += rows)
         {
             long n = System.Math.Min(rows, w.Rows - r);
             using Tensor chunk = w.DequantizeRows(r, n, g.dtype, frozen.Method);
             using Tensor gPart = g.narrow(1, r, n);
-            gx.addmm_(gPart, chunk);
+            if (gx is null) gx = gPart.mm(chunk);
+            else gx.addmm_(gPart, chunk);
         }
+
+        using Tensor sum = gx!;
         // One entry per argument passed to apply: none for the frozen state.
-        return new List<Tensor> { gx.reshape(shape), null! };
+        return new List<Tensor> { sum.reshape(shape), null! };
+    }
+
+    /// <summary>The whole weight in one chunk: one GEMM with the bias folded in, written straight into the output.</summary>
+    private static Tensor OneChunk(Tensor x2, Frozen frozen)
+    {
+        using Tensor weight = frozen.Weight.DequantizeRows(0, frozen.Weight.Rows, frozen.DType, frozen.Method);
+        // A bias kept in another dtype than the compute dtype (QuantizationOptions.ComputeDType) is added as the chunked path does.
+        bool fold = frozen.Bias is null || frozen.Bias.dtype == frozen.DType;
+        Tensor y = nn.functional.linear(x2, weight, fold ? frozen.Bias : null);
+        if (!fold) y.add_(frozen.Bias!);
+        return y;
+    }
+
+    /// <summary>Output columns chunk by chunk, so a dense copy of W never outlives one chunk.</summary>
+    private static Tensor Chunked(Tensor x2, Frozen frozen)
+    {
+        QuantizedWeight w = frozen.Weight;
+        Tensor y2 = empty(new[] { x2.shape[0], w.Rows }, frozen.DType, x2.device);
+        long rows = frozen.ChunkRows;
+        for (long r = 0; r < w.Rows; r += rows)
+        {
+            long n = System.Math.Min(rows, w.Rows - r);
+            using Tensor chunk = w.DequantizeRows(r, n, frozen.DType, frozen.Method);
+            using Tensor part = x2.matmul(chunk.t());
+            using Tensor target = y2.narrow(1, r, n);
+            target.copy_(part);
+        }
+
+        if (frozen.Bias is not null) y2.add_(frozen.Bias);
+        return y2;
     }
 
     /// <summary>The layer's frozen state: not an autograd input.</summary>

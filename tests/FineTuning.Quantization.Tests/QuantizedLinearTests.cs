@@ -29,6 +29,8 @@ public sealed class QuantizedLinearTests
     [InlineData(false, "fp4", true, 1000)]
     [InlineData(true, "int8", true, 1000)]
     [InlineData(true, "nf4", true, 128 * 5)] // 5 rows per chunk: 13 rows in 3 uneven chunks
+    [InlineData(true, "nf4", true, 128 * 13)] // the whole weight in one chunk: one GEMM each way
+    [InlineData(false, "int8", false, 1 << 20)]
     public void ForwardAndInputGradient_EqualLinearWithDequantizedWeight(bool bias, string type, bool dq, long chunkElements)
     {
         using var scope = NewDisposeScope();

@@ -65,7 +65,10 @@ public sealed partial class TrainingReportTests
         string html = File.ReadAllText(TrainingReport.Write(run, folder.Path));
 
         Assert.Contains("No warnings were raised during the run.", html, StringComparison.Ordinal);
-        Assert.Equal(4, ImgTag().Matches(html).Count); // loss, learning rate, grad norm, validation loss
+        // loss, learning rate, grad norm, validation loss, and one chart per named metric the evaluations carry (task
+        // metrics such as train_loss and generalization_gap are measured by default).
+        int metricSeries = run.Evaluations.SelectMany(e => e.Metrics.Keys).Distinct().Count();
+        Assert.Equal(4 + metricSeries, ImgTag().Matches(html).Count);
     }
 
     [Fact]

@@ -94,15 +94,7 @@ public sealed class PackedCausalLMObjective : Evaluation.IEvaluatingObjective<Pa
         Tensor target = torch.tensor(labels, shape, device: device);
         Tensor mask = PackedAttention.BlockDiagonalCausalMask(torch.tensor(sequences, shape, device: device));
         Tensor positionIds = torch.tensor(positions, shape, device: device);
-        if (predictions is not null)
-        {
-            // Token accuracy needs the argmax of every position: evaluation (no gradients) takes the full logits.
-            Tensor logits = lm.Forward(input, mask, positionIds);
-            predictions.AddNextTokenLogits(logits, target);
-            return CausalLMObjective.SummedNextTokenLoss(logits, target).MoveToOuterDisposeScope();
-        }
-
         return CausalLMObjective.SummedNextTokenLoss(model, LossChunkSize, input, target, mask, positionIds,
-            () => lm.Forward(input, mask, positionIds)).MoveToOuterDisposeScope();
+            () => lm.Forward(input, mask, positionIds), predictions).MoveToOuterDisposeScope();
     }
 }

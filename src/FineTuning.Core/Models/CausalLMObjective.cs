@@ -85,30 +85,34 @@ public sealed class CausalLMObjective : Evaluation.IEvaluatingObjective<TokenSeq
         using var scope = torch.NewDisposeScope();
         Tensor input = torch.tensor(ids, new long[] { examples.Count, length }, device: device);
         Tensor target = torch.tensor(labels, new long[] { examples.Count, length }, device: device);
-        if (predictions is not null)
-        {
-            // Token accuracy needs the argmax of every position: evaluation (no gradients) takes the full logits.
-            Tensor logits = lm.call(input);
-            predictions.AddNextTokenLogits(logits, target);
-            return SummedNextTokenLoss(logits, target).MoveToOuterDisposeScope();
-        }
-
-        return SummedNextTokenLoss(model, LossChunkSize, input, target, null, null, () => lm.call(input)).MoveToOuterDisposeScope();
+        return SummedNextTokenLoss(model, LossChunkSize, input, target, null, null, () => lm.call(input), predictions).MoveToOuterDisposeScope();
     }
 
     /// <summary>
     /// The summed next-token loss of <paramref name="model"/> on <paramref name="input"/>: chunked from the hidden
     /// states when the model allows it and <paramref name="chunkSize"/> is not 0 (null: automatic), else from <paramref name="logits"/>().
     /// </summary>
-    internal static Tensor SummedNextTokenLoss(nn.Module model, int? chunkSize, Tensor input, Tensor labels, Tensor? mask, Tensor? positions, Func<Tensor> logits)
+    /// <remarks>
+    /// With <paramref name="predictions"/> (evaluation, no gradients) the full logits are also built to record the
+    /// predicted tokens, but the loss is computed exactly as without them, so a metric pass and a plain pass agree bit for bit.
+    /// </remarks>
+    internal static Tensor SummedNextTokenLoss(nn.Module model, int? chunkSize, Tensor input, Tensor labels, Tensor? mask, Tensor? positions, Func<Tensor> logits,
+        Evaluation.PredictionRecorder? predictions = null)
     {
         if (chunkSize != 0 && model is ICausalLMHiddenStates lm && lm.OutputWeight() is Tensor weight)
         {
             using Tensor hidden = lm.ForwardHiddenStates(input, mask, positions);
+            if (predictions is not null)
+            {
+                using Tensor predicted = nn.functional.linear(hidden, weight);
+                predictions.AddNextTokenLogits(predicted, labels);
+            }
+
             return LinearCrossEntropy.SummedNextTokenLoss(hidden, weight, labels, chunkSize ?? LinearCrossEntropy.AutomaticChunkSize(weight.shape[0]));
         }
 
         using Tensor full = logits();
+        predictions?.AddNextTokenLogits(full, labels);
         return SummedNextTokenLoss(full, labels);
     }
 
