@@ -85,10 +85,7 @@ public static class FineTuningRuntime
         string? library = NativeBackendLocator.FindLibTorchSharp(search);
         if (library is null) return; // nothing to patch; TorchSharp reports its own missing file
         IReadOnlyList<string> libTorch = NativeBackendLocator.FindLibTorchDirectories(Path.GetDirectoryName(library), search);
-        if (libTorch.Count == 0 && !NativeLibrary.TryLoad(NativeBackendLocator.LibTorchCpuFile, out _))
-        {
-            throw new NativeBackendException(MissingLibTorchMessage(library, search));
-        }
+        if (libTorch.Count == 0) CheckSystemLibTorch(library, search);
 
         if (mode != "always" && SystemLibStdCxxDefines(ElfVersionNeedPatcher.Glibcxx3432)) return;
         byte[] bytes = File.ReadAllBytes(library);
@@ -129,6 +126,22 @@ public static class FineTuningRuntime
     {
         string? libStdCxx = ProcessMaps.FindMapped(ElfVersionNeedPatcher.LibStdCxx) ?? ElfVersionNeedPatcher.FindSystemLibStdCxx();
         return libStdCxx is not null && ElfVersionNeedPatcher.LibraryDefinesVersion(libStdCxx, version);
+    }
+
+    /// <summary>
+    /// Without libtorch beside TorchSharp the dynamic loader's search path decides; a system libtorch of another release
+    /// (Debian's python3-torch installs 1.13 there) would fail later with undefined symbols or worse, so it is refused here.
+    /// </summary>
+    private static void CheckSystemLibTorch(string library, IReadOnlyList<string> search)
+    {
+        if (!NativeLibrary.TryLoad(NativeBackendLocator.LibTorchCpuFile, out IntPtr handle)) throw new NativeBackendException(MissingLibTorchMessage(library, search));
+        string? path = ProcessMaps.FindMappedVersioned(NativeBackendLocator.LibTorchCpuFile);
+        Version? version = NativeBackendLocator.LibTorchVersionOf(path);
+        if (version is null || version == NativeBackendLocator.SupportedLibTorch) return;
+        NativeLibrary.Free(handle);
+        throw new NativeBackendException(
+            $"FineTuning: the only libtorch found is '{path}' (libtorch {version}, from the system library path), but TorchSharp 0.107 " +
+            $"needs libtorch {NativeBackendLocator.SupportedLibTorch}; a libtorch of another release cannot run it. " + MissingLibTorchMessage(library, search)[("FineTuning: ".Length)..]);
     }
 
     private static string MissingLibTorchMessage(string library, IReadOnlyList<string> searched) =>

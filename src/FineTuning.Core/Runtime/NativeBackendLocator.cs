@@ -18,6 +18,27 @@ internal static class NativeBackendLocator
     internal const string LibTorchSharpFile = "libLibTorchSharp.so";
     internal const string LibTorchCpuFile = "libtorch_cpu.so";
 
+    /// <summary>The libtorch release TorchSharp 0.107's native library is built against (major.minor must match).</summary>
+    internal static readonly Version SupportedLibTorch = new(2, 10);
+
+    /// <summary>
+    /// The libtorch version in a versioned file name (<c>libtorch_cpu.so.1.13</c> -> 1.13), or null when the name carries
+    /// none (an unversioned <c>libtorch_cpu.so</c>, as the NuGet packages ship it).
+    /// </summary>
+    internal static Version? LibTorchVersionOf(string? path)
+    {
+        string? name = path is null ? null : Path.GetFileName(path);
+        if (name is null || !name.StartsWith(LibTorchCpuFile + ".", StringComparison.Ordinal)) return null;
+        string[] parts = name[(LibTorchCpuFile.Length + 1)..].Split('.');
+        if (parts.Length < 2 || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int major) ||
+            !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int minor))
+        {
+            return null;
+        }
+
+        return new Version(major, minor);
+    }
+
     /// <summary>The runtime identifier of TorchSharp's Linux natives for this process.</summary>
     internal static string LinuxRid => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "linux-arm64" : "linux-x64";
 

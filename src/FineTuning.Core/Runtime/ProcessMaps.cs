@@ -17,4 +17,18 @@ internal static class ProcessMaps
             .Select(line => line.IndexOf('/', StringComparison.Ordinal) is int slash and >= 0 ? line[slash..].Trim() : null)
             .FirstOrDefault(path => path is not null && path.EndsWith(suffix, StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// The full path of the first mapped file whose name is <paramref name="fileName"/> or starts with it followed by a
+    /// '.' (a versioned soname such as <c>libtorch_cpu.so.1.13</c>: the maps show the file a symlink resolved to), or null.
+    /// </summary>
+    internal static string? FindMappedVersioned(string fileName)
+    {
+        const string maps = "/proc/self/maps";
+        if (!File.Exists(maps)) return null;
+        return File.ReadLines(maps)
+            .Select(line => line.IndexOf('/', StringComparison.Ordinal) is int slash and >= 0 ? line[slash..].Trim() : null)
+            .FirstOrDefault(path => path is not null && Path.GetFileName(path) is string name &&
+                                    (name == fileName || name.StartsWith(fileName + ".", StringComparison.Ordinal)));
+    }
 }

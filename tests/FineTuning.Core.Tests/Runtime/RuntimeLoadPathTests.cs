@@ -124,6 +124,48 @@ public sealed class RuntimeLoadPathTests
     }
 
     [SkippableFact]
+    public void EnsureLoaded_OnlyASystemLibTorchOfAnotherRelease_ThrowsNamingBothVersions()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "the load path checks libtorch on Linux only");
+        using var app = new RuntimeProbeApp();
+        foreach (string file in Directory.GetFiles(Path.GetDirectoryName(app.AppLibrary)!).Where(f => Path.GetFileName(f) != "libLibTorchSharp.so"))
+        {
+            File.Delete(file);
+        }
+
+        // What Debian's python3-torch leaves on the loader's path: libtorch_cpu.so -> libtorch_cpu.so.1.13. Any loadable
+        // ELF library stands in for it (the check must refuse it by its release before anything calls into it).
+        string system = Path.Combine(app.CacheDirectory, "system-lib");
+        Directory.CreateDirectory(system);
+        string stand = FineTuning.Runtime.ProcessMaps.FindMapped("libm.so.6") ?? throw new InvalidOperationException("libm.so.6 is not mapped");
+        File.Copy(stand, Path.Combine(system, "libtorch_cpu.so.1.13"));
+        File.CreateSymbolicLink(Path.Combine(system, "libtorch_cpu.so"), "libtorch_cpu.so.1.13");
+
+        (int exit, string output, string error) = app.Run("explicit", new Dictionary<string, string> { ["LD_LIBRARY_PATH"] = system });
+
+        Assert.True(exit == 4, $"probe exited {exit}:\n{output}\n{error}");
+        string message = RuntimeProbeApp.Line(output, "NativeBackendException:");
+        Assert.Contains("libtorch_cpu.so.1.13", message, StringComparison.Ordinal);
+        Assert.Contains("libtorch 1.13", message, StringComparison.Ordinal);
+        Assert.Contains("needs libtorch 2.10", message, StringComparison.Ordinal);
+        Assert.Contains("dotnet add package TorchSharp-cpu --version 0.107.0", message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/usr/lib/x86_64-linux-gnu/libtorch_cpu.so.1.13", "1.13")]
+    [InlineData("/opt/libtorch/lib/libtorch_cpu.so.2.10.0", "2.10")]
+    [InlineData("/app/runtimes/linux-x64/native/libtorch_cpu.so", null)]
+    [InlineData("/x/libtorch_cpu.so.abc", null)]
+    [InlineData("/x/libtorch_cpu.so.2", null)]
+    [InlineData(null, null)]
+    public void LibTorchVersionOf_FileName_ReleaseOrNull(string? path, string? expected)
+    {
+        Version? version = FineTuning.Runtime.NativeBackendLocator.LibTorchVersionOf(path);
+
+        Assert.Equal(expected, version?.ToString());
+    }
+
+    [SkippableFact]
     public void EnsureLoaded_BuildStepPatchedTheOutput_UsesTheOutputCopyWithoutPrivateCopy()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "the load fix applies to Linux only");
