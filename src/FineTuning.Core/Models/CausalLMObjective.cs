@@ -93,7 +93,7 @@ public sealed class CausalLMObjective : Evaluation.IEvaluatingObjective<TokenSeq
     /// states when the model allows it and <paramref name="chunkSize"/> is not 0 (null: automatic), else from <paramref name="logits"/>().
     /// </summary>
     /// <remarks>
-    /// With <paramref name="predictions"/> (evaluation, no gradients) the full logits are also built to record the
+    /// With <paramref name="predictions"/> (evaluation, no gradients) each row's logits are also built to record the
     /// predicted tokens, but the loss is computed exactly as without them, so a metric pass and a plain pass agree bit for bit.
     /// </remarks>
     internal static Tensor SummedNextTokenLoss(nn.Module model, int? chunkSize, Tensor input, Tensor labels, Tensor? mask, Tensor? positions, Func<Tensor> logits,
@@ -104,8 +104,14 @@ public sealed class CausalLMObjective : Evaluation.IEvaluatingObjective<TokenSeq
             using Tensor hidden = lm.ForwardHiddenStates(input, mask, positions);
             if (predictions is not null)
             {
-                using Tensor predicted = nn.functional.linear(hidden, weight);
-                predictions.AddNextTokenLogits(predicted, labels);
+                // One row's logits at a time: evaluation keeps the chunked loss's memory bound ([T, vocab], not [tokens, vocab]).
+                for (long row = 0; row < hidden.shape[0]; row++)
+                {
+                    using Tensor rowHidden = hidden.narrow(0, row, 1);
+                    using Tensor rowLogits = nn.functional.linear(rowHidden, weight);
+                    using Tensor rowLabels = labels.narrow(0, row, 1);
+                    predictions.AddNextTokenLogits(rowLogits, rowLabels);
+                }
             }
 
             return LinearCrossEntropy.SummedNextTokenLoss(hidden, weight, labels, chunkSize ?? LinearCrossEntropy.AutomaticChunkSize(weight.shape[0]));

@@ -107,11 +107,7 @@ public sealed class RuntimeLoadPathTests
     public void EnsureLoaded_LibTorchMissing_ThrowsNativeBackendExceptionNamingThePackages()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "the load path checks libtorch on Linux only");
-        using var app = new RuntimeProbeApp();
-        foreach (string file in Directory.GetFiles(Path.GetDirectoryName(app.AppLibrary)!).Where(f => Path.GetFileName(f) != "libLibTorchSharp.so"))
-        {
-            File.Delete(file);
-        }
+        using RuntimeProbeApp app = AppWithoutLibTorch();
 
         (int exit, string output, string error) = app.Run("explicit");
 
@@ -127,11 +123,7 @@ public sealed class RuntimeLoadPathTests
     public void EnsureLoaded_OnlyASystemLibTorchOfAnotherRelease_ThrowsNamingBothVersions()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "the load path checks libtorch on Linux only");
-        using var app = new RuntimeProbeApp();
-        foreach (string file in Directory.GetFiles(Path.GetDirectoryName(app.AppLibrary)!).Where(f => Path.GetFileName(f) != "libLibTorchSharp.so"))
-        {
-            File.Delete(file);
-        }
+        using RuntimeProbeApp app = AppWithoutLibTorch();
 
         // What Debian's python3-torch leaves on the loader's path: libtorch_cpu.so -> libtorch_cpu.so.1.13. Any loadable
         // ELF library stands in for it (the check must refuse it by its release before anything calls into it).
@@ -176,6 +168,18 @@ public sealed class RuntimeLoadPathTests
         Assert.Null(FineTuningRuntime.PatchedLibraryPath);
         Assert.Equal(Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"),
             FineTuning.Runtime.ProcessMaps.FindMapped("libLibTorchSharp.so"));
+    }
+
+    /// <summary>A probe app whose native folder holds TorchSharp's library only, no libtorch.</summary>
+    private static RuntimeProbeApp AppWithoutLibTorch()
+    {
+        var app = new RuntimeProbeApp();
+        foreach (string file in Directory.GetFiles(Path.GetDirectoryName(app.AppLibrary)!).Where(f => Path.GetFileName(f) != "libLibTorchSharp.so"))
+        {
+            File.Delete(file);
+        }
+
+        return app;
     }
 
     private static ElfPatchOutcome Probe(byte[] library) =>
