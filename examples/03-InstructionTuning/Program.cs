@@ -5,7 +5,8 @@
 // with a warning), overfitting warnings, and a 2-shot prompting baseline of the base model.
 // Needs FINETUNING_MODELS_DIR pointing at a folder containing stories260K/. `--full` fine-tunes all weights instead of
 // LoRA; `--qlora` trains the same LoRA over an NF4-quantized base (QLoRA; down_proj stays fp32); `--build-data`
-// rewrites data/*.jsonl. The data pipeline lives in InstructionData.cs (shared with examples/05-QLoRAComparison), the
+// rewrites data/*.jsonl; `--out <folder>` chooses where the report (report.html with its charts) and the metrics logs
+// go (default: a folder per configuration under the temp folder). The data pipeline lives in InstructionData.cs (shared with examples/05-QLoRAComparison), the
 // evaluation set-up in TitleEvaluation.cs.
 using System;
 using System.Collections.Generic;
@@ -19,6 +20,7 @@ using FineTuning.Models.Llama;
 using FineTuning.Models.Tokenizers;
 using FineTuning.Monitoring;
 using FineTuning.Quantization;
+using FineTuning.Reporting;
 using FineTuning.Training;
 using TorchSharp;
 
@@ -53,6 +55,9 @@ if (full && qlora)
     Console.Error.WriteLine("Choose one of --full and --qlora.");
     return 1;
 }
+string configuration = full ? "full" : qlora ? "qlora" : "lora";
+string output = Path.GetFullPath(Path.Combine(Option("--out") ?? Path.Combine(Path.GetTempPath(), "finetuning-03"), configuration));
+var report = new ReportCallback(Path.Combine(output, "report"), new TrainingReportOptions { Title = $"Instruction tuning: stories260K learns a title line ({configuration})" });
 var progress = new ConsoleProgressBar();
 // The held-out requests, labelled and packed as in training: validation loss and token accuracy at every epoch end.
 List<PackedSequence> validation = SequencePacker.Pack(data.Labeler.Label(data.Split.Validation).Sequences, maxLength: InstructionData.RowLength).ToList();
@@ -69,16 +74,26 @@ using (TrainingRun run = tuner
                o.WarmupRatio = 0.1;
                o.Schedule = new CosineSchedule();
                o.Seed = 3;
+               o.LoggingDirectory = Path.Combine(output, "logs");
            })
            .WithValidation(validation)
            .WithEvaluation(TitleEvaluation.Create(data, tokenizer))
            .WithProgress(progress)
+           .WithCallback(report)
            .Train(data.Rows))
 {
     progress.Finish();
     Console.WriteLine($"{run.StepsCompleted} steps in {run.Elapsed.TotalSeconds:F0} s, loss {run.History[0].Loss:F3} -> {run.FinalLoss:F3}");
     Console.WriteLine();
     TitleEvaluation.Print(run);
+    Console.WriteLine($"Report: {report.LastReportPath}");
+    Console.WriteLine($"Metrics log: {Path.Combine(output, "logs", JsonlMetricsWriter.DefaultFileName)}");
 }
 
 return 0;
+
+string? Option(string name)
+{
+    int at = Array.IndexOf(args, name);
+    return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+}
