@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using FineTuning.Evaluation;
 using FineTuning.Rlhf.Data;
 using FineTuning.Rlhf.Losses;
 using FineTuning.Training;
@@ -12,9 +13,11 @@ namespace FineTuning.Rlhf;
 /// <summary>
 /// Trains a causal LM (<c>Module&lt;Tensor, Tensor&gt;</c>: ids [N, T] to logits [N, T, V]) on preference pairs with an
 /// <see cref="IPreferenceLoss"/>. Chosen and rejected sequences (prompt + completion, loss only on the completion) run
-/// as one right-padded batch; the loss is summed over pairs (one target per pair).
+/// as one right-padded batch; the loss is summed over pairs (one target per pair). Validation records TRL's metrics
+/// <c>rewards/chosen</c>, <c>rewards/rejected</c>, <c>rewards/accuracies</c> and <c>rewards/margins</c> (means over the
+/// validation pairs of the loss's implicit rewards).
 /// </summary>
-public sealed class PreferenceObjective : IPreparingObjective<PreferencePair>
+public sealed class PreferenceObjective : IPreparingObjective<PreferencePair>, IEvaluatingObjective<PreferencePair>
 {
     private readonly ReferenceCache<PreferencePair> _referenceCache = new();
     private readonly List<PreferenceMetrics> _history = new();
@@ -85,7 +88,16 @@ public sealed class PreferenceObjective : IPreparingObjective<PreferencePair>
     }
 
     /// <inheritdoc />
-    public Tensor SummedLoss(nn.Module model, IReadOnlyList<PreferencePair> examples, Device device)
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<PreferencePair> examples, Device device) => Summed(model, examples, device, null);
+
+    /// <inheritdoc />
+    public Tensor SummedLoss(nn.Module model, IReadOnlyList<PreferencePair> examples, Device device, PredictionRecorder predictions)
+    {
+        ArgumentNullException.ThrowIfNull(predictions);
+        return Summed(model, examples, device, predictions);
+    }
+
+    private Tensor Summed(nn.Module model, IReadOnlyList<PreferencePair> examples, Device device, PredictionRecorder? predictions)
     {
         ArgumentNullException.ThrowIfNull(examples);
         Check(examples);
@@ -95,6 +107,7 @@ public sealed class PreferenceObjective : IPreparingObjective<PreferencePair>
         var logProbs = new PreferenceLogProbs(chosen, rejected, refChosen, refRejected, chosenLength, rejectedLength);
         Tensor loss = Loss.Loss(logProbs).sum();
         if (model.training) _history.Add(PreferenceMetrics.From(Loss, logProbs));
+        if (predictions is not null) PreferenceMetrics.Record(Loss, logProbs, predictions);
         return loss.MoveToOuterDisposeScope();
     }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using FineTuning.Evaluation;
 using FineTuning.Models.Bert;
 using FineTuning.Rlhf.Data;
 using FineTuning.Rlhf.Rewards;
@@ -39,6 +40,20 @@ public sealed class RewardModelTests
         (double accuracy, double margin) = BradleyTerryObjective.Evaluate(scorer, pairs);
         Assert.Equal(0.5, accuracy);
         Assert.Equal((0.3 - 0.2) / 2, margin, 6);
+    }
+
+    [Fact]
+    public void Evaluate_BradleyTerryOnFixedScorer_AccuracyAndMarginsAreHandComputed()
+    {
+        using var scorer = new FixedScorer();
+        // Scores 0.5 vs 0.2 (right), 0.1 vs 0.3 (wrong), 0.4 vs 0.4 (a tie is not right); the pair margin only shifts the loss.
+        var pairs = new[] { new RewardPair(new[] { 5, 1 }, new[] { 2 }), new RewardPair(new[] { 1 }, new[] { 3 }, margin: 0.5), new RewardPair(new[] { 4 }, new[] { 4, 9 }) };
+        EvaluationMetrics m = FineTuner.For(scorer, new BradleyTerryObjective()).Evaluate(pairs);
+        Assert.Equal(1.0 / 3, m.Metrics[MetricNames.Accuracy], 15);
+        Assert.Equal((0.3 - 0.2 + 0.0) / 3, m.Metrics[MetricNames.RewardsMargins], 6); // float32 scores: ~1e-8 rounding
+        double expectedLoss = (Math.Log(1 + Math.Exp(-0.3)) + Math.Log(1 + Math.Exp(0.7)) + Math.Log(2)) / 3;
+        Assert.Equal(expectedLoss, m.Loss, 6);
+        Assert.Equal(2, m.Metrics.Count);
     }
 
     /// <summary>Texts containing token 7 are preferred.</summary>

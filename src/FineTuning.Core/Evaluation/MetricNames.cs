@@ -29,4 +29,16 @@ public static class MetricNames
 
     /// <summary>Validation loss minus <see cref="TrainLoss"/>: how much worse the model does on data it did not train on.</summary>
     public const string GeneralizationGap = "generalization_gap";
+
+    /// <summary>Mean implicit reward of the chosen completions (preference objectives; TRL's DPOTrainer name).</summary>
+    public const string RewardsChosen = "rewards/chosen";
+
+    /// <summary>Mean implicit reward of the rejected completions (preference objectives; TRL's DPOTrainer name).</summary>
+    public const string RewardsRejected = "rewards/rejected";
+
+    /// <summary>Fraction of pairs whose chosen reward is above the rejected one (preference objectives; TRL's DPOTrainer name).</summary>
+    public const string RewardsAccuracies = "rewards/accuracies";
+
+    /// <summary>Mean of chosen minus rejected reward over the pairs (preference objectives and reward models; TRL's DPOTrainer name).</summary>
+    public const string RewardsMargins = "rewards/margins";
 }

@@ -8,12 +8,14 @@ namespace FineTuning.Evaluation;
 /// <summary>
 /// Collects what an <see cref="IEvaluatingObjective{TExample}"/> predicted during a validation pass, so the task metrics
 /// come from the same forward pass as the validation loss: class predictions (accuracy, macro-F1, confusion matrix) and
-/// next-token hits (<c>mean_token_accuracy</c>).
+/// next-token hits (<c>mean_token_accuracy</c>), and per-example values of other named metrics reported as their mean
+/// (a preference objective's <c>rewards/margins</c>).
 /// </summary>
 public sealed class PredictionRecorder
 {
     private readonly List<long> _labels = new();
     private readonly List<long> _predictions = new();
+    private readonly Dictionary<string, (double Sum, long Count)> _means = new(StringComparer.Ordinal);
     private int _classes;
 
     /// <summary>Labelled tokens whose argmax prediction was the label.</summary>
@@ -91,11 +93,36 @@ public sealed class PredictionRecorder
         LabelledTokens += labelled;
     }
 
+    /// <summary>
+    /// Records one value per example of the metric <paramref name="name"/>, reported by <see cref="ToMetrics"/> as the
+    /// mean over every value recorded under that name: for metrics that are neither classes nor tokens (e.g. the reward
+    /// margin of each preference pair under <see cref="MetricNames.RewardsMargins"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is empty, or a value is NaN or infinite.</exception>
+    public void AddValues(string name, IReadOnlyList<double> values)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(values);
+        double sum = 0;
+        for (int i = 0; i < values.Count; i++)
+        {
+            if (!double.IsFinite(values[i]))
+                throw new ArgumentException($"Value {i} of the metric '{name}' is {values[i]}; expected a finite number.", nameof(values));
+            sum += values[i];
+        }
+        (double Sum, long Count) total = _means.GetValueOrDefault(name);
+        _means[name] = (total.Sum + sum, total.Count + values.Count);
+    }
+
     /// <summary>The classification report, or null when no class predictions were recorded.</summary>
     public ClassificationReport? Classification() =>
         _labels.Count == 0 ? null : ClassificationReport.FromPredictions(_labels, _predictions, _classes);
 
-    /// <summary>The recorded metrics by name (accuracy and macro_f1 for classes; mean_token_accuracy for tokens).</summary>
+    /// <summary>
+    /// The recorded metrics by name (accuracy and macro_f1 for classes; mean_token_accuracy for tokens; the mean of each
+    /// metric given to <see cref="AddValues"/>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A metric given to <see cref="AddValues"/> has the name of a class or token metric also recorded.</exception>
     public IReadOnlyDictionary<string, double> ToMetrics()
     {
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -104,6 +131,12 @@ public sealed class PredictionRecorder
             foreach (KeyValuePair<string, double> m in report.ToMetrics()) metrics[m.Key] = m.Value;
         }
         if (LabelledTokens > 0) metrics[MetricNames.MeanTokenAccuracy] = CorrectTokens / (double)LabelledTokens;
+        foreach (KeyValuePair<string, (double Sum, long Count)> mean in _means)
+        {
+            if (mean.Value.Count == 0) continue;
+            if (!metrics.TryAdd(mean.Key, mean.Value.Sum / mean.Value.Count))
+                throw new InvalidOperationException($"The metric '{mean.Key}' was recorded both from predictions and as values; give the values another name.");
+        }
         return metrics;
     }
 }

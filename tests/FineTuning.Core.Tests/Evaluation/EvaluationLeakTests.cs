@@ -3,6 +3,7 @@ using System.Linq;
 using FineTuning.Core.Tests.Training;
 using FineTuning.Evaluation;
 using FineTuning.Models;
+using FineTuning.Testing;
 using FineTuning.Training;
 using TorchSharp;
 using Xunit;

@@ -97,4 +97,35 @@ public sealed class TaskMetricsTests
         Assert.Contains("[2, 3, 5]", e.Message, StringComparison.Ordinal);
         Assert.Contains("[2, 4]", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void AddValues_TwoBatches_MetricIsTheMeanOverEveryValue()
+    {
+        var recorder = new PredictionRecorder();
+        recorder.AddValues("rewards/margins", new[] { 1.0, -2.0 });
+        recorder.AddValues("rewards/margins", new[] { 4.0 });
+        recorder.AddValues("other", Array.Empty<double>());
+        Assert.Equal(new[] { "rewards/margins" }, recorder.ToMetrics().Keys);
+        Assert.Equal(1.0, recorder.ToMetrics()["rewards/margins"]);
+    }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void AddValues_NonFiniteValue_ThrowsNamingMetricAndIndex(double bad)
+    {
+        var recorder = new PredictionRecorder();
+        var e = Assert.Throws<ArgumentException>(() => recorder.AddValues("score", new[] { 0.5, bad }));
+        Assert.Contains("Value 1 of the metric 'score'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ToMetrics_ValuesNamedLikeAClassMetric_ThrowsNamingIt()
+    {
+        var recorder = new PredictionRecorder();
+        recorder.AddClassPredictions(new long[] { 0, 1 }, new long[] { 0, 0 }, classes: 2);
+        recorder.AddValues(MetricNames.Accuracy, new[] { 1.0 });
+        var e = Assert.Throws<InvalidOperationException>(() => recorder.ToMetrics());
+        Assert.Contains("'accuracy'", e.Message, StringComparison.Ordinal);
+    }
 }

@@ -2,18 +2,19 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace FineTuning.Core.Tests.Evaluation;
+namespace FineTuning.Testing;
 
 /// <summary>
 /// A scripted causal LM: the logits at a position are the row of <c>table</c> for the token there, so what it predicts
 /// and how likely it finds any text can be computed by hand from the table.
 /// </summary>
-internal sealed class BigramModel : nn.Module<Tensor, Tensor>
+public sealed class BigramModel : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // state-dict name
     private readonly Parameter table;
 #pragma warning restore IDE1006
 
+    /// <summary>Creates the model from its logit table [vocab, vocab] (row = current token).</summary>
     public BigramModel(double[,] logits)
         : base(nameof(BigramModel))
     {
@@ -21,6 +22,7 @@ internal sealed class BigramModel : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Vocabulary size.</summary>
     public int Vocab => (int)table.shape[0];
 
     /// <summary>The table as it is now, in float64.</summary>
@@ -35,6 +37,7 @@ internal sealed class BigramModel : nn.Module<Tensor, Tensor>
         return result;
     }
 
+    /// <summary>Logits [batch, T, vocab] for ids [batch, T].</summary>
     public override Tensor forward(Tensor input)
     {
         using Tensor flat = input.reshape(-1);
