@@ -60,7 +60,7 @@ string output = Path.GetFullPath(Path.Combine(Option("--out") ?? Path.Combine(Pa
 var report = new ReportCallback(Path.Combine(output, "report"), new TrainingReportOptions { Title = $"Instruction tuning: stories260K learns a title line ({configuration})" });
 var progress = new ConsoleProgressBar();
 // The held-out requests, labelled and packed as in training: validation loss and token accuracy at every epoch end.
-List<PackedSequence> validation = SequencePacker.Pack(data.Labeler.Label(data.Split.Validation).Sequences, maxLength: InstructionData.RowLength).ToList();
+List<PackedSequence> validation = TitleEvaluation.Validation(data);
 FineTuner<PackedSequence> tuner = FineTuner.For(model, new PackedCausalLMObjective());
 if (qlora) tuner = tuner.WithQLoRA(new QuantizationOptions { DoubleQuantization = true, Targets = QuantizationTargets.AllLinear.Except("down_proj") }, r: 8, alpha: 16);
 else if (!full) tuner = tuner.WithLoRA(r: 8, alpha: 16);

@@ -13,7 +13,7 @@ namespace FineTuning.Examples.InstructionTuning;
 /// <summary>
 /// The example's quality measures as the library's built-in evaluation (docs/evaluation.md): format-following rate and
 /// exact titles on the held-out requests at step 0 and at the end, forgetting on the handwritten held-out stories, and a
-/// 2-shot prompting baseline of the base model.
+/// 2-shot prompting baseline of the base model. Shared with examples/05-QLoRAComparison.
 /// </summary>
 internal static class TitleEvaluation
 {
@@ -22,7 +22,11 @@ internal static class TitleEvaluation
 
     private static string TitleLine(ChatExample chat) => chat.Messages.Last(m => m.Role == ChatRole.Assistant).Content.Split('\n')[0];
 
-    public static EvaluationOptions Create(InstructionData data, ITokenizer tokenizer)
+    /// <summary>The held-out requests labelled and packed as in training: the validation set (loss, token accuracy).</summary>
+    public static List<PackedSequence> Validation(InstructionData data) =>
+        SequencePacker.Pack(data.Labeler.Label(data.Split.Validation).Sequences, maxLength: InstructionData.RowLength).ToList();
+
+    public static EvaluationOptions Create(InstructionData data, ITokenizer tokenizer, bool promptingBaseline = true)
     {
         Dictionary<string, string> titles = data.Split.Validation.ToDictionary(Prompt, TitleLine);
         var heldOut = data.Split.Validation.Select(c => new GenerationExample(Prompt(c))).ToList();
@@ -39,7 +43,7 @@ internal static class TitleEvaluation
                 Scorer = (prompt, output) => output.StartsWith(titles[prompt] + "\n", StringComparison.Ordinal) ? 1 : 0,
             },
             Forgetting = new ForgettingCheck(data.HeldOutText),
-            PromptingBaseline = new PromptingBaseline(shots),
+            PromptingBaseline = promptingBaseline ? new PromptingBaseline(shots) : null,
         };
     }
 

@@ -12,7 +12,7 @@ namespace FineTuning.Examples.QLoRAComparison;
 /// </summary>
 internal static class Child
 {
-    public static int Run(IComparisonTask task, Configuration configuration, bool smoke)
+    public static int Run(IComparisonTask task, Configuration configuration, bool smoke, string reports)
     {
         ConfigResult result;
         int exitCode = 0;
@@ -21,7 +21,7 @@ internal static class Child
         {
             torch.set_num_threads(Math.Min(2, Environment.ProcessorCount));
             torch.manual_seed(0); // the same seed in every child: identical head initialization and dropout
-            result = task.Run(configuration, smoke, memory);
+            result = task.Run(configuration, smoke, memory, System.IO.Path.Combine(reports, task.Name, configuration.Name));
         }
         catch (Exception e)
         {

@@ -41,4 +41,7 @@ internal sealed record ConfigResult
     public double? FinalLoss { get; init; }
 
     public long PretrainedParameters { get; init; }
+
+    /// <summary>The run's HTML report (report.html), or null for load-only and failed configurations.</summary>
+    public string? ReportPath { get; init; }
 }

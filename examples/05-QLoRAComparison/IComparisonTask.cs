@@ -26,9 +26,10 @@ internal interface IComparisonTask
     /// <summary>
     /// Runs one configuration in this process (the child) and measures it; exceptions propagate. Ends the meter's
     /// phases <see cref="PhaseNames.Load"/> (model and data ready), <see cref="PhaseNames.Train"/> (after <c>Train</c>;
-    /// not for load-only) and <see cref="PhaseNames.Evaluate"/> (after the quality measure).
+    /// not for load-only) and <see cref="PhaseNames.Evaluate"/> (after the quality measure). A training configuration
+    /// writes its run's report (report.html with its charts) into <paramref name="reportFolder"/>.
     /// </summary>
-    ConfigResult Run(Configuration configuration, bool smoke, PeakMeter memory);
+    ConfigResult Run(Configuration configuration, bool smoke, PeakMeter memory, string reportFolder);
 }
 
 /// <summary>The phases whose peak memory is reported separately.</summary>

@@ -2,11 +2,13 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using FineTuning.Evaluation;
 using FineTuning.Examples.QuickStart;
 using FineTuning.Lora;
 using FineTuning.Models.Bert;
 using FineTuning.Monitoring;
 using FineTuning.Quantization;
+using FineTuning.Reporting;
 using FineTuning.Training;
 using TorchSharp;
 
@@ -34,7 +36,7 @@ internal sealed class MiniLMTask : IComparisonTask
 
     public string? Unavailable() => null;
 
-    public ConfigResult Run(Configuration configuration, bool smoke, PeakMeter memory)
+    public ConfigResult Run(Configuration configuration, bool smoke, PeakMeter memory, string reportFolder)
     {
         string here = AppContext.BaseDirectory;
         BertOnnxCheckpoint checkpoint = MiniLM.Load(Path.Combine(here, "models", "MiniLM"));
@@ -50,7 +52,7 @@ internal sealed class MiniLMTask : IComparisonTask
         memory.EndPhase(PhaseNames.Load);
         if (!configuration.Trains)
         {
-            string untrained = $"{Accuracy(model, test):P1} (untrained head)";
+            string untrained = $"{FineTuner.For(model).WithOptions(o => o.BatchSize = 16).Evaluate(test).Metrics[MetricNames.Accuracy]:P1} (untrained head)";
             memory.EndPhase(PhaseNames.Evaluate);
             return result with { Quality = untrained, WeightBytesPerParameter = Memory.WeightBytesPerParameter(model, pretrained) };
         }
@@ -66,7 +68,8 @@ internal sealed class MiniLMTask : IComparisonTask
             tuner = tuner.WithLoRA(r: 8, alpha: 16, targets: LoRATargetNames, configure: o => o.ModulesToSave.Add("classifier"));
         }
         var progress = new ConsoleProgressBar();
-        using TrainingRun run = tuner
+        var report = new ReportCallback(reportFolder, new TrainingReportOptions { Title = $"{Name}/{configuration.Name}: {configuration.Description}" });
+        tuner = tuner
             .WithOptions(o =>
             {
                 o.Epochs = 3;
@@ -77,18 +80,16 @@ internal sealed class MiniLMTask : IComparisonTask
                 o.ParameterDType = configuration.BFloat16 ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32;
                 if (smoke) o.MaxSteps = Smoke.Steps;
             })
-            .WithValidation(validation)
-            .WithProgress(progress)
-            .Train(train);
+            .WithValidation(validation);
+        using TrainingRun run = tuner.WithProgress(progress).WithCallback(report).Train(train);
         progress.Finish();
         memory.EndPhase(PhaseNames.Train);
-        Console.WriteLine($"validation loss {run.Evaluations[0].Loss:F3} -> {run.Evaluations[^1].Loss:F3}");
-        double accuracy = Accuracy(model, test);
+        EvaluationMetrics first = run.Evaluations[0], last = run.Evaluations[^1];
+        Console.WriteLine($"validation loss {first.Loss:F3} -> {last.Loss:F3}, accuracy {first.Metrics[MetricNames.Accuracy]:P1} -> {last.Metrics[MetricNames.Accuracy]:P1}");
+        foreach (TrainingWarning w in run.Warnings) Console.WriteLine($"warning at step {w.Step} ({w.Code}): {w.Message}");
+        double accuracy = tuner.Evaluate(test).Metrics[MetricNames.Accuracy];
         memory.EndPhase(PhaseNames.Evaluate);
         Console.WriteLine($"test accuracy {accuracy:P1}");
-        return StepTimes.Add(result with { Quality = $"{accuracy:P1}", WeightBytesPerParameter = Memory.WeightBytesPerParameter(model, pretrained) }, run);
+        return StepTimes.Add(result with { Quality = $"{accuracy:P1}", WeightBytesPerParameter = Memory.WeightBytesPerParameter(model, pretrained), ReportPath = report.LastReportPath }, run);
     }
-
-    private static double Accuracy(BertForSequenceClassification model, List<TextClassificationExample> test) =>
-        model.Predict(test).Zip(test).Count(p => p.First == p.Second.Label) / (double)test.Count;
 }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
@@ -17,7 +18,7 @@ internal sealed record Failure(string Task, string Config, string Reason, string
 /// </summary>
 internal static class Parent
 {
-    public static int Run(IReadOnlyList<IComparisonTask> tasks, bool smoke, string? outPath, string commandLine)
+    public static int Run(IReadOnlyList<IComparisonTask> tasks, bool smoke, string? outPath, string reports, string commandLine)
     {
         var machine = Machine.Describe();
         var sections = new List<(IComparisonTask Task, IReadOnlyList<ConfigResult> Results)>();
@@ -34,7 +35,7 @@ internal static class Parent
             var results = new List<ConfigResult>();
             foreach (Configuration configuration in Configuration.All)
             {
-                results.Add(RunChild(task, configuration, smoke, failures));
+                results.Add(RunChild(task, configuration, smoke, reports, failures));
             }
             sections.Add((task, results));
         }
@@ -50,6 +51,9 @@ internal static class Parent
             File.WriteAllText(outPath, markdown);
             Console.WriteLine($"written to {outPath}");
         }
+        Console.WriteLine();
+        foreach (ConfigResult r in sections.SelectMany(s => s.Results).Where(r => r.ReportPath is not null))
+            Console.WriteLine($"Report {r.Task}/{r.Config}: {r.ReportPath}");
         foreach (Failure f in failures)
         {
             Console.Error.WriteLine();
@@ -59,7 +63,7 @@ internal static class Parent
         return failures.Count == 0 ? 0 : 1;
     }
 
-    private static ConfigResult RunChild(IComparisonTask task, Configuration configuration, bool smoke, List<Failure> failures)
+    private static ConfigResult RunChild(IComparisonTask task, Configuration configuration, bool smoke, string reports, List<Failure> failures)
     {
         string tag = $"[{task.Name}/{configuration.Name}]";
         Console.WriteLine();
@@ -74,7 +78,7 @@ internal static class Parent
         // Started as `dotnet QLoRAComparison.dll`: the host needs the assembly again.
         if (string.Equals(Path.GetFileNameWithoutExtension(start.FileName), "dotnet", StringComparison.OrdinalIgnoreCase))
             start.ArgumentList.Add(EntryAssemblyPath());
-        foreach (string a in new[] { "--task", task.Name, "--config", configuration.Name }) start.ArgumentList.Add(a);
+        foreach (string a in new[] { "--task", task.Name, "--config", configuration.Name, "--reports", reports }) start.ArgumentList.Add(a);
         if (smoke) start.ArgumentList.Add("--smoke");
 
         ConfigResult? result = null;

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using FineTuning.Data;
+using FineTuning.Evaluation;
 using FineTuning.Examples.InstructionTuning;
 using FineTuning.Examples.QuickStart;
 using FineTuning.Lora;
@@ -10,6 +11,7 @@ using FineTuning.Models.Llama;
 using FineTuning.Models.Tokenizers;
 using FineTuning.Monitoring;
 using FineTuning.Quantization;
+using FineTuning.Reporting;
 using FineTuning.Training;
 using TorchSharp;
 
@@ -34,8 +36,10 @@ internal sealed class StoriesTask : IComparisonTask
         "but the head, lr 5e-3 (LoRA and QLoRA); full fine-tuning lr 1e-3.";
 
     public string QualityNote =>
-        "share of the 50 held-out requests whose greedy answer starts with exactly the expected title line, and the perplexity " +
-        "of six handwritten held-out stories (the forgetting check; lower is better); load-only: the pretrained model";
+        "the run's built-in evaluation, at step 0 -> at the end: share of the 50 held-out requests whose greedy answer starts " +
+        "with exactly the expected title line (`score`), and the perplexity of six handwritten held-out stories before (adapters " +
+        "disabled, or before the first step for full fine-tuning) -> after (the forgetting check; lower is better); load-only: " +
+        "the pretrained model's validation loss and `mean_token_accuracy` on the held-out requests";
 
     public IReadOnlyList<string> Notes => new[]
     {
@@ -55,7 +59,7 @@ internal sealed class StoriesTask : IComparisonTask
         return string.IsNullOrEmpty(root) ? null : Path.Combine(root, "stories260K");
     }
 
-    public ConfigResult Run(Configuration configuration, bool smoke, PeakMeter memory)
+    public ConfigResult Run(Configuration configuration, bool smoke, PeakMeter memory, string reportFolder)
     {
         string modelDir = ModelsDir() ?? throw new InvalidOperationException(Unavailable());
         using LlamaForCausalLM model = Llama2CCheckpoint.Load(Path.Combine(modelDir, "stories260K.bin"));
@@ -66,19 +70,25 @@ internal sealed class StoriesTask : IComparisonTask
         long pretrained = model.parameters().Sum(p => p.numel());
         var result = new ConfigResult { Task = Name, Config = configuration.Name, PretrainedParameters = pretrained };
         memory.EndPhase(PhaseNames.Load);
+        List<PackedSequence> validation = TitleEvaluation.Validation(data);
+        FineTuner<PackedSequence> tuner = FineTuner.For(model, new PackedCausalLMObjective());
         if (!configuration.Trains)
         {
-            string untrained = Quality(model, tokenizer, data);
+            EvaluationMetrics untrained = tuner.Evaluate(validation);
             memory.EndPhase(PhaseNames.Evaluate);
-            return result with { Quality = untrained, WeightBytesPerParameter = Memory.WeightBytesPerParameter(model, pretrained) };
+            return result with
+            {
+                Quality = $"validation loss {untrained.Loss:F3}, token accuracy {untrained.Metrics[MetricNames.MeanTokenAccuracy]:P0}",
+                WeightBytesPerParameter = Memory.WeightBytesPerParameter(model, pretrained),
+            };
         }
 
-        FineTuner<PackedSequence> tuner = FineTuner.For(model, new PackedCausalLMObjective());
         if (configuration.Method == Method.QLoRA)
             tuner = tuner.WithQLoRA(new QuantizationOptions { Type = QuantizationType.NF4, DoubleQuantization = true, Targets = Quantized }, r: 8, alpha: 16);
         else if (configuration.Method == Method.LoRA)
             tuner = tuner.WithLoRA(r: 8, alpha: 16);
         var progress = new ConsoleProgressBar();
+        var report = new ReportCallback(reportFolder, new TrainingReportOptions { Title = $"{Name}/{configuration.Name}: {configuration.Description}" });
         using TrainingRun run = tuner
             .WithOptions(o =>
             {
@@ -91,21 +101,21 @@ internal sealed class StoriesTask : IComparisonTask
                 o.ParameterDType = configuration.BFloat16 ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32;
                 if (smoke) o.MaxSteps = Smoke.Steps;
             })
+            .WithValidation(validation)
+            .WithEvaluation(TitleEvaluation.Create(data, tokenizer, promptingBaseline: false))
             .WithProgress(progress)
+            .WithCallback(report)
             .Train(data.Rows);
         progress.Finish();
+        // The evaluation (generation at step 0 and at the end, forgetting) ran inside Train: the evaluate phase is empty.
         memory.EndPhase(PhaseNames.Train);
-        Console.WriteLine($"{run.StepsCompleted} steps, loss {run.History[0].Loss:F3} -> {run.FinalLoss:F3}");
-        string quality = Quality(model, tokenizer, data);
         memory.EndPhase(PhaseNames.Evaluate);
-        return StepTimes.Add(result with { Quality = quality, WeightBytesPerParameter = Memory.WeightBytesPerParameter(model, pretrained) }, run);
-    }
-
-    private static string Quality(LlamaForCausalLM model, ITokenizer tokenizer, InstructionData data)
-    {
-        FollowRate follow = InstructionEval.Follow(model, tokenizer, data);
-        double perplexity = InstructionEval.Perplexity(model, data);
-        Console.WriteLine($"{follow.Format:P0} title lines, {follow.Title:P0} exact; held-out perplexity {perplexity:F2}; e.g. {follow.Sample}");
-        return $"{follow.Title:P0} exact titles, ppl {perplexity:F2}";
+        Console.WriteLine($"{run.StepsCompleted} steps, loss {run.History[0].Loss:F3} -> {run.FinalLoss:F3}");
+        TitleEvaluation.Print(run);
+        EvaluationMetrics first = run.Evaluations[0], last = run.Evaluations[^1];
+        ForgettingReport forgetting = run.Forgetting!;
+        string quality = $"{first.Metrics[MetricNames.Score]:P0} -> {last.Metrics[MetricNames.Score]:P0} exact titles, " +
+                         $"ppl {forgetting.BeforePerplexity:F2} -> {forgetting.AfterPerplexity:F2}";
+        return StepTimes.Add(result with { Quality = quality, WeightBytesPerParameter = Memory.WeightBytesPerParameter(model, pretrained), ReportPath = report.LastReportPath }, run);
     }
 }
