@@ -72,8 +72,7 @@ internal sealed class Trainer<TExample>
         Device device = torch.device(_options.Device);
         ScalarType dtype = ParameterDTypes.Resolve(_options, device.type);
         if (_options.DTypePolicy == DTypePolicy.Auto) TrainerLog.AutoDType(_logger, dtype.ToString(), device.type.ToString());
-        if (dtype == ScalarType.BFloat16 && device.type == DeviceType.CPU && CpuFeatures.HasNativeBFloat16 == false)
-            TrainerLog.EmulatedBFloat16(_logger);
+        bool emulatedBFloat16 = dtype == ScalarType.BFloat16 && device.type == DeviceType.CPU && _options.NativeBFloat16() == false;
         _model.to(dtype).to(device); // before the optimizer: .to() replaces parameters
         List<TrainableParameter> trainable = TrainableParameters(_model);
         if (trainable.Count == 0) throw new InvalidConfigurationException(new[] { "The model has no trainable parameters (every parameter has requires_grad = false)." });
@@ -98,6 +97,7 @@ internal sealed class Trainer<TExample>
             long resumedAt = resumeFolder is null ? 0 : Resume(resumeFolder, run, trainable, totalSteps);
             callbacks = new TrainingCallbacks(_callbacks, _options);
             callbacks.Begin(run);
+            if (emulatedBFloat16) WarnEmulatedBFloat16(run, resumedAt);
             using BestWeights? best = _options.LoadBestAtEnd ? new BestWeights(_options.EarlyStopping ?? new EarlyStopping(), run.Evaluations.Count) : null;
             if (_objective is IPreparingObjective<TExample> preparing)
             {
@@ -280,6 +280,13 @@ internal sealed class Trainer<TExample>
 
     /// <summary>Validation (with task metrics and the overfitting check; generation metrics at step 0): see <see cref="RunEvaluation{TExample}"/>.</summary>
     private void Evaluate(TrainingRun run, long step, Device device) => _evaluation.Evaluate(run, step, device, withGeneration: step == 0);
+
+    /// <summary>After the callbacks began, so that they hear of it like any other warning.</summary>
+    private void WarnEmulatedBFloat16(TrainingRun run, long step)
+    {
+        run.WarningList.Add(new TrainingWarning(TrainerLog.EmulatedBFloat16Code, step, TrainerLog.EmulatedBFloat16Message));
+        TrainerLog.EmulatedBFloat16(_logger, step);
+    }
 
     internal static List<TrainableParameter> TrainableParameters(nn.Module model) =>
         model.named_parameters()
