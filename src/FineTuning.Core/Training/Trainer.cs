@@ -26,14 +26,14 @@ internal sealed class Trainer<TExample>
     private readonly IReadOnlyList<TExample>? _validation;
     private readonly IReadOnlyList<IModelAdapter> _adapters;
     private readonly string? _resumeFrom;
-    private readonly RunEvaluation<TExample> _evaluation;
+    private readonly EvaluationOptions _evaluation;
     private readonly IReadOnlyList<ITrainingCallback> _callbacks;
 
     public Trainer(nn.Module model, ITrainingObjective<TExample> objective, TrainingOptions options, ILogger logger,
         IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation, IReadOnlyList<IModelAdapter> adapters, string? resumeFrom,
         EvaluationOptions? evaluation = null, IReadOnlyList<ITrainingCallback>? callbacks = null)
     {
-        _evaluation = new RunEvaluation<TExample>(model, objective, validation, options.BatchSize, evaluation ?? new EvaluationOptions(), adapters, logger);
+        _evaluation = evaluation ?? new EvaluationOptions();
         _callbacks = callbacks ?? Array.Empty<ITrainingCallback>();
         _resumeFrom = resumeFrom;
         _model = model;
@@ -52,13 +52,6 @@ internal sealed class Trainer<TExample>
     {
         long microBatches = (examples + options.BatchSize - 1) / options.BatchSize;
         return (microBatches + options.GradientAccumulationSteps - 1) / options.GradientAccumulationSteps;
-    }
-
-    /// <summary>Whether validation runs after optimizer step <paramref name="step"/> (the run's final evaluation comes after the loop).</summary>
-    private bool EvaluatesAfter(long step, long totalSteps, long stepsPerEpoch)
-    {
-        if (_validation is null || step == totalSteps) return false;
-        return _options.EvaluateEverySteps > 0 ? step % _options.EvaluateEverySteps == 0 : step % stepsPerEpoch == 0;
     }
 
     public TrainingRun Run(IReadOnlyList<TExample> data, CancellationToken cancellationToken)
@@ -86,7 +79,7 @@ internal sealed class Trainer<TExample>
 
         var clock = Stopwatch.StartNew();
         var trimmer = new HeapTrimmer(clock, _options.HeapTrimEverySteps); // independent of TuneNativeAllocator
-        TrainingCallbacks? callbacks = null;
+        using var events = new TrainerEvents<TExample>(_model, _objective, _options, _validation, _adapters, _evaluation, _callbacks, trimmer, _logger);
         _model.train();
         ZeroGradients(trainable);
         var checkpointing = _options.GradientCheckpointing ? _model as ISupportsGradientCheckpointing : null;
@@ -95,22 +88,13 @@ internal sealed class Trainer<TExample>
         try
         {
             long resumedAt = resumeFolder is null ? 0 : Resume(resumeFolder, run, trainable, totalSteps);
-            callbacks = new TrainingCallbacks(_callbacks, _options);
-            callbacks.Begin(run);
-            if (emulatedBFloat16) WarnEmulatedBFloat16(run, resumedAt);
-            using BestWeights? best = _options.LoadBestAtEnd ? new BestWeights(_options.EarlyStopping ?? new EarlyStopping(), run.Evaluations.Count) : null;
+            events.Begin(run, resumedAt, emulatedBFloat16);
             if (_objective is IPreparingObjective<TExample> preparing)
             {
                 preparing.Prepare(_model, data, device, resuming: resumedAt > 0);
                 _model.train();
             }
-            _evaluation.BeforeTraining(device, resumed: resumedAt > 0);
-            if (_validation is not null && resumedAt == 0)
-            {
-                Evaluate(run, 0, device);
-                best?.Consider(run.Evaluations, trainable);
-                trimmer.After(null);
-            }
+            events.BeforeFirstStep(run, trainable, device, resumedAt);
             long step = 0, stepsPerEpoch = StepsPerEpoch(_options, data.Count);
             foreach ((int epoch, List<IReadOnlyList<TExample>> microBatches) in Steps(data))
             {
@@ -138,33 +122,14 @@ internal sealed class Trainer<TExample>
                     if (_options.LogEverySteps > 0 && (step % _options.LogEverySteps == 0 || step == totalSteps))
                         TrainerLog.StepDone(_logger, step, totalSteps, epoch, metrics.Loss, lr, metrics.GradientNorm);
                 }
-                if (EvaluatesAfter(step, totalSteps, stepsPerEpoch))
-                {
-                    Evaluate(run, step, device);
-                    best?.Consider(run.Evaluations, trainable);
-                    trimmer.After(null);
-                    if (_options.EarlyStopping?.ShouldStop(run.Evaluations) == true)
-                    {
-                        run.StoppedEarly = true;
-                        TrainerLog.StoppedEarly(_logger, step, _options.EarlyStopping.Patience);
-                        break;
-                    }
-                }
-                callbacks.Deliver(run);
+                if (events.AfterStep(run, step, totalSteps, stepsPerEpoch, trainable, device)) break; // stopped early
+                events.Deliver(run);
                 if (_options.CheckpointDirectory is not null && _options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step != totalSteps)
                     Checkpoint(run, step, trainable, totalSteps);
             }
-            if (_validation is not null && _evaluation.Final(run, device)) best?.Consider(run.Evaluations, trainable);
+            events.FinalEvaluation(run, trainable, device);
             if (_options.CheckpointDirectory is not null && run.StepsCompleted > resumedAt) Checkpoint(run, run.StepsCompleted, trainable, totalSteps);
-            if (best is not null && best.Restore(trainable))
-            {
-                // After the final checkpoint, which keeps the last state so that a resume continues the run.
-                run.BestEvaluation = best.Best;
-                TrainerLog.RestoredBest(_logger, best.Best!.Step, best.Best.Loss);
-            }
-            _evaluation.AfterTraining(run, device, clock.Elapsed);
-            run.Elapsed = clock.Elapsed;
-            callbacks.End(run);
+            events.End(run, trainable, device, clock);
         }
         catch (CheckpointException e) when (e.Run == run)
         {
@@ -179,7 +144,6 @@ internal sealed class Trainer<TExample>
         finally
         {
             if (checkpointing is not null) checkpointing.GradientCheckpointing = checkpointingBefore;
-            callbacks?.Dispose();
             ZeroGradients(trainable);
             _model.eval();
         }
@@ -276,16 +240,6 @@ internal sealed class Trainer<TExample>
             throw new CheckpointException(target, run, e);
         }
         TrainerLog.CheckpointSaved(_logger, folder, step);
-    }
-
-    /// <summary>Validation (with task metrics and the overfitting check; generation metrics at step 0): see <see cref="RunEvaluation{TExample}"/>.</summary>
-    private void Evaluate(TrainingRun run, long step, Device device) => _evaluation.Evaluate(run, step, device, withGeneration: step == 0);
-
-    /// <summary>After the callbacks began, so that they hear of it like any other warning.</summary>
-    private void WarnEmulatedBFloat16(TrainingRun run, long step)
-    {
-        run.WarningList.Add(new TrainingWarning(TrainerLog.EmulatedBFloat16Code, step, TrainerLog.EmulatedBFloat16Message));
-        TrainerLog.EmulatedBFloat16(_logger, step);
     }
 
     internal static List<TrainableParameter> TrainableParameters(nn.Module model) =>
