@@ -59,7 +59,8 @@ internal sealed class Trainer<TExample>
         if (_options.TuneNativeAllocator && NativeAllocator.TuneOnce()) TrainerLog.AllocatorTuned(_logger, NativeAllocator.Threshold);
         // A checkpoint this run cannot continue from (other seed, beyond the planned steps) is refused before the model
         // is touched; its tensors are checked against the adapted model in Resume, before anything is copied.
-        string? resumeFolder = _resumeFrom is null ? null : ResumeFolder();
+        var checkpoints = new RunCheckpoints(_options, _logger);
+        string? resumeFolder = _resumeFrom is null ? null : RunCheckpoints.Locate(_resumeFrom);
         if (resumeFolder is not null) Checkpoints.TrainingCheckpoint.ReadState(resumeFolder, _options.Seed, PlannedSteps(_options, data.Count));
         foreach (IModelAdapter adapter in _adapters) adapter.Apply(_model);
         Device device = torch.device(_options.Device);
@@ -87,7 +88,7 @@ internal sealed class Trainer<TExample>
         if (checkpointing is not null) checkpointing.GradientCheckpointing = true;
         try
         {
-            long resumedAt = resumeFolder is null ? 0 : Resume(resumeFolder, run, trainable, totalSteps);
+            long resumedAt = resumeFolder is null ? 0 : checkpoints.Resume(resumeFolder, run, trainable, totalSteps);
             events.Begin(run, resumedAt, emulatedBFloat16);
             if (_objective is IPreparingObjective<TExample> preparing)
             {
@@ -124,11 +125,11 @@ internal sealed class Trainer<TExample>
                 }
                 if (events.AfterStep(run, step, totalSteps, stepsPerEpoch, trainable, device)) break; // stopped early
                 events.Deliver(run);
-                if (_options.CheckpointDirectory is not null && _options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step != totalSteps)
-                    Checkpoint(run, step, trainable, totalSteps);
+                if (_options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step != totalSteps)
+                    checkpoints.Save(run, step, trainable, totalSteps);
             }
             events.FinalEvaluation(run, trainable, device);
-            if (_options.CheckpointDirectory is not null && run.StepsCompleted > resumedAt) Checkpoint(run, run.StepsCompleted, trainable, totalSteps);
+            if (run.StepsCompleted > resumedAt) checkpoints.Save(run, run.StepsCompleted, trainable, totalSteps);
             events.End(run, trainable, device, clock);
         }
         catch (CheckpointException e) when (e.Run == run)
@@ -210,36 +211,6 @@ internal sealed class Trainer<TExample>
             }
             if (step.Count > 0) yield return (epoch, step);
         }
-    }
-
-    private string ResumeFolder() =>
-        Checkpoints.TrainingCheckpoint.Latest(_resumeFrom!)
-        ?? throw new CheckpointException($"No checkpoint found at {_resumeFrom} (expected a trainer_state.json there or in a checkpoint-N sub-folder).");
-
-    private long Resume(string folder, TrainingRun run, List<TrainableParameter> trainable, long totalSteps)
-    {
-        Checkpoints.TrainerState state = Checkpoints.TrainingCheckpoint.Load(folder, trainable, run.Optimizer, _options.Seed, totalSteps);
-        run.HistoryList.AddRange(state.LogHistory);
-        run.EvaluationList.AddRange(state.Evaluations);
-        run.SkippedSteps = state.SkippedSteps;
-        TrainerLog.Resumed(_logger, folder, state.GlobalStep);
-        return state.GlobalStep;
-    }
-
-    private void Checkpoint(TrainingRun run, long step, List<TrainableParameter> trainable, long totalSteps)
-    {
-        var state = new Checkpoints.TrainerState(step, totalSteps, _options.Seed, run.SkippedSteps, run.HistoryList.ToArray(), run.EvaluationList.ToArray());
-        string folder;
-        try
-        {
-            folder = Checkpoints.TrainingCheckpoint.Save(_options.CheckpointDirectory!, state, trainable, run.Optimizer, _options.KeepCheckpoints);
-        }
-        catch (Exception e) when (e is IO.SaveException or System.IO.IOException or UnauthorizedAccessException)
-        {
-            string target = System.IO.Path.GetFullPath(System.IO.Path.Combine(_options.CheckpointDirectory!, Checkpoints.TrainingCheckpoint.FolderPrefix + step.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            throw new CheckpointException(target, run, e);
-        }
-        TrainerLog.CheckpointSaved(_logger, folder, step);
     }
 
     internal static List<TrainableParameter> TrainableParameters(nn.Module model) =>
