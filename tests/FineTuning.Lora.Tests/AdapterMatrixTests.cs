@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using FineTuning.Adapters;
+using FineTuning.Testing;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
@@ -18,9 +19,9 @@ namespace FineTuning.Lora.Tests;
 /// </summary>
 public sealed class AdapterMatrixTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("adapter-matrix").FullName;
+    private readonly TempDirectory _dir = new("adapter-matrix");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static Tensor Input(int seed)
     {
@@ -70,9 +71,9 @@ public sealed class AdapterMatrixTests : IDisposable
         baseModel.eval();
         Assert.False(baseModel.call(Input(3)).allclose(expected), "the perturbed adapter must change the output, or the round trip proves nothing");
 
-        c.Save(trained, _dir, adapter);
+        c.Save(trained, _dir.Path, adapter);
         using var fresh = new TinyBlock();
-        c.Load(fresh, _dir);
+        c.Load(fresh, _dir.Path);
         fresh.eval();
 
         Assert.True(fresh.call(Input(3)).equal(expected).all().item<bool>(), "same weights, same operations: bit-identical outputs");
