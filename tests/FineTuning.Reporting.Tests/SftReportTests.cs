@@ -6,7 +6,6 @@ using FineTuning.Models.Llama;
 using FineTuning.Sft;
 using FineTuning.Testing;
 using FineTuning.Training;
-using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
 using static TorchSharp.torch;
@@ -23,12 +22,7 @@ public sealed class SftReportTests
         var tokenizer = new ByteTokenizer();
         string data = folder.File("data.jsonl");
         File.WriteAllLines(data, Enumerable.Range(0, 10).Select(i => JsonSerializer.Serialize(new { prompt = $"Q{i}: two plus {i}?", completion = $" {i + 2}." })));
-        using var model = new LlamaForCausalLM(new LlamaConfig
-        {
-            HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 1, NumAttentionHeads = 2, NumKeyValueHeads = 1,
-            VocabSize = 259, MaxPositionEmbeddings = 128, TieWordEmbeddings = true,
-        });
-        using (var g = new torch.Generator(5)) model.InitializeWeights(g, std: 0.3);
+        using LlamaForCausalLM model = TinyModels.ByteLlama();
         Parameter embedding = model.named_parameters().Single(p => p.name == "model.embed_tokens.weight").parameter;
         using (no_grad()) embedding[tokenizer.EosId].zero_();
         embedding.requires_grad = false; // the EOS row stays untrained: an untrained_token warning at the end
