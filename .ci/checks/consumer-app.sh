@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Consumer check: packs the library packages to a temporary local feed, creates a NEW console app outside the
 # repository, adds the packages with exactly the `dotnet add package` lines of the README's Install section, and runs
-# .ci/checks/consumer-app/Program.cs (LoRA on stories260K or a tiny LLaMA: the loss must fall, then it generates).
+# .ci/checks/consumer-app/Program.cs (LoRA on stories260K or a tiny LLaMA: the loss must fall, then it generates, and
+# WithReport from FineTuning.Reporting must write the HTML report with its charts).
 # Exits non-zero on any failure. Takes about 2-4 minutes (most of it packing and building).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"

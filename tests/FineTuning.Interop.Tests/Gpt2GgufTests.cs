@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using FineTuning.Models.Gguf;
 using FineTuning.Models.Gpt2;
+using FineTuning.Testing;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
@@ -15,7 +16,7 @@ namespace FineTuning.Interop.Tests;
 public sealed class Gpt2GgufTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string[] Prompts = { "Hello world", "abc", "The 3 cats." };
-    private readonly TempFolder folder = new();
+    private readonly TempDirectory folder = new("ft-gguf-");
 
     public void Dispose() => folder.Dispose();
 

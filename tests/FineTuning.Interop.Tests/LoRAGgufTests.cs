@@ -20,7 +20,7 @@ namespace FineTuning.Interop.Tests;
 public sealed class LoRAGgufTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string[] Prompts = { "Once upon a time", "The cat sat on the", "Tom and Sue went" };
-    private readonly TempFolder folder = new();
+    private readonly TempDirectory folder = new("ft-gguf-");
 
     public void Dispose() => folder.Dispose();
 

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using FineTuning.Models.Gguf;
 using FineTuning.Models.Llama;
+using FineTuning.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -16,7 +17,7 @@ namespace FineTuning.Interop.Tests;
 public sealed class TinyModelGgufTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string[] Prompts = { "Hello world", "abc", "The 3 cats." };
-    private readonly TempFolder folder = new();
+    private readonly TempDirectory folder = new("ft-gguf-");
 
     public void Dispose() => folder.Dispose();
 

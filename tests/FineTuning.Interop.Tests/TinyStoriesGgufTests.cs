@@ -16,7 +16,7 @@ public sealed class TinyStoriesGgufTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string[] Prompts = { "Once upon a time", "Lily wanted to", "The cat sat on the", "One day, a big dog", "Tom and Sue went" };
     private const int NewTokens = 32;
-    private readonly TempFolder folder = new();
+    private readonly TempDirectory folder = new("ft-gguf-");
 
     public void Dispose() => folder.Dispose();
 

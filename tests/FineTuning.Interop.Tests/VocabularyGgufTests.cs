@@ -6,6 +6,7 @@ using FineTuning.Models.Gguf;
 using FineTuning.Models.Llama;
 using FineTuning.Models.Tests.Tokenizers;
 using FineTuning.Models.Tokenizers;
+using FineTuning.Testing;
 using Xunit;
 
 namespace FineTuning.Interop.Tests;
@@ -19,7 +20,7 @@ public sealed class VocabularyGgufTests : IDisposable
         "tabs\tand\nnew\n\nlines", "1234567 numbers 3.14159", "emoji 🙂👍 and 中文字符", "GPT-2's byte-level BPE: (a+b)*c = d/e",
     };
 
-    private readonly TempFolder folder = new();
+    private readonly TempDirectory folder = new("ft-gguf-");
 
     public void Dispose() => folder.Dispose();
 

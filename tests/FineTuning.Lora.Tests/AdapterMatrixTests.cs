@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using FineTuning.Adapters;
+using FineTuning.Testing;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
@@ -13,13 +14,14 @@ namespace FineTuning.Lora.Tests;
 /// <summary>
 /// The contract every adapter kind keeps, run over <see cref="AdapterCase.All"/> (LoRA variants and IA3): identity at
 /// initialisation, only adapter parameters train, save then load gives identical outputs, training lowers the loss and
-/// leaves the base alone, merge then unmerge, no tensor leaks. LoRA-only behaviour (disabling) is in <see cref="AdapterContractTests"/>.
+/// leaves the base alone, merge then unmerge, disabling gives the base model, no tensor leaks. LoRA-only behaviour is in
+/// <see cref="AdapterContractTests"/>.
 /// </summary>
 public sealed class AdapterMatrixTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("adapter-matrix").FullName;
+    private readonly TempDirectory _dir = new("adapter-matrix");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static Tensor Input(int seed)
     {
@@ -69,9 +71,9 @@ public sealed class AdapterMatrixTests : IDisposable
         baseModel.eval();
         Assert.False(baseModel.call(Input(3)).allclose(expected), "the perturbed adapter must change the output, or the round trip proves nothing");
 
-        c.Save(trained, _dir, adapter);
+        c.Save(trained, _dir.Path, adapter);
         using var fresh = new TinyBlock();
-        c.Load(fresh, _dir);
+        c.Load(fresh, _dir.Path);
         fresh.eval();
 
         Assert.True(fresh.call(Input(3)).equal(expected).all().item<bool>(), "same weights, same operations: bit-identical outputs");
@@ -100,6 +102,51 @@ public sealed class AdapterMatrixTests : IDisposable
         foreach ((string name, Parameter p) in model.named_parameters())
             Assert.True(p.allclose(weights[name], rtol: 0, atol: 1e-6), $"{name} restored");
         Assert.True(model.call(Input(2)).allclose(adapted, rtol: 1e-5, atol: 1e-6));
+    }
+
+    [Theory]
+    [MemberData(nameof(AdapterCase.Names), MemberType = typeof(AdapterCase))]
+    public void DisableAdapter_Perturbed_OutputIsTheBaseModelsBitForBit_NestedScopesRestore(string kind)
+    {
+        using var scope = NewDisposeScope();
+        AdapterCase c = AdapterCase.All[kind];
+        using var baseModel = new TinyBlock();
+        baseModel.eval();
+        Tensor expected = baseModel.call(Input(4));
+        using var model = new TinyBlock();
+        var adapter = Assert.IsAssignableFrom<IDisableableAdapter>(c.Create());
+        adapter.Apply(model);
+        c.Perturb(model, 5);
+        model.eval();
+        Tensor adapted = model.call(Input(4));
+        Assert.False(adapted.allclose(expected), "the perturbed adapter must change the output, or disabling proves nothing");
+
+        using (adapter.DisableAdapter(model))
+        {
+            // A disabled layer calls the very same base layer on the same weights: the same computation, bit for bit.
+            Assert.True(model.call(Input(4)).equal(expected).all().item<bool>(), "disabled: the base model's output");
+            using (adapter.DisableAdapter(model))
+            {
+            }
+            Assert.True(model.call(Input(4)).equal(expected).all().item<bool>(), "still disabled after an inner scope closed");
+        }
+
+        Assert.True(model.call(Input(4)).equal(adapted).all().item<bool>(), "enabled again: the adapted output");
+    }
+
+    [Theory]
+    [MemberData(nameof(AdapterCase.Names), MemberType = typeof(AdapterCase))]
+    public void DisableAdapter_WhileMerged_InvalidOperationSaysUnmergeFirst(string kind)
+    {
+        AdapterCase c = AdapterCase.All[kind];
+        using var model = new TinyBlock();
+        var adapter = Assert.IsAssignableFrom<IDisableableAdapter>(c.Create());
+        adapter.Apply(model);
+        c.Perturb(model, 5);
+        c.Merge(model);
+
+        var e = Assert.Throws<InvalidOperationException>(() => adapter.DisableAdapter(model));
+        Assert.Contains("Unmerge", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

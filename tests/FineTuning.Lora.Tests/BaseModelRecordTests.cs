@@ -21,14 +21,14 @@ namespace FineTuning.Lora.Tests;
 /// <summary>Adapters record the base they were trained on (base_model_name_or_path, task_type) and warn when loaded onto another.</summary>
 public sealed class BaseModelRecordTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("base-record").FullName;
+    private readonly TempDirectory _root = new("base-record");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _root.Dispose();
 
     /// <summary>A tiny LLaMA checkpoint folder (the same weights each time: only the folder tells two bases apart).</summary>
     private string BaseFolder(string name)
     {
-        string folder = Path.Combine(_root, name);
+        string folder = Path.Combine(_root.Path, name);
         using LlamaForCausalLM model = LlamaLoRATrainingTests.TinyLlama();
         HfCheckpoint.Save(model, folder);
         return folder;
@@ -43,7 +43,7 @@ public sealed class BaseModelRecordTests : IDisposable
     {
         using var scope = NewDisposeScope();
         string baseDir = BaseFolder("base");
-        string adapterDir = Path.Combine(_root, "ia3");
+        string adapterDir = Path.Combine(_root.Path, "ia3");
         using LlamaForCausalLM model = HfCheckpoint.Load<LlamaForCausalLM>(baseDir);
         Assert.Equal(baseDir, model.NameOrPath);
 
@@ -78,7 +78,7 @@ public sealed class BaseModelRecordTests : IDisposable
     public void LoRA_SavedOverFolderModel_RecordsBase_AndLoadOntoAnotherBaseWarns()
     {
         string baseDir = BaseFolder("base"), otherDir = BaseFolder("other");
-        string adapterDir = Path.Combine(_root, "lora");
+        string adapterDir = Path.Combine(_root.Path, "lora");
         using (LlamaForCausalLM model = HfCheckpoint.Load<LlamaForCausalLM>(baseDir))
         {
             new LoRAAdapter(new LoRAOptions { R = 2 }).Apply(model);
@@ -105,7 +105,7 @@ public sealed class BaseModelRecordTests : IDisposable
     [Fact]
     public void Save_UserSetNameAndTask_OverrideTheModels()
     {
-        string adapterDir = Path.Combine(_root, "named");
+        string adapterDir = Path.Combine(_root.Path, "named");
         using var model = new LlamaForCausalLM(new LlamaConfig
         {
             HiddenSize = 8, IntermediateSize = 16, NumHiddenLayers = 1, NumAttentionHeads = 2, VocabSize = 16, MaxPositionEmbeddings = 16,

@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using FineTuning.Adapters;
 using FineTuning.Lora.Peft;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -74,17 +75,11 @@ public sealed class FrozenBaseTests
         var ex = Assert.Throws<InvalidOperationException>(() => LoRA.Merge(model));
         Assert.Contains("cannot be merged", ex.Message, StringComparison.Ordinal);
 
-        string dir = Directory.CreateTempSubdirectory("qlora").FullName;
-        try
-        {
-            PeftAdapter.Save(model, dir);
-            using var fresh = new Holder(w);
-            PeftAdapter.Load(fresh, dir);
-            Assert.True(fresh.call(x).allclose(model.call(x), rtol: 0, atol: 0));
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        using var temp = new TempDirectory("qlora");
+        string dir = temp.Path;
+        PeftAdapter.Save(model, dir);
+        using var fresh = new Holder(w);
+        PeftAdapter.Load(fresh, dir);
+        Assert.True(fresh.call(x).allclose(model.call(x), rtol: 0, atol: 0));
     }
 }

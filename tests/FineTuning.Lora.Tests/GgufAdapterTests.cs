@@ -4,6 +4,7 @@ using System.Linq;
 using FineTuning.Lora.Gguf;
 using FineTuning.Models.Gguf;
 using FineTuning.Models.Llama;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -13,11 +14,11 @@ namespace FineTuning.Lora.Tests;
 /// <summary>Structure of the LoRA-adapter GGUF (llama.cpp itself checks it in FineTuning.Interop.Tests).</summary>
 public sealed class GgufAdapterTests : IDisposable
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("ft-gguf-lora-").FullName;
+    private readonly TempDirectory folder = new("ft-gguf-lora-");
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => folder.Dispose();
 
-    private string Target => Path.Combine(folder, "adapter.gguf");
+    private string Target => Path.Combine(folder.Path, "adapter.gguf");
 
     private static LlamaForCausalLM Adapted(LoRAOptions options, string modelType = "llama")
     {
@@ -100,7 +101,7 @@ public sealed class GgufAdapterTests : IDisposable
         using LlamaForCausalLM model = Adapted(new LoRAOptions { R = 2, UseDoRA = true });
         NotSupportedException e = Assert.Throws<NotSupportedException>(() => GgufAdapter.Save(model, Target));
         Assert.Contains("DoRA", e.Message, StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFiles(folder));
+        Assert.Empty(Directory.GetFiles(folder.Path));
     }
 
     [Fact]
@@ -111,7 +112,7 @@ public sealed class GgufAdapterTests : IDisposable
         using LlamaForCausalLM model = Adapted(options);
         NotSupportedException e = Assert.Throws<NotSupportedException>(() => GgufAdapter.Save(model, Target));
         Assert.Contains("trainable_token_indices", e.Message, StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFiles(folder));
+        Assert.Empty(Directory.GetFiles(folder.Path));
     }
 
     [Fact]
@@ -122,7 +123,7 @@ public sealed class GgufAdapterTests : IDisposable
         LoRA.Merge(model);
         Assert.Contains("merged", Assert.Throws<InvalidOperationException>(() => GgufAdapter.Save(model, Target)).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => GgufAdapter.Save(model, Target, tensorType: GgufTensorType.Q8_0));
-        Assert.Empty(Directory.GetFiles(folder));
+        Assert.Empty(Directory.GetFiles(folder.Path));
     }
 
     [Fact]
@@ -132,6 +133,6 @@ public sealed class GgufAdapterTests : IDisposable
         var vocabulary = new GgufVocabulary { Tokens = Enumerable.Range(0, 48).Select(i => $"t{i}").ToArray() };
         GgufExportException e = Assert.Throws<GgufExportException>(() => GgufExporter.Save(model, vocabulary, Target));
         Assert.Contains("base_layer", e.Message, StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFiles(folder));
+        Assert.Empty(Directory.GetFiles(folder.Path));
     }
 }

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using FineTuning.Lora.Peft;
+using FineTuning.Testing;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -10,16 +11,16 @@ namespace FineTuning.Lora.Tests;
 /// <summary>PeftAdapter.Hotswap (PEFT's hotswap_adapter): new weights in the live modules equal a fresh load.</summary>
 public sealed class HotswapTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("hotswap").FullName;
+    private readonly TempDirectory _dir = new("hotswap");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private string SaveAdapter(string name, LoRAOptions options, ulong seed)
     {
         using var model = new TinyBlock();
         new LoRAAdapter(options).Apply(model);
         AdapterContractTests.Perturb(model, seed);
-        string dir = Path.Combine(_dir, name);
+        string dir = Path.Combine(_dir.Path, name);
         PeftAdapter.Save(model, dir);
         return dir;
     }

@@ -8,6 +8,7 @@ using FineTuning.Lora.IA3;
 using FineTuning.Lora.Peft;
 using FineTuning.Models;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using FineTuning.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -19,9 +20,9 @@ namespace FineTuning.Lora.Tests;
 /// <summary>IA3's own semantics and PEFT file layout; the shared contract is in <see cref="AdapterMatrixTests"/>.</summary>
 public sealed class IA3Tests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("ia3").FullName;
+    private readonly TempDirectory _dir = new("ia3");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     /// <summary>y = (x Wᵀ + b) ⊙ l for attention modules, y = (x ⊙ l) Wᵀ + b for feedforward ones, by hand in float64.</summary>
     [Theory]
@@ -64,16 +65,16 @@ public sealed class IA3Tests : IDisposable
         using var model = new TinyBlock();
         var adapter = new IA3Adapter(new IA3Options { Targets = ModuleTargets.Names("q_proj", "v_proj"), FeedforwardModules = ModuleTargets.Names("v_proj") });
         adapter.Apply(model);
-        AdapterFiles.Save(model, _dir, adapter);
+        AdapterFiles.Save(model, _dir.Path, adapter);
 
-        using (SafeTensorsReader reader = SafeTensorsReader.Open(Path.Combine(_dir, AdapterFiles.WeightsFileName)))
+        using (SafeTensorsReader reader = SafeTensorsReader.Open(Path.Combine(_dir.Path, AdapterFiles.WeightsFileName)))
         {
             Assert.Equal(new[] { "base_model.model.model.q_proj.ia3_l", "base_model.model.model.v_proj.ia3_l" },
                 reader.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
             Assert.Equal(new long[] { 8, 1 }, reader.GetInfo("base_model.model.model.q_proj.ia3_l").GetShapeArray()); // attention: [out, 1]
             Assert.Equal(new long[] { 1, 8 }, reader.GetInfo("base_model.model.model.v_proj.ia3_l").GetShapeArray()); // feedforward: [1, in]
         }
-        var config = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, AdapterFiles.ConfigFileName)))!;
+        var config = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(_dir.Path, AdapterFiles.ConfigFileName)))!;
         Assert.Equal("IA3", (string?)config["peft_type"]);
         Assert.Equal(new[] { "q_proj", "v_proj" }, config["target_modules"]!.AsArray().Select(n => (string?)n));
         Assert.Equal(new[] { "v_proj" }, config["feedforward_modules"]!.AsArray().Select(n => (string?)n));
@@ -110,12 +111,12 @@ public sealed class IA3Tests : IDisposable
     public void Load_BadConfigField_ThrowsNamingFileAndField(string key, string json, string expected)
     {
         SaveTinyIA3();
-        string configPath = Path.Combine(_dir, AdapterFiles.ConfigFileName);
+        string configPath = Path.Combine(_dir.Path, AdapterFiles.ConfigFileName);
         var config = (JsonObject)JsonNode.Parse(File.ReadAllText(configPath))!;
         config[key] = JsonNode.Parse(json);
         File.WriteAllText(configPath, config.ToJsonString());
         using var fresh = new TinyBlock();
-        var ex = Assert.Throws<AdapterFileException>(() => PeftAdapter.Load(fresh, _dir));
+        var ex = Assert.Throws<AdapterFileException>(() => PeftAdapter.Load(fresh, _dir.Path));
         Assert.StartsWith(configPath, ex.Message, StringComparison.Ordinal);
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(fresh.named_modules(), m => m.module is IA3Linear);
@@ -125,13 +126,13 @@ public sealed class IA3Tests : IDisposable
     public void Load_WeightsWithoutOneVector_ThrowsNamingTheMissingKey()
     {
         SaveTinyIA3();
-        string weights = Path.Combine(_dir, AdapterFiles.WeightsFileName);
+        string weights = Path.Combine(_dir.Path, AdapterFiles.WeightsFileName);
         Dictionary<string, Tensor> tensors;
         using (SafeTensorsReader reader = SafeTensorsReader.Open(weights)) tensors = reader.LoadAll();
         tensors.Remove("base_model.model.model.v_proj.ia3_l");
         SafeTensorsWriter.Write(weights, tensors);
         using var fresh = new TinyBlock();
-        var ex = Assert.Throws<AdapterFileException>(() => PeftAdapter.Load(fresh, _dir));
+        var ex = Assert.Throws<AdapterFileException>(() => PeftAdapter.Load(fresh, _dir.Path));
         Assert.Contains("missing [base_model.model.model.v_proj.ia3_l]", ex.Message, StringComparison.Ordinal);
     }
 
@@ -140,7 +141,7 @@ public sealed class IA3Tests : IDisposable
     {
         SaveTinyIA3();
         using var fresh = new TinyBlock();
-        var ex = Assert.Throws<NotSupportedException>(() => PeftAdapter.Load(fresh, _dir, "other"));
+        var ex = Assert.Throws<NotSupportedException>(() => PeftAdapter.Load(fresh, _dir.Path, "other"));
         Assert.Contains("not supported yet", ex.Message, StringComparison.Ordinal);
     }
 
@@ -161,6 +162,6 @@ public sealed class IA3Tests : IDisposable
         using var model = new TinyBlock();
         var adapter = new IA3Adapter(new IA3Options { Targets = ModuleTargets.Names("q_proj", "v_proj"), FeedforwardModules = ModuleTargets.Names("v_proj") });
         adapter.Apply(model);
-        AdapterFiles.Save(model, _dir, adapter);
+        AdapterFiles.Save(model, _dir.Path, adapter);
     }
 }

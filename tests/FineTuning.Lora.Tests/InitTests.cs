@@ -144,22 +144,16 @@ public sealed class InitTests
         LoRALinear layer = Apply(model, LoRAInit.PiSSAFast(3));
         Tensor x = linspace(-1, 1, 15, dtype: ScalarType.Float64).reshape(3, 5);
         Tensor expected = model.call(x);
-        string dir = Directory.CreateTempSubdirectory("pissa").FullName;
-        try
-        {
-            PeftAdapter.Save(model, dir);
-            Assert.Equal("\"pissa_niter_3\"", JsonNode.Parse(File.ReadAllText(Path.Combine(dir, PeftAdapterConfig.FileName)))!["init_lora_weights"]!.ToJsonString());
-            // The adapter belongs on the residual base it was trained over: a load copies A and B and leaves the base alone.
-            (Sequential residual, _) = Layer();
-            using (no_grad()) ((Linear)residual.named_children().Single().module).weight!.copy_(Residual(layer));
-            PeftAdapter.Load(residual, dir);
-            Assert.True(residual.call(x).allclose(expected, rtol: 0, atol: 0));
-            Assert.Equal(LoRAInit.PiSSAFast(3), LoRA.Layers(residual).Single().Layer.OptionsOf("default")!.InitLoraWeights);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        using var temp = new TempDirectory("pissa");
+        string dir = temp.Path;
+        PeftAdapter.Save(model, dir);
+        Assert.Equal("\"pissa_niter_3\"", JsonNode.Parse(File.ReadAllText(Path.Combine(dir, PeftAdapterConfig.FileName)))!["init_lora_weights"]!.ToJsonString());
+        // The adapter belongs on the residual base it was trained over: a load copies A and B and leaves the base alone.
+        (Sequential residual, _) = Layer();
+        using (no_grad()) ((Linear)residual.named_children().Single().module).weight!.copy_(Residual(layer));
+        PeftAdapter.Load(residual, dir);
+        Assert.True(residual.call(x).allclose(expected, rtol: 0, atol: 0));
+        Assert.Equal(LoRAInit.PiSSAFast(3), LoRA.Layers(residual).Single().Layer.OptionsOf("default")!.InitLoraWeights);
     }
 
     [Fact]

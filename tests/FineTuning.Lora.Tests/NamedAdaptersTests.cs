@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using FineTuning.Lora.Peft;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -30,19 +31,13 @@ public sealed class NamedAdaptersTests
         Assert.False(first.allclose(second));
         Assert.False(second.allclose(baseOut));
 
-        string dir = Directory.CreateTempSubdirectory("named").FullName;
-        try
-        {
-            PeftAdapter.Save(model, dir, "first");
-            using var fresh = new TinyBlock();
-            PeftAdapter.Load(fresh, dir, "restored");
-            fresh.eval();
-            Assert.True(fresh.call(x).allclose(first, rtol: 0, atol: 0));
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        using var temp = new TempDirectory("named");
+        string dir = temp.Path;
+        PeftAdapter.Save(model, dir, "first");
+        using var fresh = new TinyBlock();
+        PeftAdapter.Load(fresh, dir, "restored");
+        fresh.eval();
+        Assert.True(fresh.call(x).allclose(first, rtol: 0, atol: 0));
         Assert.Throws<ArgumentException>(() => LoRA.SetActiveAdapter(model, "third"));
     }
 

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
 using FineTuning.Lora.Peft;
+using FineTuning.Testing;
 using FineTuning.Training;
 using Xunit;
 using static TorchSharp.torch;
@@ -13,9 +14,9 @@ namespace FineTuning.Lora.Tests;
 /// <summary>rank_pattern / alpha_pattern, layers_to_transform / layers_pattern and exclude_modules with PEFT's matching rules.</summary>
 public sealed class PatternTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("patterns").FullName;
+    private readonly TempDirectory _dir = new("patterns");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Theory]
     [InlineData("model.layers.0.q_proj", "q_proj")]        // a suffix after a '.'
@@ -99,9 +100,9 @@ public sealed class PatternTests : IDisposable
         model.eval();
         Tensor x = linspace(-1, 1, 16).reshape(2, 8);
         Tensor expected = model.call(x);
-        PeftAdapter.Save(model, _dir);
+        PeftAdapter.Save(model, _dir.Path);
 
-        JsonObject json = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, PeftAdapterConfig.FileName)))!.AsObject();
+        JsonObject json = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir.Path, PeftAdapterConfig.FileName)))!.AsObject();
         Assert.Equal("{\"layers\\\\.2\\\\.q_proj\":2}", json["rank_pattern"]!.ToJsonString());
         Assert.Equal("{\"q_proj\":16}", json["alpha_pattern"]!.ToJsonString());
         Assert.Equal("[0,2]", json["layers_to_transform"]!.ToJsonString());
@@ -110,19 +111,19 @@ public sealed class PatternTests : IDisposable
         Assert.Equal("[\"q_proj\"]", json["target_modules"]!.ToJsonString());
 
         using var fresh = new TinyStack();
-        PeftAdapter.Load(fresh, _dir);
+        PeftAdapter.Load(fresh, _dir.Path);
         fresh.eval();
         Assert.Equal(new[] { "model.layers.0.q_proj", "model.layers.2.q_proj" }, LoRA.Layers(fresh).Select(l => l.Name).ToArray());
         Assert.True(fresh.call(x).allclose(expected, rtol: 0, atol: 0));
-        string again = Path.Combine(_dir, "again");
+        string again = Path.Combine(_dir.Path, "again");
         PeftAdapter.Save(fresh, again);
-        Assert.Equal(File.ReadAllText(Path.Combine(_dir, PeftAdapterConfig.FileName)), File.ReadAllText(Path.Combine(again, PeftAdapterConfig.FileName)));
+        Assert.Equal(File.ReadAllText(Path.Combine(_dir.Path, PeftAdapterConfig.FileName)), File.ReadAllText(Path.Combine(again, PeftAdapterConfig.FileName)));
     }
 
     [Fact]
     public void Read_ConfigAsPeftWritesIt_GivesEveryFeatureField()
     {
-        string path = Path.Combine(_dir, PeftAdapterConfig.FileName);
+        string path = Path.Combine(_dir.Path, PeftAdapterConfig.FileName);
         // Fields as PEFT 0.1x writes them (an int layers_to_transform, a regex exclude_modules, an empty loftq_config, and fields we ignore).
         File.WriteAllText(path, """
             {"alpha_pattern": {"v_proj": 32}, "auto_mapping": null, "base_model_name_or_path": "m", "bias": "none",
@@ -152,7 +153,7 @@ public sealed class PatternTests : IDisposable
     [InlineData("\"exclude_modules\": 3", "exclude_modules")]
     public void Read_BadFeatureField_NamesTheField(string field, string expected)
     {
-        string path = Path.Combine(_dir, PeftAdapterConfig.FileName);
+        string path = Path.Combine(_dir.Path, PeftAdapterConfig.FileName);
         File.WriteAllText(path, "{\"peft_type\": \"LORA\", \"r\": 4, " + field + "}");
         var ex = Assert.Throws<AdapterFormatException>(() => PeftAdapterConfig.Read(path));
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);

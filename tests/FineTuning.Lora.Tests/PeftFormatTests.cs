@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text.Json;
 using FineTuning.Lora.Peft;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -13,9 +14,9 @@ namespace FineTuning.Lora.Tests;
 
 public sealed class PeftFormatTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("peft").FullName;
+    private readonly TempDirectory _dir = new("peft");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static Tensor Input() => linspace(-1, 1, 40).reshape(5, 8);
 
@@ -33,9 +34,9 @@ public sealed class PeftFormatTests : IDisposable
         trained.eval();
         Tensor expected = trained.call(Input());
 
-        PeftAdapter.Save(trained, _dir);
+        PeftAdapter.Save(trained, _dir.Path);
         using var fresh = new TinyBlock();
-        PeftAdapter.Load(fresh, _dir);
+        PeftAdapter.Load(fresh, _dir.Path);
         fresh.eval();
 
         Assert.True(fresh.call(Input()).equal(expected).all().item<bool>());
@@ -48,9 +49,9 @@ public sealed class PeftFormatTests : IDisposable
         var options = new LoRAOptions { R = 4, Alpha = 16, UseRsLoRA = true, Dropout = 0.05 };
         options.ModulesToSave.Add("classifier");
         new LoRAAdapter(options).Apply(model);
-        PeftAdapter.Save(model, _dir);
+        PeftAdapter.Save(model, _dir.Path);
 
-        using (SafeTensorsReader reader = SafeTensorsReader.Open(Path.Combine(_dir, "adapter_model.safetensors")))
+        using (SafeTensorsReader reader = SafeTensorsReader.Open(Path.Combine(_dir.Path, "adapter_model.safetensors")))
         {
             Assert.Equal(new[]
             {
@@ -60,7 +61,7 @@ public sealed class PeftFormatTests : IDisposable
             }, reader.Tensors.Select(t => t.Name).OrderBy(n => n, StringComparer.Ordinal));
             Assert.Equal(new long[] { 4, 8 }, reader.GetInfo("base_model.model.model.q_proj.lora_A.weight").GetShapeArray());
         }
-        using JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "adapter_config.json")));
+        using JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir.Path, "adapter_config.json")));
         JsonElement root = config.RootElement;
         Assert.Equal("LORA", root.GetProperty("peft_type").GetString());
         Assert.Equal(4, root.GetProperty("r").GetInt32());
@@ -78,7 +79,7 @@ public sealed class PeftFormatTests : IDisposable
     public void Load_HandWrittenPeftFixture_AppliesScaledLowRankUpdate()
     {
         using var scope = NewDisposeScope();
-        File.WriteAllText(Path.Combine(_dir, "adapter_config.json"), """
+        File.WriteAllText(Path.Combine(_dir.Path, "adapter_config.json"), """
             {
               "base_model_name_or_path": "tiny",
               "bias": "none",
@@ -99,7 +100,7 @@ public sealed class PeftFormatTests : IDisposable
             """);
         Tensor a = arange(16, dtype: ScalarType.Float32).reshape(2, 8).div(10);
         Tensor b = arange(16, dtype: ScalarType.Float32).reshape(8, 2).div(-20);
-        SafeTensorsWriter.Write(Path.Combine(_dir, "adapter_model.safetensors"), new Dictionary<string, Tensor>
+        SafeTensorsWriter.Write(Path.Combine(_dir.Path, "adapter_model.safetensors"), new Dictionary<string, Tensor>
         {
             ["base_model.model.model.v_proj.lora_A.weight"] = a,
             ["base_model.model.model.v_proj.lora_B.weight"] = b,
@@ -108,7 +109,7 @@ public sealed class PeftFormatTests : IDisposable
         var v = (TorchSharp.Modules.Linear)model.named_modules().First(m => m.name == "model.v_proj").module;
         Tensor w = v.weight!.detach().clone(), bias = v.bias!.detach().clone();
 
-        PeftAdapter.Load(model, _dir);
+        PeftAdapter.Load(model, _dir.Path);
         model.eval();
 
         var layer = (LoRALinear)model.named_modules().First(m => m.name == "model.v_proj").module;
@@ -123,12 +124,12 @@ public sealed class PeftFormatTests : IDisposable
     public void Load_HandWrittenDoRAFixture_MatchesPeftFormula()
     {
         using var scope = NewDisposeScope();
-        File.WriteAllText(Path.Combine(_dir, "adapter_config.json"),
+        File.WriteAllText(Path.Combine(_dir.Path, "adapter_config.json"),
             "{\"peft_type\": \"LORA\", \"r\": 2, \"lora_alpha\": 4, \"target_modules\": [\"q_proj\"], \"use_dora\": true}");
         Tensor a = arange(16, dtype: ScalarType.Float32).reshape(2, 8).div(10);
         Tensor b = arange(16, dtype: ScalarType.Float32).reshape(8, 2).div(-20);
         Tensor m = linspace(0.5, 2.0, 8);
-        SafeTensorsWriter.Write(Path.Combine(_dir, "adapter_model.safetensors"), new Dictionary<string, Tensor>
+        SafeTensorsWriter.Write(Path.Combine(_dir.Path, "adapter_model.safetensors"), new Dictionary<string, Tensor>
         {
             ["base_model.model.model.q_proj.lora_A.weight"] = a,
             ["base_model.model.model.q_proj.lora_B.weight"] = b,
@@ -138,7 +139,7 @@ public sealed class PeftFormatTests : IDisposable
         var q = (TorchSharp.Modules.Linear)model.named_modules().First(x => x.name == "model.q_proj").module;
         Tensor w = q.weight!.detach().clone(), bias = q.bias!.detach().clone();
 
-        PeftAdapter.Load(model, _dir);
+        PeftAdapter.Load(model, _dir.Path);
         model.eval();
 
         Tensor combined = w + b.matmul(a) * 2.0;
@@ -153,13 +154,13 @@ public sealed class PeftFormatTests : IDisposable
     [Fact]
     public void Load_MagnitudeWithoutUseDora_IsATypedError()
     {
-        File.WriteAllText(Path.Combine(_dir, "adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 2}");
-        SafeTensorsWriter.Write(Path.Combine(_dir, "adapter_model.safetensors"), new Dictionary<string, Tensor>
+        File.WriteAllText(Path.Combine(_dir.Path, "adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 2}");
+        SafeTensorsWriter.Write(Path.Combine(_dir.Path, "adapter_model.safetensors"), new Dictionary<string, Tensor>
         {
             ["base_model.model.model.q_proj.lora_magnitude_vector"] = ones(8),
         });
         using var model = new TinyBlock();
-        var ex = Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(model, _dir));
+        var ex = Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(model, _dir.Path));
         Assert.Contains("use_dora", ex.Message, StringComparison.Ordinal);
     }
 
@@ -168,10 +169,10 @@ public sealed class PeftFormatTests : IDisposable
     {
         using var other = new TinyBlock(dim: 6);
         new LoRAAdapter(new LoRAOptions { R = 2 }).Apply(other);
-        PeftAdapter.Save(other, _dir);
+        PeftAdapter.Save(other, _dir.Path);
         using var model = new TinyBlock(dim: 8);
 
-        var ex = Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(model, _dir));
+        var ex = Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(model, _dir.Path));
 
         Assert.Contains("base_model.model.model.q_proj.lora_A.weight", ex.Message, StringComparison.Ordinal);
         Assert.Contains("[2, 6]", ex.Message, StringComparison.Ordinal);
@@ -183,15 +184,15 @@ public sealed class PeftFormatTests : IDisposable
     public void Load_BadFolders_GiveTypedErrors()
     {
         using var model = new TinyBlock();
-        Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(model, _dir)); // nothing there
-        File.WriteAllText(Path.Combine(_dir, "adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": \"eight\"}");
-        File.WriteAllBytes(Path.Combine(_dir, "adapter_model.safetensors"), new byte[] { 1, 2, 3 });
-        var ex = Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(model, _dir));
+        Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(model, _dir.Path)); // nothing there
+        File.WriteAllText(Path.Combine(_dir.Path, "adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": \"eight\"}");
+        File.WriteAllBytes(Path.Combine(_dir.Path, "adapter_model.safetensors"), new byte[] { 1, 2, 3 });
+        var ex = Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(model, _dir.Path));
         Assert.Contains("\"r\"", ex.Message, StringComparison.Ordinal);
-        File.WriteAllText(Path.Combine(_dir, "adapter_config.json"), "{\"peft_type\": \"PREFIX_TUNING\", \"r\": 8}");
-        Assert.Contains("PREFIX_TUNING", Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(model, _dir)).Message, StringComparison.Ordinal);
-        File.WriteAllText(Path.Combine(_dir, "adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 8}");
-        Assert.Throws<SafeTensorsFormatException>(() => PeftAdapter.Load(model, _dir)); // the weights file is garbage
+        File.WriteAllText(Path.Combine(_dir.Path, "adapter_config.json"), "{\"peft_type\": \"PREFIX_TUNING\", \"r\": 8}");
+        Assert.Contains("PREFIX_TUNING", Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(model, _dir.Path)).Message, StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(_dir.Path, "adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 8}");
+        Assert.Throws<SafeTensorsFormatException>(() => PeftAdapter.Load(model, _dir.Path)); // the weights file is garbage
         Assert.Empty(LoRA.Layers(model));
     }
 }

@@ -102,23 +102,17 @@ public sealed class WeightedAdapterTests
         model.eval();
         Tensor x = linspace(-1, 1, 16, dtype: ScalarType.Float64).reshape(2, 8);
         Tensor expected = model.call(x);
-        string dir = Directory.CreateTempSubdirectory("weighted").FullName;
-        try
-        {
-            PeftAdapter.Save(model, dir, "mix");
-            JsonNode config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, PeftAdapterConfig.FileName)))!;
-            Assert.Equal(4, config["r"]!.GetValue<int>());
-            Assert.Equal(4.0, config["lora_alpha"]!.GetValue<double>());
-            using var fresh = new TinyBlock();
-            fresh.to(ScalarType.Float64);
-            PeftAdapter.Load(fresh, dir);
-            fresh.eval();
-            Assert.True(fresh.call(x).allclose(expected, rtol: 0, atol: 0));
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        using var temp = new TempDirectory("weighted");
+        string dir = temp.Path;
+        PeftAdapter.Save(model, dir, "mix");
+        JsonNode config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, PeftAdapterConfig.FileName)))!;
+        Assert.Equal(4, config["r"]!.GetValue<int>());
+        Assert.Equal(4.0, config["lora_alpha"]!.GetValue<double>());
+        using var fresh = new TinyBlock();
+        fresh.to(ScalarType.Float64);
+        PeftAdapter.Load(fresh, dir);
+        fresh.eval();
+        Assert.True(fresh.call(x).allclose(expected, rtol: 0, atol: 0));
     }
 
     [Fact]

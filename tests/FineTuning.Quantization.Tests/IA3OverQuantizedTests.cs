@@ -4,6 +4,7 @@ using System.Linq;
 using FineTuning.Adapters;
 using FineTuning.Lora.IA3;
 using FineTuning.Lora.Peft;
+using FineTuning.Testing;
 using FineTuning.Training;
 using TorchSharp;
 using Xunit;
@@ -14,9 +15,9 @@ namespace FineTuning.Quantization.Tests;
 /// <summary>IA3 composes with a quantized base through Core's IFrozenLinear, as LoRA does in QLoRA.</summary>
 public sealed class IA3OverQuantizedTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("ia3-quantized").FullName;
+    private readonly TempDirectory _dir = new("ia3-quantized");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static Tensor Input(int seed)
     {
@@ -67,10 +68,10 @@ public sealed class IA3OverQuantizedTests : IDisposable
             Assert.True(identity.call(Input(5)).equal(reference.call(Input(5))).all().item<bool>());
         }
 
-        AdapterFiles.Save(model, _dir, adapter);
+        AdapterFiles.Save(model, _dir.Path, adapter);
         model.eval();
         using TinyNet fresh = QuantizedNet();
-        PeftAdapter.Load(fresh, _dir);
+        PeftAdapter.Load(fresh, _dir.Path);
         fresh.eval();
         Assert.True(fresh.call(Input(7)).equal(model.call(Input(7))).all().item<bool>());
         Assert.Contains("not supported yet", Assert.Throws<NotSupportedException>(() => IA3Adapter.Merge(fresh)).Message, StringComparison.Ordinal);

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using FineTuning.Adapters;
 using FineTuning.Lora;
 using FineTuning.Lora.Peft;
+using FineTuning.Testing;
 using TorchSharp.Modules;
 using Xunit;
 using static TorchSharp.torch;
@@ -88,23 +89,17 @@ public sealed class LoftQTests
         model.eval();
         Tensor x = linspace(-1, 1, 128).reshape(2, 64);
         Tensor expected = model.call(x);
-        string dir = Directory.CreateTempSubdirectory("loftq").FullName;
-        try
-        {
-            PeftAdapter.Save(model, dir);
-            JsonNode config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, PeftAdapterConfig.FileName)))!;
-            Assert.Equal("loftq", config["init_lora_weights"]!.GetValue<string>());
-            Assert.Equal("{\"loftq_bits\":4,\"loftq_iter\":1}", config["loftq_config"]!.ToJsonString());
-            // With one iteration the base is quantize(W): a fresh base quantized the same way takes the adapter.
-            using var fresh = new TinyNet();
-            new QuantizationAdapter(QuantizationOptions.FromConfigFile(Path.Combine(dir, QuantizationConfigFile.FileName))).Apply(fresh);
-            PeftAdapter.Load(fresh, dir);
-            fresh.eval();
-            Assert.True(fresh.call(x).allclose(expected, rtol: 0, atol: 0));
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        using var temp = new TempDirectory("loftq");
+        string dir = temp.Path;
+        PeftAdapter.Save(model, dir);
+        JsonNode config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, PeftAdapterConfig.FileName)))!;
+        Assert.Equal("loftq", config["init_lora_weights"]!.GetValue<string>());
+        Assert.Equal("{\"loftq_bits\":4,\"loftq_iter\":1}", config["loftq_config"]!.ToJsonString());
+        // With one iteration the base is quantize(W): a fresh base quantized the same way takes the adapter.
+        using var fresh = new TinyNet();
+        new QuantizationAdapter(QuantizationOptions.FromConfigFile(Path.Combine(dir, QuantizationConfigFile.FileName))).Apply(fresh);
+        PeftAdapter.Load(fresh, dir);
+        fresh.eval();
+        Assert.True(fresh.call(x).allclose(expected, rtol: 0, atol: 0));
     }
 }

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using FineTuning.Quantization;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 
@@ -10,9 +11,9 @@ namespace FineTuning.Quantization.Tests;
 /// <summary>Layers swapped in by quantization take the mode of the layer they replace (no module comes back in training mode).</summary>
 public sealed class ModeTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("ft-quant-mode").FullName;
+    private readonly TempDirectory _dir = new("ft-quant-mode");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static void AssertAll(torch.nn.Module model, bool training) =>
         Assert.All(model.named_modules().Prepend(("(root)", model)), m => Assert.True(m.Item2.training == training, $"{m.Item1} is in the other mode"));
@@ -32,7 +33,7 @@ public sealed class ModeTests : IDisposable
     [Fact]
     public void QuantizedSafeTensorsLoad_IntoModelInEvalMode_LeavesEveryModuleInEvalMode()
     {
-        string path = Path.Combine(_dir, "model.safetensors");
+        string path = Path.Combine(_dir.Path, "model.safetensors");
         using (var saved = new TinyNet(seed: 1))
         {
             new QuantizationAdapter(new QuantizationOptions()).Apply(saved);

@@ -8,6 +8,7 @@ using FineTuning.Lora.Peft;
 using FineTuning.Models;
 using FineTuning.Models.Llama;
 using FineTuning.Quantization;
+using FineTuning.Testing;
 using FineTuning.Training;
 using TorchSharp;
 using Xunit;
@@ -58,23 +59,17 @@ public sealed class QLoRATests
         Assert.Throws<InvalidOperationException>(() => LoRA.Merge(model));
 
         // The adapter file is ordinary PEFT LoRA; loaded onto a freshly quantized copy it reproduces the outputs.
-        string dir = Directory.CreateTempSubdirectory("qlora").FullName;
-        try
-        {
-            PeftAdapter.Save(model, dir);
-            using LlamaForCausalLM fresh = TinyLlama();
-            new QuantizationAdapter(new QuantizationOptions { Type = QuantizationType.NF4 }).Apply(fresh);
-            PeftAdapter.Load(fresh, dir);
-            using var scope = NewDisposeScope();
-            Tensor ids = tensor(new long[] { 3, 4, 5, 6, 7 }).unsqueeze(0);
-            model.eval();
-            fresh.eval();
-            Assert.True(fresh.call(ids).allclose(model.call(ids), rtol: 0, atol: 0));
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        using var temp = new TempDirectory("qlora");
+        string dir = temp.Path;
+        PeftAdapter.Save(model, dir);
+        using LlamaForCausalLM fresh = TinyLlama();
+        new QuantizationAdapter(new QuantizationOptions { Type = QuantizationType.NF4 }).Apply(fresh);
+        PeftAdapter.Load(fresh, dir);
+        using var scope = NewDisposeScope();
+        Tensor ids = tensor(new long[] { 3, 4, 5, 6, 7 }).unsqueeze(0);
+        model.eval();
+        fresh.eval();
+        Assert.True(fresh.call(ids).allclose(model.call(ids), rtol: 0, atol: 0));
     }
 
     private static FineTuner<TokenSequence> Configure(FineTuner<TokenSequence> tuner) =>
@@ -162,59 +157,53 @@ public sealed class QLoRATests
         var quantization = new QuantizationOptions { Type = QuantizationType.NF4, DoubleQuantization = true, BlockSize = 32 };
         using TrainingRun run = Configure(FineTuner.For(model).WithQLoRA(quantization, r: 4, alpha: 8, targets: LoRATargets.Names("q_proj", "v_proj")))
             .Train(Counting(16, seed: 1));
-        string dir = Directory.CreateTempSubdirectory("qlora-config").FullName;
-        try
+        using var temp = new TempDirectory("qlora-config");
+        string dir = temp.Path;
+        run.SaveAdapter(dir);
+        string file = Path.Combine(dir, QuantizationConfigFile.FileName);
+        (JsonObject recorded, var modules) = QuantizationConfigFile.Read(file);
+        Assert.Equal("bitsandbytes", (string?)recorded["quant_method"]);
+        Assert.Equal("nf4", (string?)recorded["bnb_4bit_quant_type"]);
+        Assert.True((bool?)recorded["bnb_4bit_use_double_quant"]);
+        Assert.Equal(32, (int?)recorded["blocksize"]);
+        // Every quantized layer, by its path in the plain model, not only the 4 that carry adapters.
+        Assert.Equal(14, modules.Count);
+        Assert.Contains("model.layers.1.mlp.down_proj", modules);
+        Assert.Contains("model.layers.0.self_attn.q_proj", modules);
+
+        // The recorded settings rebuild the same base: identical outputs.
+        QuantizationOptions reread = QuantizationOptions.FromConfigFile(file);
+        Assert.Equal((QuantizationType.NF4, 32, true), (reread.Type, reread.BlockSize, reread.DoubleQuantization));
+        using LlamaForCausalLM same = TinyLlama();
+        new QuantizationAdapter(reread).Apply(same);
+        PeftAdapter.Load(same, dir);
+        using (var scope = NewDisposeScope())
         {
-            run.SaveAdapter(dir);
-            string file = Path.Combine(dir, QuantizationConfigFile.FileName);
-            (JsonObject recorded, var modules) = QuantizationConfigFile.Read(file);
-            Assert.Equal("bitsandbytes", (string?)recorded["quant_method"]);
-            Assert.Equal("nf4", (string?)recorded["bnb_4bit_quant_type"]);
-            Assert.True((bool?)recorded["bnb_4bit_use_double_quant"]);
-            Assert.Equal(32, (int?)recorded["blocksize"]);
-            // Every quantized layer, by its path in the plain model, not only the 4 that carry adapters.
-            Assert.Equal(14, modules.Count);
-            Assert.Contains("model.layers.1.mlp.down_proj", modules);
-            Assert.Contains("model.layers.0.self_attn.q_proj", modules);
-
-            // The recorded settings rebuild the same base: identical outputs.
-            QuantizationOptions reread = QuantizationOptions.FromConfigFile(file);
-            Assert.Equal((QuantizationType.NF4, 32, true), (reread.Type, reread.BlockSize, reread.DoubleQuantization));
-            using LlamaForCausalLM same = TinyLlama();
-            new QuantizationAdapter(reread).Apply(same);
-            PeftAdapter.Load(same, dir);
-            using (var scope = NewDisposeScope())
-            {
-                Tensor ids = tensor(new long[] { 5, 6, 7, 8, 9 }).unsqueeze(0);
-                model.eval();
-                same.eval();
-                Assert.True(same.call(ids).allclose(model.call(ids), rtol: 0, atol: 0));
-            }
-
-            // A plain base or one quantized otherwise is refused with the differences, and left unchanged.
-            using LlamaForCausalLM plain = TinyLlama();
-            var e = Assert.Throws<FineTuning.Lora.Peft.AdapterFormatException>(() => PeftAdapter.Load(plain, dir));
-            Assert.Contains(file, e.Message, StringComparison.Ordinal);
-            Assert.Contains("\"model.layers.0.mlp.down_proj\" is not a quantized layer of this model", e.Message, StringComparison.Ordinal);
-            Assert.Contains("QuantizationOptions.FromConfigFile", e.Message, StringComparison.Ordinal);
-            Assert.Empty(LoRA.Layers(plain));
-
-            using LlamaForCausalLM other = TinyLlama();
-            new QuantizationAdapter(new QuantizationOptions { Type = QuantizationType.FP4, BlockSize = 32 }).Apply(other);
-            e = Assert.Throws<FineTuning.Lora.Peft.AdapterFormatException>(() => PeftAdapter.Load(other, dir));
-            Assert.Contains("it is quantized with type fp4 instead of nf4, double quantization off instead of on (recorded)", e.Message, StringComparison.Ordinal);
-            Assert.Empty(LoRA.Layers(other));
-
-            // Saving an adapter over a plain base into the same folder removes the stale record.
-            using LlamaForCausalLM dense = TinyLlama();
-            new LoRAAdapter(new LoRAOptions { R = 2 }).Apply(dense);
-            PeftAdapter.Save(dense, dir);
-            Assert.False(File.Exists(file));
+            Tensor ids = tensor(new long[] { 5, 6, 7, 8, 9 }).unsqueeze(0);
+            model.eval();
+            same.eval();
+            Assert.True(same.call(ids).allclose(model.call(ids), rtol: 0, atol: 0));
         }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+
+        // A plain base or one quantized otherwise is refused with the differences, and left unchanged.
+        using LlamaForCausalLM plain = TinyLlama();
+        var e = Assert.Throws<FineTuning.Lora.Peft.AdapterFormatException>(() => PeftAdapter.Load(plain, dir));
+        Assert.Contains(file, e.Message, StringComparison.Ordinal);
+        Assert.Contains("\"model.layers.0.mlp.down_proj\" is not a quantized layer of this model", e.Message, StringComparison.Ordinal);
+        Assert.Contains("QuantizationOptions.FromConfigFile", e.Message, StringComparison.Ordinal);
+        Assert.Empty(LoRA.Layers(plain));
+
+        using LlamaForCausalLM other = TinyLlama();
+        new QuantizationAdapter(new QuantizationOptions { Type = QuantizationType.FP4, BlockSize = 32 }).Apply(other);
+        e = Assert.Throws<FineTuning.Lora.Peft.AdapterFormatException>(() => PeftAdapter.Load(other, dir));
+        Assert.Contains("it is quantized with type fp4 instead of nf4, double quantization off instead of on (recorded)", e.Message, StringComparison.Ordinal);
+        Assert.Empty(LoRA.Layers(other));
+
+        // Saving an adapter over a plain base into the same folder removes the stale record.
+        using LlamaForCausalLM dense = TinyLlama();
+        new LoRAAdapter(new LoRAOptions { R = 2 }).Apply(dense);
+        PeftAdapter.Save(dense, dir);
+        Assert.False(File.Exists(file));
     }
 
     [Theory]

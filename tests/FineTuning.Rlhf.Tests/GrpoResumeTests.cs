@@ -6,6 +6,7 @@ using FineTuning.Models;
 using FineTuning.Models.Llama;
 using FineTuning.Rlhf.Grpo;
 using FineTuning.Rlhf.Rewards;
+using FineTuning.Testing;
 using FineTuning.Training;
 using Xunit;
 using static TorchSharp.torch;
@@ -15,9 +16,9 @@ namespace FineTuning.Rlhf.Tests;
 public sealed class GrpoResumeTests : IDisposable
 {
     private static readonly CharTokenizer Tokenizer = new();
-    private readonly string _dir = Directory.CreateTempSubdirectory("grpo-ckpt").FullName;
+    private readonly TempDirectory _dir = new("grpo-ckpt");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     /// <summary>The vowel reward, recording every completion it scores (in order) so that runs can be compared sample by sample.</summary>
     private static IRewardFunction RecordingVowels(List<string> log) => RewardFunction.Create("vowels", (p, c) =>
@@ -53,14 +54,14 @@ public sealed class GrpoResumeTests : IDisposable
         using TrainingRun straightRun = Builder(straightModel, straight, null).Train(prompts);
 
         using (LlamaForCausalLM model = PreferenceTrainingTests.TinyLlama())
-        using (TrainingRun checkpointed = Builder(model, Objective(new List<string>()), _dir).Train(prompts))
+        using (TrainingRun checkpointed = Builder(model, Objective(new List<string>()), _dir.Path).Train(prompts))
             Assert.Equal(straightRun.History.Select(h => h.Loss), checkpointed.History.Select(h => h.Loss));
 
         // Step 5 starts a generation cycle (NumIterations = 2): the resumed run must sample what the straight run sampled.
         var resumedLog = new List<string>();
         GrpoObjective resumed = Objective(resumedLog);
         using LlamaForCausalLM resumedModel = PreferenceTrainingTests.TinyLlama(seed: 99); // other weights: the checkpoint overwrites them
-        using TrainingRun resumedRun = Builder(resumedModel, resumed, _dir).ResumeFrom(Path.Combine(_dir, "checkpoint-4")).Train(prompts);
+        using TrainingRun resumedRun = Builder(resumedModel, resumed, _dir.Path).ResumeFrom(Path.Combine(_dir.Path, "checkpoint-4")).Train(prompts);
 
         Assert.Equal(straightRun.History.Select(h => h.Loss), resumedRun.History.Select(h => h.Loss));
         int tail = resumed.History.Count;
@@ -79,12 +80,12 @@ public sealed class GrpoResumeTests : IDisposable
     {
         string[] prompts = GrpoTrainingTests.Prompts(10, seed: 1);
         using (LlamaForCausalLM model = PreferenceTrainingTests.TinyLlama())
-        using (Builder(model, Objective(new List<string>()), _dir).WithOptions(o => o.MaxSteps = 4).Train(prompts))
+        using (Builder(model, Objective(new List<string>()), _dir.Path).WithOptions(o => o.MaxSteps = 4).Train(prompts))
         {
         }
         using LlamaForCausalLM resumedModel = PreferenceTrainingTests.TinyLlama();
         var e = Assert.Throws<NotSupportedException>(() =>
-            Builder(resumedModel, Objective(new List<string>()), _dir).WithOptions(o => o.MaxSteps = 4).ResumeFrom(Path.Combine(_dir, "checkpoint-3")).Train(prompts));
+            Builder(resumedModel, Objective(new List<string>()), _dir.Path).WithOptions(o => o.MaxSteps = 4).ResumeFrom(Path.Combine(_dir.Path, "checkpoint-3")).Train(prompts));
         Assert.Contains("not supported yet", e.Message, StringComparison.Ordinal);
         Assert.Contains("step 4", e.Message, StringComparison.Ordinal);
     }

@@ -8,6 +8,7 @@ using FineTuning.Lora.Peft;
 using FineTuning.Models.Llama;
 using FineTuning.Models.SafeTensors;
 using FineTuning.Rlhf.Rewards;
+using FineTuning.Testing;
 using FineTuning.Training;
 using TorchSharp;
 using Xunit;
@@ -114,31 +115,25 @@ public sealed class LlamaRewardHeadTests
         Assert.True(accuracy >= 0.8, $"held-out accuracy {beforeAccuracy:P0} -> {accuracy:P0} (margin {beforeMargin:F3} -> {margin:F3})");
         Assert.True(margin > beforeMargin + 0.5, $"held-out mean margin {beforeMargin:F3} -> {margin:F3}");
 
-        string dir = Directory.CreateTempSubdirectory("llama-rm").FullName;
-        try
+        using var temp = new TempDirectory("llama-rm");
+        string dir = temp.Path;
+        run.SaveAdapter(dir);
+        JsonNode config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "adapter_config.json")))!;
+        Assert.Equal("SEQ_CLS", (string?)config["task_type"]);
+        Assert.Equal(new[] { "score" }, config["modules_to_save"]!.AsArray().Select(n => (string?)n));
+        using (SafeTensorsReader weights = SafeTensorsReader.Open(Path.Combine(dir, PeftAdapter.WeightsFileName)))
         {
-            run.SaveAdapter(dir);
-            JsonNode config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "adapter_config.json")))!;
-            Assert.Equal("SEQ_CLS", (string?)config["task_type"]);
-            Assert.Equal(new[] { "score" }, config["modules_to_save"]!.AsArray().Select(n => (string?)n));
-            using (SafeTensorsReader weights = SafeTensorsReader.Open(Path.Combine(dir, PeftAdapter.WeightsFileName)))
-            {
-                string[] names = weights.Tensors.Select(t => t.Name).ToArray();
-                Assert.Contains("base_model.model.score.weight", names);
-                Assert.Contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", names);
-            }
+            string[] names = weights.Tensors.Select(t => t.Name).ToArray();
+            Assert.Contains("base_model.model.score.weight", names);
+            Assert.Contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", names);
+        }
 
-            // Loaded onto a fresh copy of the base, the adapter and head reproduce the trained model's rewards.
-            using LlamaForSequenceClassification fresh = RewardModel();
-            PeftAdapter.Load(fresh, dir);
-            IReadOnlyList<int>[] texts = heldOut.Take(8).SelectMany(p => new[] { p.ChosenIds, p.RejectedIds }).ToArray();
-            double[] expected = RewardScorer.Score(model, texts), actual = RewardScorer.Score(fresh, texts);
-            for (int i = 0; i < texts.Length; i++) Assert.Equal(expected[i], actual[i], 5);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        // Loaded onto a fresh copy of the base, the adapter and head reproduce the trained model's rewards.
+        using LlamaForSequenceClassification fresh = RewardModel();
+        PeftAdapter.Load(fresh, dir);
+        IReadOnlyList<int>[] texts = heldOut.Take(8).SelectMany(p => new[] { p.ChosenIds, p.RejectedIds }).ToArray();
+        double[] expected = RewardScorer.Score(model, texts), actual = RewardScorer.Score(fresh, texts);
+        for (int i = 0; i < texts.Length; i++) Assert.Equal(expected[i], actual[i], 5);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System;
+using FineTuning.Models.Llama;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -13,6 +14,22 @@ public static class TinyModels
     {
         var model = new Mlp(inputs, hidden, outputs);
         Initialise(model, seed);
+        return model;
+    }
+
+    /// <summary>
+    /// A one-layer LLaMA over <see cref="ByteTokenizer"/>'s 259 ids (hidden 16, tied head), weights N(0, 0.3²) from
+    /// generator seed 5: what the SFT tests train.
+    /// </summary>
+    public static LlamaForCausalLM ByteLlama()
+    {
+        var model = new LlamaForCausalLM(new LlamaConfig
+        {
+            HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 1, NumAttentionHeads = 2, NumKeyValueHeads = 1,
+            VocabSize = 259, MaxPositionEmbeddings = 128, TieWordEmbeddings = true,
+        });
+        using var g = new Generator(5);
+        model.InitializeWeights(g, std: 0.3);
         return model;
     }
 

@@ -1,6 +1,7 @@
 // A consumer of the FineTuning packages, built by .ci/checks/consumer-app.sh outside the repository from the packed
 // packages alone (the README's `dotnet add package` lines): LoRA-fine-tunes stories260K when FINETUNING_MODELS_DIR
-// holds it, else a tiny random LLaMA with a character tokenizer, checks that the loss fell, and generates.
+// holds it, else a tiny random LLaMA with a character tokenizer, checks that the loss fell, generates, and checks that
+// WithReport (FineTuning.Reporting) wrote the HTML report with its charts.
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -11,6 +12,7 @@ using FineTuning.Lora;
 using FineTuning.Models;
 using FineTuning.Models.Llama;
 using FineTuning.Models.Tokenizers;
+using FineTuning.Reporting;
 using FineTuning.Training;
 using TorchSharp;
 
@@ -54,10 +56,12 @@ var greedy = new GenerationOptions { MaxNewTokens = 24 };
 const string prompt = "Tom found a";
 model.eval();
 string before = generator.Generate(prompt, greedy);
+string reportDir = Path.Combine(Environment.CurrentDirectory, "report");
 
 using TrainingRun run = FineTuner.For(model)
     .WithLoRA(r: 8, alpha: 16, targets: LoRATargets.AllLinear)
     .WithOptions(o => { o.Epochs = 8; o.BatchSize = 4; o.LearningRate = 1e-2; o.LogEverySteps = 0; o.Seed = 1; })
+    .WithReport(reportDir, new TrainingReportOptions { ChartWidth = 400, ChartHeight = 250 })
     .Train(data);
 model.eval();
 string after = generator.Generate(prompt, greedy);
@@ -76,6 +80,16 @@ if (!(last < first))
 if (after.Length == 0)
 {
     Console.Error.WriteLine("FAILED: generation produced no text");
+    return 1;
+}
+
+string page = Path.Combine(reportDir, "report.html");
+string html = File.Exists(page) ? File.ReadAllText(page) : "";
+int charts = html.Split("<img src=\"data:image/png;base64,").Length - 1;
+Console.WriteLine($"report: {page} ({html.Length} characters, {charts} embedded charts)");
+if (charts == 0 || !File.Exists(Path.Combine(reportDir, "loss.png")))
+{
+    Console.Error.WriteLine("FAILED: WithReport did not write report.html with its charts and loss.png");
     return 1;
 }
 

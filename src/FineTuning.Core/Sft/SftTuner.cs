@@ -1,12 +1,12 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Threading;
 using FineTuning.Adapters;
 using FineTuning.Data;
 using FineTuning.Data.Templates;
+using FineTuning.Evaluation;
 using FineTuning.Models;
 using FineTuning.Models.Tokenizers;
 using FineTuning.Training;
@@ -80,6 +80,23 @@ public sealed class SftTuner
     /// <summary>Applies <paramref name="adapter"/> when the run starts (extension packages add <c>WithLoRA</c> through this).</summary>
     public SftTuner WithAdapter(IModelAdapter adapter) => With(_tuner.WithAdapter(adapter));
 
+    /// <summary>
+    /// Changes the evaluation options (task metrics, generation metrics, forgetting, the prompting baseline), as
+    /// <see cref="FineTuner{TExample}.WithEvaluation(Action{EvaluationOptions})"/>. Generation metrics and the prompting
+    /// baseline need the validation split (<see cref="SftOptions.ValidationFraction"/> above 0).
+    /// </summary>
+    public SftTuner WithEvaluation(Action<EvaluationOptions> configure) => With(_tuner.WithEvaluation(configure));
+
+    /// <summary>Evaluates with a copy of <paramref name="evaluation"/>, as <see cref="FineTuner{TExample}.WithEvaluation(EvaluationOptions)"/>.</summary>
+    public SftTuner WithEvaluation(EvaluationOptions evaluation) => With(_tuner.WithEvaluation(evaluation));
+
+    /// <summary>
+    /// Calls <paramref name="callback"/> at the run's start, after each step, evaluation and warning (the
+    /// <c>untrained_token</c> warnings included), and at its end, as <see cref="FineTuner{TExample}.WithCallback"/>
+    /// (the Reporting package's <c>WithReport</c> adds one).
+    /// </summary>
+    public SftTuner WithCallback(ITrainingCallback callback) => With(_tuner.WithCallback(callback));
+
     /// <summary>Reports every optimizer step to <paramref name="progress"/>.</summary>
     public SftTuner WithProgress(IProgress<TrainingProgress> progress) => With(_tuner.WithProgress(progress));
 
@@ -112,55 +129,27 @@ public sealed class SftTuner
 
         IReadOnlyList<UntrainedToken> untrained = UntrainedTokens.Find(model, data.EndTokens);
         // No dispose scope around the run: what training creates (adapter parameters, optimizer state) must outlive this call.
-        Dictionary<(int, string), Tensor> before = untrained.ToDictionary(u => (u.Id, u.Module), u => Row(model, u.Module, u.Id));
-        TrainingRun run;
-        try
-        {
-            run = _sft.Packing ? TrainPacked(data, logger, cancellationToken) : TrainSequences(data, logger, cancellationToken);
-            foreach (UntrainedToken u in untrained)
-            {
-                bool unchanged;
-                using (torch.NewDisposeScope()) unchanged = Row(model, u.Module, u.Id).equal(before[(u.Id, u.Module)]).all().item<bool>();
-                if (!unchanged) continue; // the run trained this row
-                string text = _tokenizer.Decode(new[] { u.Id });
-                string message = string.Create(CultureInfo.InvariantCulture,
-                    $"Token {u.Id}{(text.Length > 0 ? $" (\"{text}\")" : "")} ends the learned turns, but its row in {u.Module} looks untrained ({u.Reason}) and this run did not change it: " +
-                    $"the model can hardly learn to emit it. Train that row: LoRA's TrainableTokenIndices = [{u.Id}] (PEFT's trainable_token_indices), or fine-tune fully.");
-                run.WarningList.Add(new TrainingWarning("untrained_token", run.StepsCompleted, message));
-                SftLog.UntrainedToken(logger, message);
-            }
-        }
-        finally
-        {
-            foreach (Tensor t in before.Values) t.Dispose();
-        }
-
+        using var check = new UntrainedTokenCheck(model, untrained, _tokenizer, logger);
+        FineTuner<TokenSequence> tuner = untrained.Count == 0 ? _tuner : _tuner.WithCallback(check);
+        TrainingRun run = _sft.Packing ? TrainPacked(tuner, data, logger, cancellationToken) : TrainSequences(tuner, data, logger, cancellationToken);
         return new SftRun(run, data.Contents.Format, data.Template, data.Labeler, data.Report, data.Train, data.Validation, data.ValidationChats, data.Contents.Skipped, untrained);
     }
 
-    private TrainingRun TrainSequences(SftData data, ILogger logger, CancellationToken cancellationToken)
+    private static TrainingRun TrainSequences(FineTuner<TokenSequence> tuner, SftData data, ILogger logger, CancellationToken cancellationToken)
     {
         SftLog.Labeled(logger, data.Train.Sequences.Count, data.Train.Dropped.Count, data.Train.Truncated, data.Validation?.Sequences.Count ?? 0, data.Train.Sequences.Count, "");
-        FineTuner<TokenSequence> tuner = data.Validation is null ? _tuner : _tuner.WithValidation(data.Validation.Sequences);
+        if (data.Validation is not null) tuner = tuner.WithValidation(data.Validation.Sequences);
         return tuner.Train(data.Train.Sequences, cancellationToken);
     }
 
-    private TrainingRun TrainPacked(SftData data, ILogger logger, CancellationToken cancellationToken)
+    private TrainingRun TrainPacked(FineTuner<TokenSequence> sequences, SftData data, ILogger logger, CancellationToken cancellationToken)
     {
         IReadOnlyList<PackedSequence> rows = SequencePacker.Pack(data.Train.Sequences, _sft.MaxLength);
         SftLog.Labeled(logger, data.Train.Sequences.Count, data.Train.Dropped.Count, data.Train.Truncated, data.Validation?.Sequences.Count ?? 0, rows.Count,
             $" packed into rows of <= {_sft.MaxLength} tokens");
-        FineTuner<PackedSequence> tuner = _tuner.WithObjective(new PackedCausalLMObjective());
+        FineTuner<PackedSequence> tuner = sequences.WithObjective(new PackedCausalLMObjective());
         if (data.Validation is not null) tuner = tuner.WithValidation(SequencePacker.Pack(data.Validation.Sequences, _sft.MaxLength));
         return tuner.Train(rows, cancellationToken);
-    }
-
-    /// <summary>A copy of row <paramref name="id"/> of the named embedding or head as the model computes with it now.</summary>
-    private static Tensor Row(nn.Module model, string module, int id)
-    {
-        using var scope = torch.NewDisposeScope();
-        nn.Module m = model.named_modules().First(x => x.name == module).module;
-        return TokenEmbeddings.Weight(m)[id].clone().MoveToOuterDisposeScope();
     }
 
     private SftTuner With(FineTuner<TokenSequence> tuner) => new(tuner, _tokenizer, _template, _sft, _loggerFactory, _contextLength);

@@ -8,7 +8,7 @@ internal static class ParameterDTypes
 {
     /// <summary>The parameter dtype of a run on <paramref name="device"/>.</summary>
     public static ScalarType Resolve(TrainingOptions options, DeviceType device) =>
-        options.DTypePolicy == DTypePolicy.Auto ? Auto(device, CpuFeatures.HasNativeBFloat16) : options.ParameterDType;
+        options.DTypePolicy == DTypePolicy.Auto ? Auto(device, options.NativeBFloat16()) : options.ParameterDType;
 
     /// <summary>
     /// The <see cref="DTypePolicy.Auto"/> rule: bf16 on a CPU with native bf16 matrix instructions (avx512_bf16 or AMX),

@@ -26,14 +26,14 @@ internal sealed class Trainer<TExample>
     private readonly IReadOnlyList<TExample>? _validation;
     private readonly IReadOnlyList<IModelAdapter> _adapters;
     private readonly string? _resumeFrom;
-    private readonly RunEvaluation<TExample> _evaluation;
+    private readonly EvaluationOptions _evaluation;
     private readonly IReadOnlyList<ITrainingCallback> _callbacks;
 
     public Trainer(nn.Module model, ITrainingObjective<TExample> objective, TrainingOptions options, ILogger logger,
         IProgress<TrainingProgress>? progress, IReadOnlyList<TExample>? validation, IReadOnlyList<IModelAdapter> adapters, string? resumeFrom,
         EvaluationOptions? evaluation = null, IReadOnlyList<ITrainingCallback>? callbacks = null)
     {
-        _evaluation = new RunEvaluation<TExample>(model, objective, validation, options.BatchSize, evaluation ?? new EvaluationOptions(), adapters, logger);
+        _evaluation = evaluation ?? new EvaluationOptions();
         _callbacks = callbacks ?? Array.Empty<ITrainingCallback>();
         _resumeFrom = resumeFrom;
         _model = model;
@@ -54,26 +54,19 @@ internal sealed class Trainer<TExample>
         return (microBatches + options.GradientAccumulationSteps - 1) / options.GradientAccumulationSteps;
     }
 
-    /// <summary>Whether validation runs after optimizer step <paramref name="step"/> (the run's final evaluation comes after the loop).</summary>
-    private bool EvaluatesAfter(long step, long totalSteps, long stepsPerEpoch)
-    {
-        if (_validation is null || step == totalSteps) return false;
-        return _options.EvaluateEverySteps > 0 ? step % _options.EvaluateEverySteps == 0 : step % stepsPerEpoch == 0;
-    }
-
     public TrainingRun Run(IReadOnlyList<TExample> data, CancellationToken cancellationToken)
     {
         if (_options.TuneNativeAllocator && NativeAllocator.TuneOnce()) TrainerLog.AllocatorTuned(_logger, NativeAllocator.Threshold);
         // A checkpoint this run cannot continue from (other seed, beyond the planned steps) is refused before the model
         // is touched; its tensors are checked against the adapted model in Resume, before anything is copied.
-        string? resumeFolder = _resumeFrom is null ? null : ResumeFolder();
+        var checkpoints = new RunCheckpoints(_options, _logger);
+        string? resumeFolder = _resumeFrom is null ? null : RunCheckpoints.Locate(_resumeFrom);
         if (resumeFolder is not null) Checkpoints.TrainingCheckpoint.ReadState(resumeFolder, _options.Seed, PlannedSteps(_options, data.Count));
         foreach (IModelAdapter adapter in _adapters) adapter.Apply(_model);
         Device device = torch.device(_options.Device);
         ScalarType dtype = ParameterDTypes.Resolve(_options, device.type);
         if (_options.DTypePolicy == DTypePolicy.Auto) TrainerLog.AutoDType(_logger, dtype.ToString(), device.type.ToString());
-        if (dtype == ScalarType.BFloat16 && device.type == DeviceType.CPU && CpuFeatures.HasNativeBFloat16 == false)
-            TrainerLog.EmulatedBFloat16(_logger);
+        bool emulatedBFloat16 = dtype == ScalarType.BFloat16 && device.type == DeviceType.CPU && _options.NativeBFloat16() == false;
         _model.to(dtype).to(device); // before the optimizer: .to() replaces parameters
         List<TrainableParameter> trainable = TrainableParameters(_model);
         if (trainable.Count == 0) throw new InvalidConfigurationException(new[] { "The model has no trainable parameters (every parameter has requires_grad = false)." });
@@ -87,7 +80,7 @@ internal sealed class Trainer<TExample>
 
         var clock = Stopwatch.StartNew();
         var trimmer = new HeapTrimmer(clock, _options.HeapTrimEverySteps); // independent of TuneNativeAllocator
-        TrainingCallbacks? callbacks = null;
+        using var events = new TrainerEvents<TExample>(_model, _objective, _options, _validation, _adapters, _evaluation, _callbacks, trimmer, _logger);
         _model.train();
         ZeroGradients(trainable);
         var checkpointing = _options.GradientCheckpointing ? _model as ISupportsGradientCheckpointing : null;
@@ -95,22 +88,14 @@ internal sealed class Trainer<TExample>
         if (checkpointing is not null) checkpointing.GradientCheckpointing = true;
         try
         {
-            long resumedAt = resumeFolder is null ? 0 : Resume(resumeFolder, run, trainable, totalSteps);
-            callbacks = new TrainingCallbacks(_callbacks, _options);
-            callbacks.Begin(run);
-            using BestWeights? best = _options.LoadBestAtEnd ? new BestWeights(_options.EarlyStopping ?? new EarlyStopping(), run.Evaluations.Count) : null;
+            long resumedAt = resumeFolder is null ? 0 : checkpoints.Resume(resumeFolder, run, trainable, totalSteps);
+            events.Begin(run, resumedAt, emulatedBFloat16);
             if (_objective is IPreparingObjective<TExample> preparing)
             {
                 preparing.Prepare(_model, data, device, resuming: resumedAt > 0);
                 _model.train();
             }
-            _evaluation.BeforeTraining(device, resumed: resumedAt > 0);
-            if (_validation is not null && resumedAt == 0)
-            {
-                Evaluate(run, 0, device);
-                best?.Consider(run.Evaluations, trainable);
-                trimmer.After(null);
-            }
+            events.BeforeFirstStep(run, trainable, device, resumedAt);
             long step = 0, stepsPerEpoch = StepsPerEpoch(_options, data.Count);
             foreach ((int epoch, List<IReadOnlyList<TExample>> microBatches) in Steps(data))
             {
@@ -138,33 +123,14 @@ internal sealed class Trainer<TExample>
                     if (_options.LogEverySteps > 0 && (step % _options.LogEverySteps == 0 || step == totalSteps))
                         TrainerLog.StepDone(_logger, step, totalSteps, epoch, metrics.Loss, lr, metrics.GradientNorm);
                 }
-                if (EvaluatesAfter(step, totalSteps, stepsPerEpoch))
-                {
-                    Evaluate(run, step, device);
-                    best?.Consider(run.Evaluations, trainable);
-                    trimmer.After(null);
-                    if (_options.EarlyStopping?.ShouldStop(run.Evaluations) == true)
-                    {
-                        run.StoppedEarly = true;
-                        TrainerLog.StoppedEarly(_logger, step, _options.EarlyStopping.Patience);
-                        break;
-                    }
-                }
-                callbacks.Deliver(run);
-                if (_options.CheckpointDirectory is not null && _options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step != totalSteps)
-                    Checkpoint(run, step, trainable, totalSteps);
+                if (events.AfterStep(run, step, totalSteps, stepsPerEpoch, trainable, device)) break; // stopped early
+                events.Deliver(run);
+                if (_options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step != totalSteps)
+                    checkpoints.Save(run, step, trainable, totalSteps);
             }
-            if (_validation is not null && _evaluation.Final(run, device)) best?.Consider(run.Evaluations, trainable);
-            if (_options.CheckpointDirectory is not null && run.StepsCompleted > resumedAt) Checkpoint(run, run.StepsCompleted, trainable, totalSteps);
-            if (best is not null && best.Restore(trainable))
-            {
-                // After the final checkpoint, which keeps the last state so that a resume continues the run.
-                run.BestEvaluation = best.Best;
-                TrainerLog.RestoredBest(_logger, best.Best!.Step, best.Best.Loss);
-            }
-            _evaluation.AfterTraining(run, device, clock.Elapsed);
-            run.Elapsed = clock.Elapsed;
-            callbacks.End(run);
+            events.FinalEvaluation(run, trainable, device);
+            if (run.StepsCompleted > resumedAt) checkpoints.Save(run, run.StepsCompleted, trainable, totalSteps);
+            events.End(run, trainable, device, clock);
         }
         catch (CheckpointException e) when (e.Run == run)
         {
@@ -179,7 +145,6 @@ internal sealed class Trainer<TExample>
         finally
         {
             if (checkpointing is not null) checkpointing.GradientCheckpointing = checkpointingBefore;
-            callbacks?.Dispose();
             ZeroGradients(trainable);
             _model.eval();
         }
@@ -247,39 +212,6 @@ internal sealed class Trainer<TExample>
             if (step.Count > 0) yield return (epoch, step);
         }
     }
-
-    private string ResumeFolder() =>
-        Checkpoints.TrainingCheckpoint.Latest(_resumeFrom!)
-        ?? throw new CheckpointException($"No checkpoint found at {_resumeFrom} (expected a trainer_state.json there or in a checkpoint-N sub-folder).");
-
-    private long Resume(string folder, TrainingRun run, List<TrainableParameter> trainable, long totalSteps)
-    {
-        Checkpoints.TrainerState state = Checkpoints.TrainingCheckpoint.Load(folder, trainable, run.Optimizer, _options.Seed, totalSteps);
-        run.HistoryList.AddRange(state.LogHistory);
-        run.EvaluationList.AddRange(state.Evaluations);
-        run.SkippedSteps = state.SkippedSteps;
-        TrainerLog.Resumed(_logger, folder, state.GlobalStep);
-        return state.GlobalStep;
-    }
-
-    private void Checkpoint(TrainingRun run, long step, List<TrainableParameter> trainable, long totalSteps)
-    {
-        var state = new Checkpoints.TrainerState(step, totalSteps, _options.Seed, run.SkippedSteps, run.HistoryList.ToArray(), run.EvaluationList.ToArray());
-        string folder;
-        try
-        {
-            folder = Checkpoints.TrainingCheckpoint.Save(_options.CheckpointDirectory!, state, trainable, run.Optimizer, _options.KeepCheckpoints);
-        }
-        catch (Exception e) when (e is IO.SaveException or System.IO.IOException or UnauthorizedAccessException)
-        {
-            string target = System.IO.Path.GetFullPath(System.IO.Path.Combine(_options.CheckpointDirectory!, Checkpoints.TrainingCheckpoint.FolderPrefix + step.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            throw new CheckpointException(target, run, e);
-        }
-        TrainerLog.CheckpointSaved(_logger, folder, step);
-    }
-
-    /// <summary>Validation (with task metrics and the overfitting check; generation metrics at step 0): see <see cref="RunEvaluation{TExample}"/>.</summary>
-    private void Evaluate(TrainingRun run, long step, Device device) => _evaluation.Evaluate(run, step, device, withGeneration: step == 0);
 
     internal static List<TrainableParameter> TrainableParameters(nn.Module model) =>
         model.named_parameters()

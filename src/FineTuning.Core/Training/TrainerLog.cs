@@ -35,9 +35,15 @@ internal static partial class TrainerLog
     [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Saved checkpoint {Folder} at step {Step}")]
     public static partial void CheckpointSaved(ILogger logger, string folder, long step);
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Warning,
-        Message = "Training in bf16 on a CPU without native bf16 instructions (no avx512_bf16 or AMX): bf16 matrix products are emulated here, about 60x slower than fp32. Use ParameterDType = Float32 on this machine")]
-    public static partial void EmulatedBFloat16(ILogger logger);
+    /// <summary>The <see cref="TrainingWarning.Code"/> of the emulated-bf16 warning.</summary>
+    public const string EmulatedBFloat16Code = "emulated_bf16";
+
+    /// <summary>The emulated-bf16 warning, in the log and in <see cref="TrainingRun.Warnings"/>.</summary>
+    public const string EmulatedBFloat16Message =
+        "Training in bf16 on a CPU without native bf16 instructions (no avx512_bf16 or AMX): bf16 matrix products are emulated here, about 60x slower than fp32. Use ParameterDType = Float32 (or DTypePolicy.Auto) on this machine.";
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = EmulatedBFloat16Code + " at step {Step}: " + EmulatedBFloat16Message)]
+    public static partial void EmulatedBFloat16(ILogger logger, long step);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Information,
         Message = "Stopped early after step {Step}: the validation metric did not improve for {Patience} evaluations")]

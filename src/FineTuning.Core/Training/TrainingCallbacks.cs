@@ -65,9 +65,13 @@ internal sealed class TrainingCallbacks : IDisposable
         }
     }
 
-    /// <summary>The run ended without an exception: delivers what is left, then <see cref="ITrainingCallback.OnTrainEnd"/>.</summary>
+    /// <summary>
+    /// The run ended without an exception: runs the end-of-run checks (<see cref="IRunEndCheck"/>), delivers what is left,
+    /// then <see cref="ITrainingCallback.OnTrainEnd"/>.
+    /// </summary>
     public void End(TrainingRun run)
     {
+        foreach (IRunEndCheck check in _callbacks.OfType<IRunEndCheck>()) check.Check(run);
         Deliver(run);
         foreach (ITrainingCallback callback in _callbacks) callback.OnTrainEnd(run);
     }

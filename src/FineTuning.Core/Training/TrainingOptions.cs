@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using TorchSharp;
 
@@ -135,6 +136,12 @@ public sealed class TrainingOptions
     /// on this folder shows the run. See docs/reporting.md.
     /// </summary>
     public string? LoggingDirectory { get; set; }
+
+    /// <summary>
+    /// Whether the CPU multiplies bf16 natively (<see cref="CpuFeatures.HasNativeBFloat16"/>), asked where the dtype is
+    /// chosen and the emulated-bf16 warning decided; tests replace it to act as another CPU would.
+    /// </summary>
+    internal Func<bool?> NativeBFloat16 { get; set; } = static () => CpuFeatures.HasNativeBFloat16;
 
     internal TrainingOptions Clone() => (TrainingOptions)MemberwiseClone();
 

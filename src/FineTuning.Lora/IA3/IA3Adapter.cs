@@ -14,9 +14,10 @@ namespace FineTuning.Lora.IA3;
 /// Wraps the targeted linear layers in <see cref="IA3Linear"/> (vectors of ones: the model's outputs are unchanged until
 /// training moves them), freezes every other parameter, and saves and reloads through <see cref="AdapterFiles"/> in PEFT's
 /// IA3 layout (<c>peft_type: "IA3"</c>, keys <c>base_model.model.&lt;module&gt;.ia3_l</c>). Used by <c>WithIA3</c>, or
-/// directly: <c>new IA3Adapter(options).Apply(model)</c>. One IA3 adapter ("default") per model.
+/// directly: <c>new IA3Adapter(options).Apply(model)</c>. One IA3 adapter ("default") per model. It can be switched off
+/// (<see cref="DisableAdapters"/>), so forgetting and the prompting baseline measure the base model without a second copy.
 /// </summary>
-public sealed class IA3Adapter : IPersistentAdapter
+public sealed class IA3Adapter : IPersistentAdapter, IDisableableAdapter
 {
     /// <summary>PEFT's <c>peft_type</c> for (IA)³.</summary>
     public const string PeftTypeName = "IA3";
@@ -105,6 +106,25 @@ public sealed class IA3Adapter : IPersistentAdapter
         return Layers(model).ToDictionary(l => l.Name + VectorKey, l => (Tensor)l.Layer.Vector, StringComparer.Ordinal);
     }
 
+    /// <inheritdoc />
+    /// <remarks>Disables every IA3 layer of the model (<see cref="DisableAdapters"/>); refused while vectors are merged.</remarks>
+    public IDisposable DisableAdapter(nn.Module model) => DisableAdapters(model);
+
+    /// <summary>
+    /// Runs the base model (PEFT's <c>disable_adapter()</c>): every IA3 layer calls its base layer unscaled until the
+    /// returned token is disposed, which restores the previous state (scopes nest).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model has no IA3 layer, or a vector is merged into its weights (call <see cref="Unmerge"/> first).</exception>
+    public static IDisposable DisableAdapters(nn.Module model)
+    {
+        IReadOnlyList<(string Name, IA3Linear Layer)> layers = Layers(model);
+        if (layers.Count == 0) throw new InvalidOperationException("The model has no IA3 layers to disable.");
+        if (layers.FirstOrDefault(l => l.Layer.IsMerged) is { Layer: not null } merged)
+            throw new InvalidOperationException($"The IA3 vector of \"{merged.Name}\" is merged into its weights; call IA3Adapter.Unmerge before disabling the adapter.");
+        foreach ((_, IA3Linear layer) in layers) layer.EnterDisabled();
+        return new DisabledScope(layers);
+    }
+
     /// <summary>Merges every IA3 vector of <paramref name="model"/> into its base weights (see <see cref="IA3Linear.Merge"/>); checks all layers first.</summary>
     /// <exception cref="NotSupportedException">A base is not a <c>Linear</c> (nothing is changed).</exception>
     public static void Merge(nn.Module model)
@@ -129,4 +149,16 @@ public sealed class IA3Adapter : IPersistentAdapter
     }
 
     private static bool IsCandidate(nn.Module m) => m is Linear or IFrozenLinear or IA3Linear or LoRALinear;
+
+    private sealed class DisabledScope(IReadOnlyList<(string Name, IA3Linear Layer)> layers) : IDisposable
+    {
+        private bool _closed;
+
+        public void Dispose()
+        {
+            if (_closed) return;
+            _closed = true;
+            foreach ((_, IA3Linear layer) in layers) layer.ExitDisabled();
+        }
+    }
 }

@@ -22,6 +22,7 @@ public sealed class IA3Linear : nn.Module<Tensor, Tensor>
     private readonly nn.Module<Tensor, Tensor> base_layer;
     private readonly IA3Vector ia3_l;
 #pragma warning restore IDE1006, SA1300
+    private int _disabled;
 
     /// <summary>Wraps <paramref name="baseLayer"/> (a <c>Linear</c> or an <see cref="IFrozenLinear"/> module) with a vector of ones.</summary>
     /// <exception cref="ArgumentException">The layer is neither.</exception>
@@ -62,6 +63,9 @@ public sealed class IA3Linear : nn.Module<Tensor, Tensor>
     /// <summary>True while the vector is multiplied into the base weights (<see cref="Merge"/>).</summary>
     public bool IsMerged { get; private set; }
 
+    /// <summary>True while a disable scope is open (<see cref="IA3Adapter.DisableAdapters"/>): the layer runs as its base.</summary>
+    public bool AdapterDisabled => _disabled > 0;
+
     /// <summary>
     /// Multiplies the vector into the base layer (PEFT's merge): an attention module's weight rows and bias by l, a
     /// feedforward module's weight columns by l. The output stays the same up to rounding; <see cref="Unmerge"/> divides back.
@@ -74,9 +78,16 @@ public sealed class IA3Linear : nn.Module<Tensor, Tensor>
     /// <exception cref="InvalidOperationException">Not merged.</exception>
     public void Unmerge() => Rescale(merge: false);
 
+    /// <summary>Opens a disable scope (scopes nest); <see cref="IA3Adapter.DisableAdapters"/> checks that the vector is not merged.</summary>
+    internal void EnterDisabled() => _disabled++;
+
+    /// <summary>Closes a disable scope.</summary>
+    internal void ExitDisabled() => _disabled--;
+
     private void Rescale(bool merge)
     {
         if (base_layer is not Linear linear) throw new NotSupportedException($"Merging IA3 into a {base_layer.GetType().Name} base is not supported yet; only into Linear layers.");
+        if (_disabled > 0) throw new InvalidOperationException("The IA3 adapter is disabled; close the disable scope before merging or unmerging.");
         if (IsMerged == merge) throw new InvalidOperationException(merge ? "The IA3 vector is already merged." : "The IA3 vector is not merged.");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -93,7 +104,7 @@ public sealed class IA3Linear : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
-        if (IsMerged) return base_layer.call(input);
+        if (IsMerged || _disabled > 0) return base_layer.call(input); // merged: l is in the weights; disabled: the base itself
         using Tensor scale = Vector.flatten();
         if (IsFeedforward)
         {

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Text.Json.Nodes;
 using FineTuning.Adapters;
 using FineTuning.Models;
+using FineTuning.Testing;
 using FsCheck;
 using FsCheck.Xunit;
 using Xunit;
@@ -12,11 +13,11 @@ namespace FineTuning.Core.Tests.Adapters;
 
 public sealed class QuantizationConfigFileTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("qconfig").FullName;
+    private readonly TempDirectory _dir = new("qconfig");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
-    private string PathOf(string name) => Path.Combine(_dir, name);
+    private string PathOf(string name) => Path.Combine(_dir.Path, name);
 
     [Property(MaxTest = 100)]
     public bool WriteThenRead_GivesTheConfigAndTheSortedDistinctModules(NonEmptyArray<NonEmptyString> names, bool flag, PositiveInt blockSize)

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using FineTuning.Build;
+using FineTuning.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
@@ -105,27 +106,21 @@ public sealed class ElfVersionNeedPatcherTests
     [Fact]
     public void PatchFile_PatchesThroughTempFileAndKeepsTimestamp()
     {
-        string dir = Directory.CreateTempSubdirectory("elfpatch").FullName;
-        try
-        {
-            string path = Path.Combine(dir, "libLibTorchSharp.so");
-            SyntheticElf elf = SyntheticElf.Build(weak: false);
-            File.WriteAllBytes(path, elf.Bytes);
-            var stamp = new DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Utc);
-            File.SetLastWriteTimeUtc(path, stamp);
+        using var temp = new TempDirectory("elfpatch");
+        string dir = temp.Path;
+        string path = Path.Combine(dir, "libLibTorchSharp.so");
+        SyntheticElf elf = SyntheticElf.Build(weak: false);
+        File.WriteAllBytes(path, elf.Bytes);
+        var stamp = new DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(path, stamp);
 
-            ElfPatchResult result = ElfVersionNeedPatcher.PatchFile(path, Lib, Version);
+        ElfPatchResult result = ElfVersionNeedPatcher.PatchFile(path, Lib, Version);
 
-            Assert.Equal(ElfPatchOutcome.Patched, result.Outcome);
-            Assert.Equal(0x2, File.ReadAllBytes(path)[elf.TargetFlagsOffset]);
-            Assert.Equal(stamp, File.GetLastWriteTimeUtc(path));
-            Assert.Equal(new[] { path }, Directory.GetFiles(dir));
-            Assert.Equal(ElfPatchOutcome.AlreadyPatched, ElfVersionNeedPatcher.PatchFile(path, Lib, Version).Outcome);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        Assert.Equal(ElfPatchOutcome.Patched, result.Outcome);
+        Assert.Equal(0x2, File.ReadAllBytes(path)[elf.TargetFlagsOffset]);
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(path));
+        Assert.Equal(new[] { path }, Directory.GetFiles(dir));
+        Assert.Equal(ElfPatchOutcome.AlreadyPatched, ElfVersionNeedPatcher.PatchFile(path, Lib, Version).Outcome);
     }
 
     [Fact]

@@ -15,9 +15,9 @@ namespace FineTuning.Core.Tests.Checkpoints;
 /// <summary>A resume that fails changes nothing: everything in the checkpoint is checked before anything is copied.</summary>
 public sealed class ResumeFaultTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("ckpt-fault").FullName;
+    private readonly TempDirectory _dir = new("ckpt-fault");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static FineTuner<LabeledVector> Builder(Mlp model, string? checkpoints, int seed = 42) =>
         FineTuner.For(model, new VectorClassificationObjective()).WithOptions(o =>
@@ -29,14 +29,14 @@ public sealed class ResumeFaultTests : IDisposable
             o.CheckpointDirectory = checkpoints;
         });
 
-    /// <summary>Trains 6 steps into <see cref="_dir"/> and returns checkpoint-6.</summary>
+    /// <summary>Trains 6 steps into <see cref="_dir.Path"/> and returns checkpoint-6.</summary>
     private string WriteCheckpoint()
     {
         using Mlp model = TinyModels.Mlp(2, 8, 2, seed: 1);
-        using (Builder(model, _dir).Train(TrainerTests.Rings(40, seed: 3)))
+        using (Builder(model, _dir.Path).Train(TrainerTests.Rings(40, seed: 3)))
         {
         }
-        return Path.Combine(_dir, "checkpoint-6");
+        return Path.Combine(_dir.Path, "checkpoint-6");
     }
 
     private static Dictionary<string, Tensor> Snapshot(IEnumerable<(string Name, Tensor Value)> tensors) =>
@@ -65,7 +65,7 @@ public sealed class ResumeFaultTests : IDisposable
         using Mlp other = TinyModels.Mlp(2, 8, 2, seed: 99);
         Dictionary<string, Tensor> before = Snapshot(other.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
 
-        var e = Assert.Throws<CheckpointException>(() => Builder(other, null, seed: 7).ResumeFrom(_dir).Train(TrainerTests.Rings(40, seed: 3)));
+        var e = Assert.Throws<CheckpointException>(() => Builder(other, null, seed: 7).ResumeFrom(_dir.Path).Train(TrainerTests.Rings(40, seed: 3)));
 
         Assert.Contains(Path.Combine(checkpoint, TrainingCheckpoint.StateFileName), e.Message, StringComparison.Ordinal);
         Assert.Contains("\"seed\" is 42", e.Message, StringComparison.Ordinal);
@@ -80,7 +80,7 @@ public sealed class ResumeFaultTests : IDisposable
         using Mlp other = TinyModels.Mlp(2, 8, 2, seed: 99);
         Dictionary<string, Tensor> before = Snapshot(other.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
 
-        var e = Assert.Throws<CheckpointException>(() => Builder(other, null).ResumeFrom(_dir).Train(TrainerTests.Rings(40, seed: 3)));
+        var e = Assert.Throws<CheckpointException>(() => Builder(other, null).ResumeFrom(_dir.Path).Train(TrainerTests.Rings(40, seed: 3)));
 
         Assert.Contains(Path.Combine(checkpoint, "optimizer.safetensors"), e.Message, StringComparison.Ordinal);
         AssertUnchanged(before, other.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
@@ -138,11 +138,11 @@ public sealed class ResumeFaultTests : IDisposable
     {
         using Mlp first = TinyModels.Mlp(2, 8, 2, seed: 1);
         using (FineTuner.For(first, new VectorClassificationObjective())
-                   .WithOptions(o => { o.MaxSteps = 3; o.BatchSize = 8; o.Optimizer = new SgdOptimizer(Momentum: 0.9); o.CheckpointDirectory = _dir; })
+                   .WithOptions(o => { o.MaxSteps = 3; o.BatchSize = 8; o.Optimizer = new SgdOptimizer(Momentum: 0.9); o.CheckpointDirectory = _dir.Path; })
                    .Train(TrainerTests.Rings(40, seed: 3)))
         {
         }
-        string checkpoint = Path.Combine(_dir, "checkpoint-3");
+        string checkpoint = Path.Combine(_dir.Path, "checkpoint-3");
         Rewrite(Path.Combine(checkpoint, "optimizer.safetensors"), t => t["fc2.weight.momentum_buffer"] = zeros(2, 9));
 
         using Mlp model = TinyModels.Mlp(2, 8, 2, seed: 99);

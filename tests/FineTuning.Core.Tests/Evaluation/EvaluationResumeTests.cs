@@ -12,9 +12,9 @@ namespace FineTuning.Core.Tests.Evaluation;
 
 public sealed class EvaluationResumeTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("eval-ckpt").FullName;
+    private readonly TempDirectory _dir = new("eval-ckpt");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static FineTuner<LabeledVector> Builder(Mlp model, string? checkpoints) =>
         FineTuner.For(model, new VectorClassificationObjective())
@@ -30,11 +30,11 @@ public sealed class EvaluationResumeTests : IDisposable
 
         using Mlp model = TinyModels.Mlp(2, 8, 2, seed: 1);
         using var cts = new CancellationTokenSource();
-        using (Builder(model, _dir).WithProgress(new TrainerTests.SyncProgress(p => { if (p.Step == 4) cts.Cancel(); })).Train(data, cts.Token))
+        using (Builder(model, _dir.Path).WithProgress(new TrainerTests.SyncProgress(p => { if (p.Step == 4) cts.Cancel(); })).Train(data, cts.Token))
         {
         }
         using Mlp resumedModel = TinyModels.Mlp(2, 8, 2, seed: 1);
-        using TrainingRun resumed = Builder(resumedModel, _dir).ResumeFrom(_dir).Train(data);
+        using TrainingRun resumed = Builder(resumedModel, _dir.Path).ResumeFrom(_dir.Path).Train(data);
 
         // Cancelled at an evaluation step (else the cancelled run adds its own final evaluation). Metrics (accuracy,
         // macro_f1, train_loss, generalization_gap) went through trainer_state.json and back.

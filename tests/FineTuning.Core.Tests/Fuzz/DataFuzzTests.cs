@@ -8,6 +8,7 @@ using FineTuning.Adapters;
 using FineTuning.Checkpoints;
 using FineTuning.Data;
 using FineTuning.Models;
+using FineTuning.Testing;
 using FineTuning.Testing.Fuzz;
 using FineTuning.Training;
 using Xunit;
@@ -61,7 +62,7 @@ public sealed class DataFuzzTests(ITestOutputHelper output)
             [new StepMetrics(1, 0, 2.5, 1e-3, 0.7, 12, 2, TimeSpan.FromMilliseconds(15)), new StepMetrics(2, 0, 2.25, 9e-4, 0.6, 12, 2, TimeSpan.FromMilliseconds(14))],
             [new EvaluationMetrics(2, 2.4, 24)]);
         string seed = JsonSerializer.Serialize(state);
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         FuzzOutcome outcome = FuzzRunner.Run(
             new FuzzSettings("trainer_state.json", 23, 300, typeof(CheckpointException)),
             FuzzInputs.Json(seed),
@@ -73,7 +74,7 @@ public sealed class DataFuzzTests(ITestOutputHelper output)
     public void QuantizationConfigFileRead_Mutated_AcceptsOrThrowsModelFileException()
     {
         const string seed = """{"quant_method": "bitsandbytes", "load_in_4bit": true, "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": true, "bnb_4bit_compute_dtype": "float32", "blocksize": 64, "quantized_modules": ["model.layers.0.self_attn.q_proj", "model.layers.0.mlp.up_proj"]}""";
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         FuzzOutcome outcome = FuzzRunner.Run(
             new FuzzSettings("quantization_config.json", 24, 300, typeof(ModelFileException)),
             FuzzInputs.Json(seed),

@@ -1,5 +1,6 @@
 using System.IO;
 using FineTuning.Models;
+using FineTuning.Testing;
 using FineTuning.Testing.Fuzz;
 using Xunit;
 using Xunit.Abstractions;
@@ -16,7 +17,7 @@ public sealed class ManagedResourceFuzzTests(ITestOutputHelper output)
     public void ManagedResourceReaderRead_MutatedAssembly_ReturnsBytesOrThrowsFineTuningException()
     {
         byte[] seed = File.ReadAllBytes(typeof(ModelFileException).Assembly.Location);
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         FuzzOutcome outcome = FuzzRunner.Run(
             new FuzzSettings("assembly resources (ManagedResourceReader)", 71, 300, typeof(FineTuningException)),
             FuzzInputs.Bytes(seed, focus: 1024),

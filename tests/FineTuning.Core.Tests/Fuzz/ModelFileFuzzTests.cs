@@ -33,7 +33,7 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
     [Fact]
     public void SafeTensorsReader_MutatedFile_AcceptsOrThrowsSafeTensorsFormatException()
     {
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         string seedPath = Path.Combine(folder.Path, "seed.safetensors");
         SafeTensorsTestData.WriteSample(seedPath);
         byte[] seed = File.ReadAllBytes(seedPath);
@@ -53,7 +53,7 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
     public void HfCheckpointLoad_MutatedConfigJson_AcceptsOrThrowsTypedException()
     {
         HfCase llama = HfCase.All().Single(c => c.Name == "llama-gqa-untied");
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         using (nn.Module model = llama.Create()) llama.Write(folder.Path, model);
         FuzzOutcome outcome = FuzzRunner.Run(
             new FuzzSettings("config.json (HfCheckpoint.Load)", 12, 150, typeof(ModelConfigException), typeof(ModelFileException), typeof(CheckpointWeightsException)),
@@ -89,7 +89,7 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
     public void HfTokenizerLoad_MutatedTokenizerJson_AcceptsOrThrowsModelFileException(string fixture)
     {
         string seed = File.ReadAllText(Path.Combine(FixturesDir, fixture));
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         FuzzOutcome outcome = FuzzRunner.Run(
             new FuzzSettings($"tokenizer.json ({fixture})", 14, 150, typeof(ModelFileException)),
             FuzzInputs.Json(seed),
@@ -108,7 +108,7 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
     {
         const string seed = """{"add_bos_token": true, "bos_token": {"content": "<s>", "lstrip": false}, "eos_token": "</s>", "chat_template": [{"name": "default", "template": "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}"}]}""";
         string tokenizer = File.ReadAllText(Path.Combine(FixturesDir, "sentencepiece-bpe.tokenizer.json"));
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         string tokenizerPath = folder.Write("tokenizer.json", Encoding.UTF8.GetBytes(tokenizer));
         FuzzOutcome outcome = FuzzRunner.Run(
             new FuzzSettings("tokenizer_config.json", 15, 200, typeof(ModelFileException), typeof(ChatTemplateException)),
@@ -136,7 +136,7 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
     {
         string dir = ModelFiles.Stories260K();
         byte[] seed = File.ReadAllBytes(Path.Combine(dir, "stories260K.bin"));
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         FuzzOutcome outcome = FuzzRunner.Run(
             new FuzzSettings("llama2.c checkpoint", 16, 60, typeof(ModelFileException), typeof(ModelConfigException)) { AllocationPerInputByte = 16 },
             FuzzInputs.Bytes(seed, focus: 28),
@@ -152,7 +152,7 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
     {
         string dir = ModelFiles.Stories260K();
         byte[] seed = File.ReadAllBytes(Path.Combine(dir, "tok512.bin"));
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         FuzzOutcome outcome = FuzzRunner.Run(
             new FuzzSettings("llama2.c tokenizer", 17, 200, typeof(ModelFileException)),
             FuzzInputs.Bytes(seed, focus: 64),

@@ -12,6 +12,7 @@ using FineTuning.Models.HuggingFace;
 using FineTuning.Models.Llama;
 using FineTuning.Models.Onnx;
 using FineTuning.Models.Tokenizers;
+using FineTuning.Testing;
 using FineTuning.Testing.Fuzz;
 using FineTuning.Training;
 using TorchSharp;
@@ -29,7 +30,7 @@ public sealed class ReaderRegressionTests
     public void HfCheckpointLoad_ConfigWithLoneSurrogate_ThrowsModelConfigExceptionNamingLineAndField()
     {
         HfCase llama = HfCase.All().Single(c => c.Name == "llama-gqa-untied");
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using (nn.Module model = llama.Create()) llama.Write(folder.Path, model, llama.ConfigJson.Replace("\"llama\"", LoneSurrogate, StringComparison.Ordinal));
 
         var e = Assert.Throws<ModelConfigException>(() => HfCheckpoint.Load(folder.Path));
@@ -44,7 +45,7 @@ public sealed class ReaderRegressionTests
     public void HfCheckpointLoad_ConfigSizesLargerThanTheWeights_ThrowsBeforeAllocating()
     {
         HfCase llama = HfCase.All().Single(c => c.Name == "llama-gqa-untied");
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using (nn.Module model = llama.Create()) llama.Write(folder.Path, model);
         string lying = System.Text.RegularExpressions.Regex.Replace(llama.ConfigJson, "\"intermediate_size\": *[0-9]+", "\"intermediate_size\": 2000000000");
         File.WriteAllText(Path.Combine(folder.Path, "config.json"), lying);
@@ -63,7 +64,7 @@ public sealed class ReaderRegressionTests
     [InlineData("3e8")]
     public void HfTokenizerLoad_AddedTokenIdOutOfProportion_ThrowsModelFileExceptionWithoutBigAllocation(string id)
     {
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         string path = folder.Write("tokenizer.json", Encoding.UTF8.GetBytes(Tokenizer(addedId: id)));
         long before = GC.GetAllocatedBytesForCurrentThread();
 
@@ -76,7 +77,7 @@ public sealed class ReaderRegressionTests
     [Fact]
     public void HfTokenizerLoad_VocabIdIntMaxValue_ThrowsModelFileException()
     {
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         string path = folder.Write("tokenizer.json", Encoding.UTF8.GetBytes(Tokenizer(vocabBId: "2147483647")));
 
         var e = Assert.Throws<ModelFileException>(() => HfTokenizer.Load(path));
@@ -88,7 +89,7 @@ public sealed class ReaderRegressionTests
     public void HfTokenizerLoad_TemplateSpecialTokenOutsideVocabulary_ThrowsModelFileException()
     {
         const string post = """, "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}], "special_tokens": {"<s>": {"id": "<s>", "ids": [900], "tokens": ["<s>"]}}}""";
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         string path = folder.Write("tokenizer.json", Encoding.UTF8.GetBytes(Tokenizer(extra: post)));
 
         var e = Assert.Throws<ModelFileException>(() => HfTokenizer.Load(path));
@@ -100,7 +101,7 @@ public sealed class ReaderRegressionTests
     public void HfTokenizerEncode_BacktrackingSplitRegex_ThrowsModelFileExceptionNamingThePattern()
     {
         const string split = """, "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(a+)+$"}, "behavior": "Isolated", "invert": false}""";
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         HfTokenizer tokenizer = HfTokenizer.Load(folder.Write("tokenizer.json", Encoding.UTF8.GetBytes(Tokenizer(extra: split))));
         var watch = System.Diagnostics.Stopwatch.StartNew();
 
@@ -118,7 +119,7 @@ public sealed class ReaderRegressionTests
     [InlineData("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [], \"dropout\": 1e400}}", "model.dropout")]
     public void HfTokenizerLoad_MalformedJson_ThrowsModelFileExceptionNamingTheField(string json, string expected)
     {
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         string path = folder.Write("tokenizer.json", Encoding.UTF8.GetBytes(json));
 
         var e = Assert.Throws<ModelFileException>(() => HfTokenizer.Load(path));
@@ -167,7 +168,7 @@ public sealed class ReaderRegressionTests
     {
         string json = "{\"global_step\": 1, \"max_steps\": 2, \"seed\": 1, \"skipped_steps\": 0, \"log_history\": [], \"evaluations\": [], " + replacement + "}";
         json = json.Replace(replacement.Split(':')[0] + ": [], ", "", StringComparison.Ordinal);
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
 
         var e = Assert.Throws<CheckpointException>(() => TrainerState.Read(folder.Write("trainer_state.json", Encoding.UTF8.GetBytes(json))));
 
@@ -177,7 +178,7 @@ public sealed class ReaderRegressionTests
     [Fact]
     public void QuantizationConfigFileRead_DuplicateKey_ThrowsModelFileException()
     {
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         string path = folder.Write("quantization_config.json", Encoding.UTF8.GetBytes("{\"quant_method\": \"finetuning\", \"quant_method\": \"x\", \"quantized_modules\": [\"a\"]}"));
 
         var e = Assert.Throws<ModelFileException>(() => QuantizationConfigFile.Read(path));
@@ -188,7 +189,7 @@ public sealed class ReaderRegressionTests
     [Fact]
     public void Llama2CLoaders_Folder_ThrowModelFileException()
     {
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
 
         Assert.Contains("folder", Assert.Throws<ModelFileException>(() => Llama2CCheckpoint.Load(folder.Path)).Message, StringComparison.Ordinal);
         Assert.Contains("folder", Assert.Throws<ModelFileException>(() => Llama2CTokenizer.Load(folder.Path)).Message, StringComparison.Ordinal);
@@ -207,7 +208,7 @@ public sealed class ReaderRegressionTests
     public void ManagedResourceReaderRead_DamagedHeader_ThrowsFineTuningException()
     {
         byte[] assembly = File.ReadAllBytes(typeof(ModelFileException).Assembly.Location);
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         // e_lfanew (offset 0x3C) pointing past the end of the file.
         BitConverter.GetBytes(0x7FFF_FFF0).CopyTo(assembly, 0x3C);
         string path = folder.Write("damaged.dll", assembly);

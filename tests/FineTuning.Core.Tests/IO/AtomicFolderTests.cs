@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using FineTuning.IO;
+using FineTuning.Testing;
 using FsCheck;
 using FsCheck.Xunit;
 using Xunit;
@@ -10,11 +11,11 @@ namespace FineTuning.Core.Tests.IO;
 
 public sealed class AtomicFolderTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("atomic").FullName;
+    private readonly TempDirectory _root = new("atomic");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _root.Dispose();
 
-    private string Target => Path.Combine(_root, "adapter");
+    private string Target => Path.Combine(_root.Path, "adapter");
 
     private static void WriteFiles(string folder, string content, params string[] names)
     {
@@ -28,7 +29,7 @@ public sealed class AtomicFolderTests : IDisposable
 
         Assert.Equal(new[] { "a.json", "b.bin" }, Directory.GetFiles(Target).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
         Assert.Equal("v1:a.json", File.ReadAllText(Path.Combine(Target, "a.json")));
-        Assert.Equal(new[] { "adapter" }, Directory.GetFileSystemEntries(_root).Select(Path.GetFileName));
+        Assert.Equal(new[] { "adapter" }, Directory.GetFileSystemEntries(_root.Path).Select(Path.GetFileName));
     }
 
     [Fact]
@@ -45,7 +46,7 @@ public sealed class AtomicFolderTests : IDisposable
         Assert.Equal("v2:b.bin", File.ReadAllText(Path.Combine(Target, "b.bin")));
         Assert.Equal("mine", File.ReadAllText(Path.Combine(Target, "README.md")));
         Assert.Equal("words", File.ReadAllText(Path.Combine(Target, "tokenizer", "vocab.txt")));
-        Assert.Empty(AtomicFolder.Leftovers(_root));
+        Assert.Empty(AtomicFolder.Leftovers(_root.Path));
     }
 
     [Fact]
@@ -69,7 +70,7 @@ public sealed class AtomicFolderTests : IDisposable
 
         Assert.Equal("v1:a.json", File.ReadAllText(Path.Combine(Target, "a.json")));
         Assert.Equal("v1:b.bin", File.ReadAllText(Path.Combine(Target, "b.bin")));
-        Assert.Equal(new[] { "adapter" }, Directory.GetFileSystemEntries(_root).Select(Path.GetFileName));
+        Assert.Equal(new[] { "adapter" }, Directory.GetFileSystemEntries(_root.Path).Select(Path.GetFileName));
     }
 
     [Fact]
@@ -85,16 +86,16 @@ public sealed class AtomicFolderTests : IDisposable
         Assert.Contains(Target, e.Message, StringComparison.Ordinal);
         Assert.Contains("No space left on device", e.Message, StringComparison.Ordinal);
         Assert.Contains("Nothing was created", e.Message, StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFileSystemEntries(_root));
+        Assert.Empty(Directory.GetFileSystemEntries(_root.Path));
     }
 
     [Fact]
     public void Write_StaleTemporaryFolderOfAKilledSave_IsRemovedAndNeverTakenAsTheFolder()
     {
-        string stale = Path.Combine(_root, $".adapter.{Guid.NewGuid():N}.tmp");
+        string stale = Path.Combine(_root.Path, $".adapter.{Guid.NewGuid():N}.tmp");
         Directory.CreateDirectory(stale);
         WriteFiles(stale, "half", "a.json");
-        string otherTarget = Path.Combine(_root, $".other.{Guid.NewGuid():N}.tmp");
+        string otherTarget = Path.Combine(_root.Path, $".other.{Guid.NewGuid():N}.tmp");
         Directory.CreateDirectory(otherTarget);
 
         Assert.False(Directory.Exists(Target));
@@ -111,15 +112,15 @@ public sealed class AtomicFolderTests : IDisposable
         // Where no atomic exchange exists, a replacement renames the old folder away, then the new one in; a crash
         // between the two leaves ".adapter.<id>.old" (complete) and ".adapter.<id>.tmp" (the new one) and no target.
         string id = Guid.NewGuid().ToString("N");
-        string old = Path.Combine(_root, $".adapter.{id}.old");
+        string old = Path.Combine(_root.Path, $".adapter.{id}.old");
         Directory.CreateDirectory(old);
         WriteFiles(old, "v1", "a.json");
-        Directory.CreateDirectory(Path.Combine(_root, $".adapter.{id}.tmp"));
+        Directory.CreateDirectory(Path.Combine(_root.Path, $".adapter.{id}.tmp"));
 
-        AtomicFolder.RemoveStale(_root, n => n == "adapter");
+        AtomicFolder.RemoveStale(_root.Path, n => n == "adapter");
 
         Assert.Equal("v1:a.json", File.ReadAllText(Path.Combine(Target, "a.json")));
-        Assert.Empty(AtomicFolder.Leftovers(_root));
+        Assert.Empty(AtomicFolder.Leftovers(_root.Path));
     }
 
     [Fact]
@@ -134,7 +135,7 @@ public sealed class AtomicFolderTests : IDisposable
     {
         AtomicFolder.Write(Target, temp => WriteFiles(temp, "v1", "a.json"));
         AtomicFolder.Delete(Target);
-        Assert.Empty(Directory.GetFileSystemEntries(_root));
+        Assert.Empty(Directory.GetFileSystemEntries(_root.Path));
     }
 
     [Property(MaxTest = 300)]

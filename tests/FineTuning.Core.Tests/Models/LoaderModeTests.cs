@@ -26,7 +26,7 @@ public sealed class LoaderModeTests
     public void HfCheckpointLoad_AnyArchitecture_ReturnsTheModelInEvalMode(string name)
     {
         HfCase c = HfCase.All().Single(x => x.Name == name);
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using (torch.nn.Module original = c.Create())
         {
             original.train(); // whatever mode it was written from

@@ -14,14 +14,14 @@ namespace FineTuning.Core.Tests.Models;
 /// <summary>Loaded models know where they came from and which PEFT task they serve (recorded by saved adapters).</summary>
 public sealed class PretrainedModelTests : System.IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("pretrained").FullName;
+    private readonly TempDirectory _dir = new("pretrained");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void HfCheckpointLoad_SetsNameOrPathToTheFolder()
     {
-        string folder = Path.Combine(_dir, "llama");
+        string folder = Path.Combine(_dir.Path, "llama");
         using (LlamaForCausalLM model = TinyLlama.Create(TinyLlama.Config(), seed: 3)) HfCheckpoint.Save(model, folder);
         using TorchSharp.torch.nn.Module loaded = HfCheckpoint.Load(folder);
         IPretrainedModel pretrained = Assert.IsAssignableFrom<IPretrainedModel>(loaded);
@@ -32,7 +32,7 @@ public sealed class PretrainedModelTests : System.IDisposable
     [Fact]
     public void Llama2CCheckpointLoad_SetsNameOrPathToTheFile()
     {
-        string path = Path.Combine(_dir, "tiny.bin");
+        string path = Path.Combine(_dir.Path, "tiny.bin");
         new Llama2CReference(seed: 1, shared: true).Write(path);
         using LlamaForCausalLM model = Llama2CCheckpoint.Load(path);
         Assert.Equal(path, model.NameOrPath);

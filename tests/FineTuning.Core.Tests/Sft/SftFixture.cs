@@ -3,25 +3,14 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using FineTuning.Models.Llama;
-using TorchSharp;
+using FineTuning.Testing;
 
 namespace FineTuning.Core.Tests.Sft;
 
 /// <summary>A tiny LLaMA over the byte tokenizer's 259 ids and small data files for the SFT tests.</summary>
 internal static class SftFixture
 {
-    internal static LlamaForCausalLM Model()
-    {
-        var config = new LlamaConfig
-        {
-            HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 1, NumAttentionHeads = 2, NumKeyValueHeads = 1,
-            VocabSize = 259, MaxPositionEmbeddings = 128, TieWordEmbeddings = true,
-        };
-        var model = new LlamaForCausalLM(config);
-        using var g = new torch.Generator(5);
-        model.InitializeWeights(g, std: 0.3);
-        return model;
-    }
+    internal static LlamaForCausalLM Model() => TinyModels.ByteLlama();
 
     internal static IReadOnlyList<(string Prompt, string Completion)> Pairs(int count) =>
         Enumerable.Range(0, count).Select(i => ($"Q{i}: two plus {i}?", $" {i + 2}.")).ToList();

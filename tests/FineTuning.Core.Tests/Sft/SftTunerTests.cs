@@ -16,10 +16,10 @@ namespace FineTuning.Core.Tests.Sft;
 /// <summary>One-call SFT from a file: format detection, template choice, TRL's labels, split, packing, report, errors.</summary>
 public sealed class SftTunerTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sft").FullName;
+    private readonly TempDirectory _dir = new("sft");
     private readonly ByteTokenizer _tokenizer = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private SftTuner Tuner(LlamaForCausalLM model) =>
         FineTuner.ForSft(model, _tokenizer).WithOptions(o => { o.Epochs = 1; o.BatchSize = 4; o.LearningRate = 1e-3; });
@@ -28,7 +28,7 @@ public sealed class SftTunerTests : IDisposable
     public void Train_PromptCompletionFile_DetectsFormat_LearnsCompletionAndEosOnly()
     {
         using LlamaForCausalLM model = SftFixture.Model();
-        using SftRun run = Tuner(model).WithSftOptions(o => { o.ValidationFraction = 0.2; o.Seed = 3; }).Train(SftFixture.PromptCompletionFile(_dir));
+        using SftRun run = Tuner(model).WithSftOptions(o => { o.ValidationFraction = 0.2; o.Seed = 3; }).Train(SftFixture.PromptCompletionFile(_dir.Path));
 
         Assert.Equal(SftDataFormat.PromptCompletion, run.Format);
         Assert.Equal("prompt + completion", run.Template.Name);
@@ -52,7 +52,7 @@ public sealed class SftTunerTests : IDisposable
     public void Train_MessagesWithoutTemplate_ChatTemplateExceptionNamesFileAndFix()
     {
         using LlamaForCausalLM model = SftFixture.Model();
-        var e = Assert.Throws<ChatTemplateException>(() => Tuner(model).Train(SftFixture.MessagesFile(_dir)));
+        var e = Assert.Throws<ChatTemplateException>(() => Tuner(model).Train(SftFixture.MessagesFile(_dir.Path)));
         Assert.Contains("chat.jsonl holds conversations (Messages)", e.Message, StringComparison.Ordinal);
         Assert.Contains("WithTemplate(ChatTemplates.ChatML)", e.Message, StringComparison.Ordinal);
     }
@@ -61,12 +61,12 @@ public sealed class SftTunerTests : IDisposable
     public void Train_MessagesWithTokenizerConfigInModelFolder_UsesItsChatTemplate_AssistantOnlyLoss()
     {
         using LlamaForCausalLM model = SftFixture.Model();
-        string folder = Directory.CreateDirectory(Path.Combine(_dir, "model")).FullName;
+        string folder = Directory.CreateDirectory(Path.Combine(_dir.Path, "model")).FullName;
         File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"),
             """{"chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"}""");
         model.NameOrPath = folder;
 
-        using SftRun run = Tuner(model).WithSftOptions(o => o.ValidationFraction = 0).Train(SftFixture.MessagesFile(_dir));
+        using SftRun run = Tuner(model).WithSftOptions(o => o.ValidationFraction = 0).Train(SftFixture.MessagesFile(_dir.Path));
 
         Assert.Same(ChatTemplates.ChatML, run.Template);
         Assert.Null(run.Validation);
@@ -81,7 +81,7 @@ public sealed class SftTunerTests : IDisposable
     public void Train_JsonArrayOfAlpacaRecords_DetectedWithAlpacaTemplate()
     {
         using LlamaForCausalLM model = SftFixture.Model();
-        string path = Path.Combine(_dir, "alpaca.json");
+        string path = Path.Combine(_dir.Path, "alpaca.json");
         File.WriteAllText(path, "[\n" + string.Join(",\n", Enumerable.Range(0, 4).Select(i => $$"""{"instruction": "Add {{i}} and 1.", "input": "", "output": "{{i + 1}}"}""")) + "\n]");
 
         using SftRun run = Tuner(model).WithSftOptions(o => o.ValidationFraction = 0).Train(path);
@@ -95,7 +95,7 @@ public sealed class SftTunerTests : IDisposable
     public void Train_TextFile_LearnsEveryToken_NoChatReport()
     {
         using LlamaForCausalLM model = SftFixture.Model();
-        string path = SftFixture.WriteJsonl(_dir, "text.jsonl", new object[] { new { text = "abc" }, new { text = "de" } });
+        string path = SftFixture.WriteJsonl(_dir.Path, "text.jsonl", new object[] { new { text = "abc" }, new { text = "de" } });
 
         using SftRun run = Tuner(model).WithSftOptions(o => o.ValidationFraction = 0).Train(path);
 
@@ -108,7 +108,7 @@ public sealed class SftTunerTests : IDisposable
     public void Train_UnknownRecordShape_DataFormatExceptionNamesFileLineAndFields()
     {
         using LlamaForCausalLM model = SftFixture.Model();
-        string path = Path.Combine(_dir, "odd.jsonl");
+        string path = Path.Combine(_dir.Path, "odd.jsonl");
         File.WriteAllText(path, "\n{\"question\": \"q\", \"answer\": \"a\"}\n");
 
         var e = Assert.Throws<DataFormatException>(() => Tuner(model).Train(path));
@@ -122,7 +122,7 @@ public sealed class SftTunerTests : IDisposable
     public void Train_MalformedThirdRecord_DataFormatExceptionNamesLineAndField()
     {
         using LlamaForCausalLM model = SftFixture.Model();
-        string path = SftFixture.WriteJsonl(_dir, "bad.jsonl", new object[]
+        string path = SftFixture.WriteJsonl(_dir.Path, "bad.jsonl", new object[]
         {
             new { prompt = "a", completion = "b" }, new { prompt = "c", completion = "d" }, new { prompt = "e", completion = 5 },
         });
@@ -136,7 +136,7 @@ public sealed class SftTunerTests : IDisposable
     public void Train_Packing_TrainsOnPackedRows()
     {
         using LlamaForCausalLM model = SftFixture.Model();
-        using SftRun run = Tuner(model).WithSftOptions(o => { o.Packing = true; o.MaxLength = 64; o.ValidationFraction = 0.2; }).Train(SftFixture.PromptCompletionFile(_dir));
+        using SftRun run = Tuner(model).WithSftOptions(o => { o.Packing = true; o.MaxLength = 64; o.ValidationFraction = 0.2; }).Train(SftFixture.PromptCompletionFile(_dir.Path));
 
         int rows = SequencePacker.Pack(run.Train.Sequences, 64).Count;
         Assert.True(rows < run.Train.Sequences.Count, $"{run.Train.Sequences.Count} examples of ~25 tokens fit fewer rows of 64, got {rows}");
@@ -151,7 +151,7 @@ public sealed class SftTunerTests : IDisposable
         using var logger = new ListLogger();
         using var factory = LoggerFactory.Create(b => b.AddProvider(logger));
 
-        using SftRun run = Tuner(model).WithLogging(factory).Train(SftFixture.PromptCompletionFile(_dir));
+        using SftRun run = Tuner(model).WithLogging(factory).Train(SftFixture.PromptCompletionFile(_dir.Path));
 
         Assert.Contains(logger.Entries, e => e.Message.Contains("Read 10 PromptCompletion records from pc.jsonl", StringComparison.Ordinal));
         Assert.Contains(logger.Entries, e => e.Message.Contains("Data report:", StringComparison.Ordinal) && e.Message.Contains("examples: 10,", StringComparison.Ordinal));
@@ -162,7 +162,7 @@ public sealed class SftTunerTests : IDisposable
     {
         using LlamaForCausalLM model = SftFixture.Model();
         var e = Assert.Throws<InvalidConfigurationException>(() =>
-            Tuner(model).WithSftOptions(o => { o.ValidationFraction = 1.5; o.MaxLength = 1; }).Train(SftFixture.PromptCompletionFile(_dir)));
+            Tuner(model).WithSftOptions(o => { o.ValidationFraction = 1.5; o.MaxLength = 1; }).Train(SftFixture.PromptCompletionFile(_dir.Path)));
         Assert.Contains("ValidationFraction must be in [0, 1) (was 1.5)", e.Message, StringComparison.Ordinal);
         Assert.Contains("MaxLength must be at least 2 (was 1)", e.Message, StringComparison.Ordinal);
     }
@@ -171,7 +171,7 @@ public sealed class SftTunerTests : IDisposable
     public void Train_MissingFile_FileNotFoundNamesPath()
     {
         using LlamaForCausalLM model = SftFixture.Model();
-        string path = Path.Combine(_dir, "none.jsonl");
+        string path = Path.Combine(_dir.Path, "none.jsonl");
         var e = Assert.Throws<FileNotFoundException>(() => Tuner(model).Train(path));
         Assert.Equal(path, e.FileName);
     }

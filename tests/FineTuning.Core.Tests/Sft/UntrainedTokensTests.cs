@@ -16,9 +16,9 @@ namespace FineTuning.Core.Tests.Sft;
 /// <summary>Untrained end-of-turn rows: the two statistics, and the warning of a run that leaves such a row untouched.</summary>
 public sealed class UntrainedTokensTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("untrained").FullName;
+    private readonly TempDirectory _dir = new("untrained");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static void SetRows(LlamaForCausalLM model, Action<Tensor> change)
     {
@@ -83,7 +83,7 @@ public sealed class UntrainedTokensTests : IDisposable
 
         using SftRun run = FineTuner.ForSft(model, new ByteTokenizer()).WithLogging(factory)
             .WithOptions(o => { o.Epochs = 1; o.BatchSize = 4; o.LearningRate = 1e-2; })
-            .Train(SftFixture.PromptCompletionFile(_dir));
+            .Train(SftFixture.PromptCompletionFile(_dir.Path));
 
         Assert.Equal(2, Assert.Single(run.UntrainedTokens).Id);
         Assert.Equal(warned, run.Warnings.Any(w => w.Code == "untrained_token" && w.Message.Contains("TrainableTokenIndices = [2]", StringComparison.Ordinal)));

@@ -21,9 +21,9 @@ namespace FineTuning.Core.Tests.Sft;
 /// <summary>New chat tokens: the tokenizer gets them, the model gets rows for them at the mean embedding, SFT uses them.</summary>
 public sealed class VocabularyResizeTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("resize").FullName;
+    private readonly TempDirectory _dir = new("resize");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static Tensor Weight(LlamaForCausalLM model, string name) => model.named_parameters().Single(p => p.name == name).parameter;
 
@@ -114,7 +114,7 @@ public sealed class VocabularyResizeTests : IDisposable
         using SftRun run = FineTuner.ForSft(model, tokenizer).WithTemplate(ChatTemplates.ChatML)
             .WithSftOptions(o => o.ValidationFraction = 0)
             .WithOptions(o => { o.Epochs = 1; o.BatchSize = 4; o.LearningRate = 1e-3; })
-            .Train(SftFixture.MessagesFile(_dir));
+            .Train(SftFixture.MessagesFile(_dir.Path));
 
         TokenSequence first = run.Train.Sequences[0];
         Assert.Equal(259, first.InputIds[0]); // <|im_start|> of the user turn

@@ -12,9 +12,9 @@ namespace FineTuning.Core.Tests.Training;
 
 public sealed class StepAwareObjectiveTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("step-aware").FullName;
+    private readonly TempDirectory _dir = new("step-aware");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     /// <summary>The vector classifier's loss, logging "begin N", "count" and "loss" calls in order.</summary>
     private sealed class Recording : ITrainingObjective<LabeledVector>, IStepAwareObjective
@@ -57,7 +57,7 @@ public sealed class StepAwareObjectiveTests : IDisposable
         var data = TrainerTests.Rings(32, seed: 3);
         var straight = new Recording();
         using (Mlp model = TinyModels.Mlp(2, 8, 2, seed: 1))
-        using (Builder(model, straight, _dir).Train(data))
+        using (Builder(model, straight, _dir.Path).Train(data))
         {
         }
         string[] step = { "count", "count", "loss", "loss" };
@@ -65,7 +65,7 @@ public sealed class StepAwareObjectiveTests : IDisposable
 
         var resumed = new Recording();
         using Mlp other = TinyModels.Mlp(2, 8, 2, seed: 1);
-        using (Builder(other, resumed, null, Path.Combine(_dir, "checkpoint-2")).Train(data))
+        using (Builder(other, resumed, null, Path.Combine(_dir.Path, "checkpoint-2")).Train(data))
         {
         }
         Assert.Equal(Enumerable.Range(3, 2).SelectMany(s => step.Prepend($"begin {s}")), resumed.Log);

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text.Json.Nodes;
 using FineTuning.Lora.Peft;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -14,13 +15,13 @@ namespace FineTuning.Lora.Tests.Faults;
 /// <summary>A failed <see cref="PeftAdapter.Load"/> leaves the model exactly as it was; a load takes the model's mode.</summary>
 public sealed class AdapterLoadFaultTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("peft-fault").FullName;
+    private readonly TempDirectory _dir = new("peft-fault");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static Tensor Input() => linspace(-1, 1, 40).reshape(5, 8);
 
-    /// <summary>Saves a perturbed adapter (q_proj, v_proj, dropout 0.1, classifier in modules_to_save) to <see cref="_dir"/>.</summary>
+    /// <summary>Saves a perturbed adapter (q_proj, v_proj, dropout 0.1, classifier in modules_to_save) to <see cref="_dir.Path"/>.</summary>
     private void SaveAdapter()
     {
         using var trained = new TinyBlock();
@@ -28,7 +29,7 @@ public sealed class AdapterLoadFaultTests : IDisposable
         options.ModulesToSave.Add("classifier");
         new LoRAAdapter(options).Apply(trained);
         AdapterContractTests.Perturb(trained, 7);
-        PeftAdapter.Save(trained, _dir);
+        PeftAdapter.Save(trained, _dir.Path);
     }
 
     /// <summary>Everything a load could change: modules (type, mode), parameters (values, requires_grad), active adapters.</summary>
@@ -48,7 +49,7 @@ public sealed class AdapterLoadFaultTests : IDisposable
 
     private void RewriteWeights(Action<Dictionary<string, Tensor>> change)
     {
-        string path = Path.Combine(_dir, PeftAdapter.WeightsFileName);
+        string path = Path.Combine(_dir.Path, PeftAdapter.WeightsFileName);
         Dictionary<string, Tensor> tensors;
         using (SafeTensorsReader reader = SafeTensorsReader.Open(path)) tensors = reader.LoadAll();
         change(tensors);
@@ -57,7 +58,7 @@ public sealed class AdapterLoadFaultTests : IDisposable
 
     private void RewriteConfig(Action<JsonObject> change)
     {
-        string path = Path.Combine(_dir, PeftAdapterConfig.FileName);
+        string path = Path.Combine(_dir.Path, PeftAdapterConfig.FileName);
         var config = (JsonObject)JsonNode.Parse(File.ReadAllText(path))!;
         change(config);
         File.WriteAllText(path, config.ToJsonString());
@@ -84,7 +85,7 @@ public sealed class AdapterLoadFaultTests : IDisposable
             case "dora-without-magnitude": RewriteConfig(c => c["use_dora"] = true); break;
             case "modules-to-save-shape": RewriteWeights(t => t["base_model.model.classifier.bias"] = zeros(4)); break;
             case "quantized-base-expected":
-                File.WriteAllText(Path.Combine(_dir, "quantization_config.json"), """{"quant_method": "bitsandbytes", "bnb_4bit_quant_type": "nf4", "quantized_modules": ["model.q_proj"]}""");
+                File.WriteAllText(Path.Combine(_dir.Path, "quantization_config.json"), """{"quant_method": "bitsandbytes", "bnb_4bit_quant_type": "nf4", "quantized_modules": ["model.q_proj"]}""");
                 break;
             case "name-taken": adapterName = "other"; break;
         }
@@ -96,7 +97,7 @@ public sealed class AdapterLoadFaultTests : IDisposable
         model.eval();
         List<string> before = Describe(model);
 
-        Exception e = Assert.ThrowsAny<Exception>(() => PeftAdapter.Load(model, _dir, adapterName));
+        Exception e = Assert.ThrowsAny<Exception>(() => PeftAdapter.Load(model, _dir.Path, adapterName));
 
         Assert.True(e is AdapterFormatException or InvalidOperationException, $"untyped {e.GetType().Name}: {e.Message}");
         Assert.Equal(before, Describe(model));
@@ -109,7 +110,7 @@ public sealed class AdapterLoadFaultTests : IDisposable
         using var model = new TinyBlock();
         model.eval();
 
-        PeftAdapter.Load(model, _dir);
+        PeftAdapter.Load(model, _dir.Path);
 
         Assert.Empty(model.named_modules().Where(m => m.module.training).Select(m => m.name));
         using Tensor first = model.call(Input()), second = model.call(Input());

@@ -12,9 +12,9 @@ namespace FineTuning.Lora.Tests.Faults;
 /// <summary><see cref="PeftAdapter.Save"/> replaces the adapter folder as a whole or not at all.</summary>
 public sealed class AdapterSaveFaultTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("peft-save").FullName;
+    private readonly TempDirectory _dir = new("peft-save");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static TinyBlock Adapted(ulong perturbSeed)
     {
@@ -30,7 +30,7 @@ public sealed class AdapterSaveFaultTests : IDisposable
     [Fact]
     public void Save_OverAnExistingAdapter_KeepsOtherFilesAndDropsAStaleQuantizationConfig()
     {
-        string folder = Path.Combine(_dir, "adapter");
+        string folder = Path.Combine(_dir.Path, "adapter");
         using (TinyBlock first = Adapted(1)) PeftAdapter.Save(first, folder);
         File.WriteAllText(Path.Combine(folder, "README.md"), "my notes");
         File.WriteAllText(Path.Combine(folder, "quantization_config.json"), "{}");
@@ -42,7 +42,7 @@ public sealed class AdapterSaveFaultTests : IDisposable
             Directory.GetFiles(folder).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
         Assert.Equal("my notes", File.ReadAllText(Path.Combine(folder, "README.md")));
         Assert.Contains("\"second\"", File.ReadAllText(Path.Combine(folder, PeftAdapterConfig.FileName)), StringComparison.Ordinal);
-        Assert.Equal(new[] { "adapter" }, Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
+        Assert.Equal(new[] { "adapter" }, Directory.GetFileSystemEntries(_dir.Path).Select(Path.GetFileName));
     }
 
     [SkippableFact]

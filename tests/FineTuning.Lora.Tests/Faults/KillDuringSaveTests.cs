@@ -25,7 +25,7 @@ namespace FineTuning.Lora.Tests.Faults;
 public sealed class KillDuringSaveTests : IDisposable
 {
     private const int Kills = 8;
-    private readonly string _dir = Directory.CreateTempSubdirectory("kill").FullName;
+    private readonly TempDirectory _dir = new("kill");
     private readonly ITestOutputHelper _output;
     private CancellationTokenSource _stop = new();
 
@@ -34,7 +34,7 @@ public sealed class KillDuringSaveTests : IDisposable
     public void Dispose()
     {
         _stop.Dispose();
-        Directory.Delete(_dir, recursive: true);
+        _dir.Dispose();
     }
 
     private static long StepOf(string folder) => long.Parse(Path.GetFileName(folder).AsSpan(TrainingCheckpoint.FolderPrefix.Length), provider: CultureInfo.InvariantCulture);
@@ -47,7 +47,7 @@ public sealed class KillDuringSaveTests : IDisposable
     public void KillWhileCheckpointing_NewestCompleteCheckpointLoadsAndResumesToTheUninterruptedRunBitForBit()
     {
         var random = new Random(20261206);
-        string dir = Path.Combine(_dir, "run");
+        string dir = Path.Combine(_dir.Path, "run");
         long lastSaved = 0;
         int midSave = 0;
         for (int kill = 0; kill < Kills; kill++)
@@ -115,7 +115,7 @@ public sealed class KillDuringSaveTests : IDisposable
     public void KillWhileSavingAnAdapter_TheFolderAlwaysHoldsOneWholeSaveAndTheNewestReported()
     {
         var random = new Random(61206);
-        string dir = Path.Combine(_dir, "adapter");
+        string dir = Path.Combine(_dir.Path, "adapter");
         long lastSaved = 0;
         int midSave = 0;
         for (int kill = 0; kill < Kills; kill++)
@@ -124,7 +124,7 @@ public sealed class KillDuringSaveTests : IDisposable
             long first = (kill + 1) * 100_000L; // each process's saves are numbered above the previous one's
             KilledChild child = KilledChild.Run(TimeSpan.FromMilliseconds(delay), "adapter", dir, first.ToString(CultureInfo.InvariantCulture));
             lastSaved = child.Saved.DefaultIfEmpty(lastSaved).Max();
-            string[] temporaries = Temporaries(_dir);
+            string[] temporaries = Temporaries(_dir.Path);
             if (temporaries.Length > 0) midSave++;
             if (lastSaved == 0 && !Directory.Exists(dir)) continue; // killed before its first save completed
 
@@ -144,6 +144,6 @@ public sealed class KillDuringSaveTests : IDisposable
         using nn.Module<Tensor, Tensor> model = AdapterScenario.Model();
         AdapterScenario.Fill(model, 1);
         PeftAdapter.Save(model, dir);
-        Assert.Equal(new[] { "adapter" }, Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
+        Assert.Equal(new[] { "adapter" }, Directory.GetFileSystemEntries(_dir.Path).Select(Path.GetFileName));
     }
 }

@@ -3,6 +3,7 @@ using System.IO;
 using System.Text;
 using FineTuning.Lora.Peft;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using FineTuning.Testing.Fuzz;
 using TorchSharp;
 using Xunit;
@@ -17,17 +18,17 @@ namespace FineTuning.Lora.Tests.Fuzz;
 /// </summary>
 public sealed class PeftAdapterFuzzTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly string seedDir = Directory.CreateTempSubdirectory("peft-fuzz").FullName;
+    private readonly TempDirectory seedDir = new("peft-fuzz");
 
-    public void Dispose() => Directory.Delete(seedDir, recursive: true);
+    public void Dispose() => seedDir.Dispose();
 
     [Fact]
     public void PeftAdapterLoad_MutatedConfig_AcceptsOrThrowsAdapterFormatException()
     {
         SaveSeed();
-        string seed = File.ReadAllText(Path.Combine(seedDir, PeftAdapterConfig.FileName));
-        using FuzzFolder folder = FuzzInputs.Folder();
-        File.Copy(Path.Combine(seedDir, "adapter_model.safetensors"), Path.Combine(folder.Path, "adapter_model.safetensors"));
+        string seed = File.ReadAllText(Path.Combine(seedDir.Path, PeftAdapterConfig.FileName));
+        using TempDirectory folder = FuzzInputs.Folder();
+        File.Copy(Path.Combine(seedDir.Path, "adapter_model.safetensors"), Path.Combine(folder.Path, "adapter_model.safetensors"));
         FuzzOutcome outcome = FuzzRunner.Run(
             new FuzzSettings("adapter_config.json", 31, 250, typeof(AdapterFormatException)),
             FuzzInputs.Json(seed),
@@ -43,9 +44,9 @@ public sealed class PeftAdapterFuzzTests(ITestOutputHelper output) : IDisposable
     public void PeftAdapterLoad_MutatedWeights_AcceptsOrThrowsTypedException()
     {
         SaveSeed();
-        byte[] seed = File.ReadAllBytes(Path.Combine(seedDir, "adapter_model.safetensors"));
-        using FuzzFolder folder = FuzzInputs.Folder();
-        File.Copy(Path.Combine(seedDir, PeftAdapterConfig.FileName), Path.Combine(folder.Path, PeftAdapterConfig.FileName));
+        byte[] seed = File.ReadAllBytes(Path.Combine(seedDir.Path, "adapter_model.safetensors"));
+        using TempDirectory folder = FuzzInputs.Folder();
+        File.Copy(Path.Combine(seedDir.Path, PeftAdapterConfig.FileName), Path.Combine(folder.Path, PeftAdapterConfig.FileName));
         FuzzOutcome outcome = FuzzRunner.Run(
             new FuzzSettings("adapter_model.safetensors", 32, 250, typeof(AdapterFormatException), typeof(SafeTensorsFormatException)),
             FuzzInputs.Bytes(seed, focus: 512),
@@ -66,7 +67,7 @@ public sealed class PeftAdapterFuzzTests(ITestOutputHelper output) : IDisposable
     [InlineData("\"r\": 4294967297", "\"r\"")]
     public void PeftAdapterConfigRead_IssueReproducers_ThrowAdapterFormatExceptionNamingTheField(string fields, string expected)
     {
-        string path = Path.Combine(seedDir, PeftAdapterConfig.FileName);
+        string path = Path.Combine(seedDir.Path, PeftAdapterConfig.FileName);
         File.WriteAllText(path, "{\"peft_type\": \"LORA\", " + fields + "}");
 
         var e = Assert.Throws<AdapterFormatException>(() => PeftAdapterConfig.Read(path));
@@ -90,7 +91,7 @@ public sealed class PeftAdapterFuzzTests(ITestOutputHelper output) : IDisposable
         options.ModulesToSave.Add("classifier");
         new LoRAAdapter(options).Apply(trained);
         AdapterContractTests.Perturb(trained, 3);
-        PeftAdapter.Save(trained, seedDir);
+        PeftAdapter.Save(trained, seedDir.Path);
     }
 
     private static void LoadOntoFreshModel(string directory)

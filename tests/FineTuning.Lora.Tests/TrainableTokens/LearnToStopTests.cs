@@ -26,12 +26,12 @@ public sealed class LearnToStopTests : IDisposable
     private static readonly string[] Names = { "Lily", "Tom", "Sue", "Ben", "Mia", "Max", "Anna", "Sam", "Lucy", "Tim" };
     private static readonly string[] Things = { "ball", "dog", "cat", "kite", "cake" };
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("stop").FullName;
+    private readonly TempDirectory _dir = new("stop");
     private readonly ITestOutputHelper _output;
 
     public LearnToStopTests(ITestOutputHelper output) => _output = output;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     /// <summary>50 prompt/completion records: a one-sentence opening and a short ending that closes with "The end.".</summary>
     internal static string WriteData(string dir)
@@ -57,7 +57,7 @@ public sealed class LearnToStopTests : IDisposable
             .WithLoRA(r: 8, alpha: 16, configure: o => { if (trainableEos) o.TrainableTokenIndices.Add(tokenizer.EosId); })
             .WithSftOptions(o => { o.ValidationFraction = 0.1; o.Seed = 1; })
             .WithOptions(o => { o.Epochs = 4; o.BatchSize = 8; o.LearningRate = 1e-2; o.Seed = 2; })
-            .Train(WriteData(_dir));
+            .Train(WriteData(_dir.Path));
         model.eval();
         var generator = new TextGenerator(model, tokenizer);
         int stopped = 0;

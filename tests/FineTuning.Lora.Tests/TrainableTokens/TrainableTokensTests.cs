@@ -8,6 +8,7 @@ using FineTuning.Lora.TrainableTokens;
 using FineTuning.Models;
 using FineTuning.Models.Llama;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using FineTuning.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -20,9 +21,9 @@ namespace FineTuning.Lora.Tests.TrainableTokens;
 /// <summary>PEFT's trainable_token_indices on LoRA: only the chosen rows train, and they save and load in PEFT's layout.</summary>
 public sealed class TrainableTokensTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("tokens").FullName;
+    private readonly TempDirectory _dir = new("tokens");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static readonly int[] Chosen = { 3, 7 };
 
@@ -108,20 +109,20 @@ public sealed class TrainableTokensTests : IDisposable
         (TrainingRun run, Tensor input, Tensor expected) = TrainChosen(model);
         using TrainingRun disposeRun = run;
 
-        run.SaveAdapter(_dir);
+        run.SaveAdapter(_dir.Path);
 
-        using (SafeTensorsReader reader = SafeTensorsReader.Open(Path.Combine(_dir, PeftAdapter.WeightsFileName)))
+        using (SafeTensorsReader reader = SafeTensorsReader.Open(Path.Combine(_dir.Path, PeftAdapter.WeightsFileName)))
         {
             SafeTensorInfo rows = reader.Tensors.Single(t => t.Name.Contains("token_adapter", StringComparison.Ordinal));
             Assert.Equal("base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta", rows.Name);
             Assert.Equal(new long[] { 2, 32 }, rows.Shape);
         }
-        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, PeftAdapterConfig.FileName))))
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir.Path, PeftAdapterConfig.FileName))))
             Assert.Equal(Chosen, config.RootElement.GetProperty("trainable_token_indices").EnumerateArray().Select(e => e.GetInt32()));
-        Assert.Equal(Chosen, PeftAdapterConfig.Read(Path.Combine(_dir, PeftAdapterConfig.FileName)).TrainableTokenIndices);
+        Assert.Equal(Chosen, PeftAdapterConfig.Read(Path.Combine(_dir.Path, PeftAdapterConfig.FileName)).TrainableTokenIndices);
 
         using LlamaForCausalLM fresh = LlamaLoRATrainingTests.TinyLlama();
-        PeftAdapter.Load(fresh, _dir);
+        PeftAdapter.Load(fresh, _dir.Path);
         fresh.eval();
         Assert.True(fresh.call(input).equal(expected).all().item<bool>());
     }
@@ -200,12 +201,12 @@ public sealed class TrainableTokensTests : IDisposable
         using var scope = NewDisposeScope();
         using LlamaForCausalLM model = LlamaLoRATrainingTests.TinyLlama();
         using TrainingRun run = Train(model, o => { foreach (int t in Chosen) o.TrainableTokenIndices.Add(t); });
-        run.SaveAdapter(_dir);
-        string configPath = Path.Combine(_dir, PeftAdapterConfig.FileName);
+        run.SaveAdapter(_dir.Path);
+        string configPath = Path.Combine(_dir.Path, PeftAdapterConfig.FileName);
         File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"trainable_token_indices\": [\n    3,\n    7\n  ]", "\"trainable_token_indices\": [3]", StringComparison.Ordinal));
 
         using LlamaForCausalLM fresh = LlamaLoRATrainingTests.TinyLlama();
-        var e = Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(fresh, _dir));
+        var e = Assert.Throws<AdapterFormatException>(() => PeftAdapter.Load(fresh, _dir.Path));
         Assert.Contains("trainable_tokens_delta\" has shape [2, 32] but the model needs [1, 32]", e.Message, StringComparison.Ordinal);
         Assert.Empty(TrainableTokenWrappers.Wrappers(fresh));
     }

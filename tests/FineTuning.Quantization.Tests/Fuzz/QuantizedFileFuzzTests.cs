@@ -6,6 +6,7 @@ using System.Text;
 using FineTuning.Adapters;
 using FineTuning.Models;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using FineTuning.Testing.Fuzz;
 using TorchSharp;
 using Xunit;
@@ -20,15 +21,15 @@ namespace FineTuning.Quantization.Tests.Fuzz;
 /// </summary>
 public sealed class QuantizedFileFuzzTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly string seedDir = Directory.CreateTempSubdirectory("quant-fuzz").FullName;
+    private readonly TempDirectory seedDir = new("quant-fuzz");
 
-    public void Dispose() => Directory.Delete(seedDir, recursive: true);
+    public void Dispose() => seedDir.Dispose();
 
     [Fact]
     public void QuantizedSafeTensorsLoad_MutatedBytes_AcceptsOrThrowsTypedException()
     {
         byte[] seed = File.ReadAllBytes(SaveSeed());
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         FuzzOutcome outcome = FuzzRunner.Run(
             new FuzzSettings("quantized safetensors", 41, 200, typeof(QuantizationException), typeof(SafeTensorsFormatException)),
             FuzzInputs.Bytes(seed, focus: 2048),
@@ -50,7 +51,7 @@ public sealed class QuantizedFileFuzzTests(ITestOutputHelper output) : IDisposab
 
         string stateName = raw.Keys.First(n => n.Contains(".quant_state.", StringComparison.Ordinal));
         string seedJson = Encoding.UTF8.GetString(raw[stateName]);
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         FuzzOutcome outcome = FuzzRunner.Run(
             new FuzzSettings("quant_state JSON", 42, 200, typeof(QuantizationException), typeof(SafeTensorsFormatException)),
             FuzzInputs.Json(seedJson),
@@ -79,7 +80,7 @@ public sealed class QuantizedFileFuzzTests(ITestOutputHelper output) : IDisposab
         }
 
         const string seed = """{"quant_method": "bitsandbytes", "load_in_4bit": true, "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": true, "bnb_4bit_compute_dtype": "float32", "blocksize": 64, "quantized_modules": ["model.up_proj", "model.down_proj"]}""";
-        using FuzzFolder folder = FuzzInputs.Folder();
+        using TempDirectory folder = FuzzInputs.Folder();
         FuzzOutcome outcome = FuzzRunner.Run(
             new FuzzSettings("quantization_config.json (FromConfigFile)", 43, 250, typeof(ModelFileException), typeof(QuantizationException)),
             FuzzInputs.Json(seed),
@@ -106,7 +107,7 @@ public sealed class QuantizedFileFuzzTests(ITestOutputHelper output) : IDisposab
         using var scope = NewDisposeScope();
         using var model = new TinyNet(seed: 1);
         new QuantizationAdapter(new QuantizationOptions { Type = QuantizationType.FromName("nf4")!, DoubleQuantization = true }).Apply(model);
-        string path = Path.Combine(seedDir, "seed.safetensors");
+        string path = Path.Combine(seedDir.Path, "seed.safetensors");
         QuantizedSafeTensors.Save(model, path);
         return path;
     }

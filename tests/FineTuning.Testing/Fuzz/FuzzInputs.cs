@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Text;
+using FineTuning.Testing;
 
 namespace FineTuning.Testing.Fuzz;
 
@@ -32,5 +33,5 @@ public static class FuzzInputs
 
     /// <summary>Creates an empty temporary folder, deleted on dispose.</summary>
     /// <returns>The folder.</returns>
-    public static FuzzFolder Folder() => new();
+    public static TempDirectory Folder() => new("fuzz-");
 }

@@ -6,6 +6,7 @@ using FineTuning.Generation;
 using FineTuning.Core.Tests.Models.Llama;
 using FineTuning.Models.Gguf;
 using FineTuning.Models.Llama;
+using FineTuning.Testing;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -13,7 +14,7 @@ namespace FineTuning.Core.Tests.Models.Gguf;
 
 public sealed class GgufExportBadInputTests : IDisposable
 {
-    private readonly TempFolder folder = new();
+    private readonly TempDirectory folder = new("ft-hf-");
 
     public void Dispose() => folder.Dispose();
 

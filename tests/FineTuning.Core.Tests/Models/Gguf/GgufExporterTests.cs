@@ -6,6 +6,7 @@ using FineTuning.Core.Tests.Models.HuggingFace;
 using FineTuning.Core.Tests.Models.Llama;
 using FineTuning.Models.Gguf;
 using FineTuning.Models.Llama;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -14,7 +15,7 @@ namespace FineTuning.Core.Tests.Models.Gguf;
 
 public sealed class GgufExporterTests : IDisposable
 {
-    private readonly TempFolder folder = new();
+    private readonly TempDirectory folder = new("ft-hf-");
 
     public void Dispose() => folder.Dispose();
 

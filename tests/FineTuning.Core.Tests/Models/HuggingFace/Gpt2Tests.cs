@@ -20,7 +20,7 @@ public sealed class Gpt2Tests
     [Fact]
     public void Forward_LoadedFromHfLayout_EqualsReferenceWithConv1DSemantics()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using nn.Module original = Gpt2Case.Create();
         Gpt2Case.Write(folder.Path, original);
         // Loaded in float64 (as are the file's tensors for the reference): the two computations claim the same function,
@@ -84,7 +84,7 @@ public sealed class Gpt2Tests
     [Fact]
     public void Train_LoadedTinyGpt2_LossFalls()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using (Gpt2LMHeadModel seed = HfCase.CreateGpt2()) HfCheckpoint.Save(seed, folder.Path);
         using Gpt2LMHeadModel model = HfCheckpoint.Load<Gpt2LMHeadModel>(folder.Path);
         var tokenizer = new CharTokenizer();

@@ -7,6 +7,7 @@ using FineTuning.Models.HuggingFace;
 using FineTuning.Core.Tests.Models.Llama;
 using FineTuning.Models.Llama;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -21,7 +22,7 @@ public sealed class HfCheckpointBadInputTests
     [Fact]
     public void Load_UnknownModelType_ThrowsListingSupportedTypes()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using nn.Module model = LlamaCase.Create();
         LlamaCase.Write(folder.Path, model, LlamaCase.ConfigJson.Replace("\"model_type\": \"llama\"", "\"model_type\": \"falcon\"", StringComparison.Ordinal));
 
@@ -93,7 +94,7 @@ public sealed class HfCheckpointBadInputTests
     [Fact]
     public void Load_MixedDTypesKeptAsStored_Throws()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using nn.Module model = LlamaCase.Create();
         using var scope = torch.NewDisposeScope();
         Dictionary<string, Tensor> tensors = LlamaCase.FileTensors(model);
@@ -110,7 +111,7 @@ public sealed class HfCheckpointBadInputTests
     [Fact]
     public void Load_LegacyRotaryInvFreqBuffer_SkippedAsHfDoes()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using nn.Module model = LlamaCase.Create();
         using var scope = torch.NewDisposeScope();
         Dictionary<string, Tensor> tensors = LlamaCase.FileTensors(model);
@@ -129,8 +130,8 @@ public sealed class HfCheckpointBadInputTests
     public void Load_TiedHeadStoredAsCopy_AcceptedOnlyWhenIdentical(string caseName, string head, string embeddings)
     {
         HfCase c = HfCase.All().Single(x => x.Name == caseName);
-        using var same = new TempFolder();
-        using var different = new TempFolder();
+        using var same = new TempDirectory("ft-hf-");
+        using var different = new TempDirectory("ft-hf-");
         using nn.Module model = c.Create();
         using var scope = torch.NewDisposeScope();
         Dictionary<string, Tensor> tensors = c.FileTensors(model);
@@ -150,7 +151,7 @@ public sealed class HfCheckpointBadInputTests
     public void Load_BertConfigWithWrongType_ThrowsNamingConfigFile()
     {
         HfCase bert = HfCase.All().Single(c => c.Name == "bert");
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using nn.Module model = bert.Create();
         bert.Write(folder.Path, model, bert.ConfigJson.Replace("\"num_attention_heads\": 4", "\"num_attention_heads\": \"four\"", StringComparison.Ordinal));
 
@@ -162,7 +163,7 @@ public sealed class HfCheckpointBadInputTests
     [Fact]
     public void Load_TruncatedSafeTensors_ThrowsFormatErrorNamingFile()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using nn.Module model = LlamaCase.Create();
         LlamaCase.Write(folder.Path, model);
         string path = Path.Combine(folder.Path, "model.safetensors");
@@ -182,7 +183,7 @@ public sealed class HfCheckpointBadInputTests
     [InlineData("\"rope_theta\": 10000.0", "\"rope_theta\": 10000.0, \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": \"big\"}")]
     public void Load_ConfigWithWrongTypesOrValues_ThrowsNamingConfigFile(string find, string replace)
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using nn.Module model = LlamaCase.Create();
         LlamaCase.Write(folder.Path, model, LlamaCase.ConfigJson.Replace(find, replace, StringComparison.Ordinal));
 
@@ -197,7 +198,7 @@ public sealed class HfCheckpointBadInputTests
     [InlineData("\"scale_attn_weights\": true", "\"scale_attn_weights\": false")]
     public void Load_Gpt2ConfigWrongOrUnsupported_ThrowsNamingConfigFile(string find, string replace)
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using nn.Module model = Gpt2Case.Create();
         Gpt2Case.Write(folder.Path, model, Gpt2Case.ConfigJson.Replace(find, replace, StringComparison.Ordinal));
 
@@ -211,7 +212,7 @@ public sealed class HfCheckpointBadInputTests
     [InlineData("model.safetensors")]
     public void Load_FileMissing_ThrowsModelFileException(string missing)
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using nn.Module model = LlamaCase.Create();
         LlamaCase.Write(folder.Path, model);
         File.Delete(Path.Combine(folder.Path, missing));
@@ -237,7 +238,7 @@ public sealed class HfCheckpointBadInputTests
     [InlineData("gemma", false, true)]
     public void Save_LlamaConfigThatWouldNotLoadBack_ThrowsBeforeWriting(string modelType, bool bias, bool outputBias)
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using LlamaForCausalLM model = new(TinyLlama.Config(bias: bias) with { ModelType = modelType, OutputProjectionBias = outputBias });
 
         Assert.Throws<ArgumentException>(() => HfCheckpoint.Save(model, folder.Path));
@@ -246,7 +247,7 @@ public sealed class HfCheckpointBadInputTests
 
     private static CheckpointWeightsException LoadWith(HfCase c, Action<Dictionary<string, Tensor>> edit)
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using nn.Module model = c.Create();
         using var scope = torch.NewDisposeScope();
         Dictionary<string, Tensor> tensors = c.FileTensors(model);

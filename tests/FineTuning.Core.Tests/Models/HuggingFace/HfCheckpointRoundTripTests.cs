@@ -8,6 +8,7 @@ using FineTuning.Models.Gpt2;
 using FineTuning.Models.HuggingFace;
 using FineTuning.Models.Llama;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -23,8 +24,8 @@ public sealed class HfCheckpointRoundTripTests
     public void LoadSaveReload_HandWrittenFolder_LogitsBitIdenticalAndTensorsExact(string name)
     {
         HfCase c = HfCase.All().Single(x => x.Name == name);
-        using var written = new TempFolder();
-        using var saved = new TempFolder();
+        using var written = new TempDirectory("ft-hf-");
+        using var saved = new TempDirectory("ft-hf-");
         using nn.Module original = c.Create();
         c.Write(written.Path, original);
         using var noGrad = torch.no_grad();
@@ -58,7 +59,7 @@ public sealed class HfCheckpointRoundTripTests
     [Fact]
     public void Save_AboveShardSize_WritesIndexAndReloadsIdentically()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using LlamaForCausalLM model = TinyLlama2();
         HfCheckpoint.Save(model, folder.Path, new HfSaveOptions { MaxShardBytes = 8_000 });
 
@@ -84,7 +85,7 @@ public sealed class HfCheckpointRoundTripTests
     [Fact]
     public void Load_Bf16FileKeepOrConvert_ParametersHaveRequestedDType()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using LlamaForCausalLM model = TinyLlama2();
         using (LlamaForCausalLM bf16 = new(model.Config, dtype: ScalarType.BFloat16))
         {
@@ -109,7 +110,7 @@ public sealed class HfCheckpointRoundTripTests
     public void SaveLoad_Bf16Model_KeepsBf16AndValues(string name)
     {
         HfCase c = HfCase.All().Single(x => x.Name == name);
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using nn.Module model = c.Create();
         model.to(ScalarType.BFloat16);
         HfCheckpoint.Save(model, folder.Path);
@@ -127,7 +128,7 @@ public sealed class HfCheckpointRoundTripTests
     [Fact]
     public void LoadSave_Repeatedly_LiveTensorCountDoesNotGrow()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using (Gpt2LMHeadModel seed = HfCase.CreateGpt2()) HfCheckpoint.Save(seed, folder.Path);
         void Once()
         {
@@ -145,7 +146,7 @@ public sealed class HfCheckpointRoundTripTests
     [Fact]
     public void Save_ImplicitKeyValueHeadsAndHeadDim_WritesHfValues()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using LlamaForCausalLM model = new(Llama.TinyLlama.Config(kvHeads: 0) with { HeadDim = 0 });
 
         HfCheckpoint.Save(model, folder.Path);
@@ -162,7 +163,7 @@ public sealed class HfCheckpointRoundTripTests
     [Fact]
     public void Load_WrongModelTypeRequested_ThrowsNamingBoth()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("ft-hf-");
         using LlamaForCausalLM model = TinyLlama2();
         HfCheckpoint.Save(model, folder.Path);
 

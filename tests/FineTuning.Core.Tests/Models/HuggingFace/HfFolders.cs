@@ -13,16 +13,6 @@ using static TorchSharp.torch;
 
 namespace FineTuning.Core.Tests.Models.HuggingFace;
 
-/// <summary>A temporary folder deleted on dispose.</summary>
-internal sealed class TempFolder : IDisposable
-{
-    internal TempFolder() => Directory.CreateDirectory(Path);
-
-    internal string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ft-hf-" + Guid.NewGuid().ToString("N"));
-
-    public void Dispose() => Directory.Delete(Path, recursive: true);
-}
-
 /// <summary>
 /// One architecture's tiny checkpoint as the tests write it by hand in HF layout: the HF config.json text and the
 /// file tensors (HF names, GPT-2 Conv1D weights transposed to [in, out]), from a seeded model.

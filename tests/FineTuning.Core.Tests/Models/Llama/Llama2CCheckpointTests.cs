@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using FineTuning.Models;
 using FineTuning.Models.Llama;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -11,9 +12,9 @@ namespace FineTuning.Core.Tests.Models.Llama;
 
 public sealed class Llama2CCheckpointTests : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("finetuning-llama2c-").FullName;
+    private readonly TempDirectory dir = new("finetuning-llama2c-");
 
-    public void Dispose() => Directory.Delete(dir, recursive: true);
+    public void Dispose() => dir.Dispose();
 
     [Theory]
     [InlineData(true)]
@@ -21,7 +22,7 @@ public sealed class Llama2CCheckpointTests : IDisposable
     public void Load_SyntheticCheckpoint_LogitsMatchPairwiseRopeReference(bool shared)
     {
         var reference = new Llama2CReference(seed: shared ? 1 : 2, shared);
-        string path = Path.Combine(dir, "tiny.bin");
+        string path = Path.Combine(dir.Path, "tiny.bin");
         reference.Write(path);
         int[] tokens = { 1, 5, 9, 3, 17, 0, 12, 19 };
 
@@ -50,7 +51,7 @@ public sealed class Llama2CCheckpointTests : IDisposable
     [Fact]
     public void Load_TruncatedCheckpoint_ThrowsNamingFile()
     {
-        string path = Path.Combine(dir, "truncated.bin");
+        string path = Path.Combine(dir.Path, "truncated.bin");
         new Llama2CReference(seed: 3, shared: true).Write(path);
         using (var stream = new FileStream(path, FileMode.Open)) stream.SetLength(stream.Length - 10);
 
@@ -64,7 +65,7 @@ public sealed class Llama2CCheckpointTests : IDisposable
     [Fact]
     public void Load_ShorterThanHeader_ThrowsNamingFile()
     {
-        string path = Path.Combine(dir, "short.bin");
+        string path = Path.Combine(dir.Path, "short.bin");
         File.WriteAllBytes(path, new byte[] { 64, 0, 0 });
 
         ModelFileException e = Assert.Throws<ModelFileException>(() => Llama2CCheckpoint.Load(path));
@@ -79,7 +80,7 @@ public sealed class Llama2CCheckpointTests : IDisposable
     [InlineData(0x616b3432, 1, 1, 1, 1, 1, 1, "dim=1634415666")] // llama2.c version 1+ magic read as dim
     public void Load_ImpossibleHeader_ThrowsNamingFileAndValue(int dim, int hidden, int layers, int heads, int kvHeads, int vocab, int seqLen, string mentioned)
     {
-        string path = Path.Combine(dir, "bad-header.bin");
+        string path = Path.Combine(dir.Path, "bad-header.bin");
         using (var writer = new BinaryWriter(File.Create(path)))
         {
             foreach (int v in new[] { dim, hidden, layers, heads, kvHeads, vocab, seqLen }) writer.Write(v);

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -11,7 +12,7 @@ namespace FineTuning.Core.Tests.Models.SafeTensors;
 /// <summary>Every format violation is a <see cref="SafeTensorsFormatException"/> naming the file and the tensor.</summary>
 public sealed class SafeTensorsBadInputTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
+    private readonly TempDirectory _dir = new("finetuning-st-");
 
     public void Dispose() => _dir.Dispose();
 

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -26,7 +27,7 @@ public sealed class SafeTensorsLayoutTests : IDisposable
         0xC0, 0x3F,                                                  // b = bf16 1.5 (0x3FC0)
     ];
 
-    private readonly TempDirectory _dir = new();
+    private readonly TempDirectory _dir = new("finetuning-st-");
 
     public void Dispose() => _dir.Dispose();
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ namespace FineTuning.Core.Tests.Models.SafeTensors;
 
 public sealed class SafeTensorsLeakTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
+    private readonly TempDirectory _dir = new("finetuning-st-");
 
     public void Dispose() => _dir.Dispose();
 

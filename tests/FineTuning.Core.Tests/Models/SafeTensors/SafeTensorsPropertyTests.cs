@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
@@ -14,7 +15,7 @@ namespace FineTuning.Core.Tests.Models.SafeTensors;
 /// <summary>Invariants over random inputs, with fixed seeds (Replay) so runs are reproducible.</summary>
 public sealed class SafeTensorsPropertyTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
+    private readonly TempDirectory _dir = new("finetuning-st-");
 
     public void Dispose() => _dir.Dispose();
 

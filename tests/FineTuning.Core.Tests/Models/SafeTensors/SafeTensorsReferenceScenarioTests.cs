@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -17,7 +18,7 @@ namespace FineTuning.Core.Tests.Models.SafeTensors;
 /// </summary>
 public sealed class SafeTensorsReferenceScenarioTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
+    private readonly TempDirectory _dir = new("finetuning-st-");
 
     public void Dispose() => _dir.Dispose();
 

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using Microsoft.Win32.SafeHandles;
 using TorchSharp;
 using Xunit;
@@ -12,7 +13,7 @@ namespace FineTuning.Core.Tests.Models.SafeTensors;
 
 public sealed class SafeTensorsRoundTripTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
+    private readonly TempDirectory _dir = new("finetuning-st-");
 
     public void Dispose() => _dir.Dispose();
 

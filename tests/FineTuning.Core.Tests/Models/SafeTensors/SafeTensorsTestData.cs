@@ -9,31 +9,6 @@ using static TorchSharp.torch;
 
 namespace FineTuning.Core.Tests.Models.SafeTensors;
 
-/// <summary>A fresh folder under the system temp path, deleted on dispose.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public TempDirectory()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "finetuning-st-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 internal static class SafeTensorsTestData
 {
     public static IEnumerable<object[]> AllDTypes()

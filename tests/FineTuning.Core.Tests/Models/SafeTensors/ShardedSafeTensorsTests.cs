@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using FineTuning.Models.SafeTensors;
+using FineTuning.Testing;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -12,7 +13,7 @@ namespace FineTuning.Core.Tests.Models.SafeTensors;
 
 public sealed class ShardedSafeTensorsTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
+    private readonly TempDirectory _dir = new("finetuning-st-");
     private readonly Dictionary<string, Tensor> _tensors;
 
     public ShardedSafeTensorsTests()

@@ -19,16 +19,16 @@ namespace FineTuning.Core.Tests.Models.Tokenizers;
 public sealed class Llama2CMergeTests : IDisposable
 {
     private static readonly string[] Merges = ["ab", "ba", "aa", "bb", "ca", " a", " b", "abc", "aab", "bab", "abab", "cc", " ab", "é", "aé", "éa"];
-    private readonly string dir = Directory.CreateTempSubdirectory("finetuning-merge-").FullName;
+    private readonly TempDirectory dir = new("finetuning-merge-");
     private readonly string path;
 
     public Llama2CMergeTests()
     {
-        path = Path.Combine(dir, "tok.bin");
+        path = Path.Combine(dir.Path, "tok.bin");
         WriteTokenizer(path);
     }
 
-    public void Dispose() => Directory.Delete(dir, recursive: true);
+    public void Dispose() => dir.Dispose();
 
     /// <summary>Text over a small alphabet, so that many merges (and many ties) apply.</summary>
     public static Arbitrary<string> Texts() =>

@@ -3,6 +3,7 @@ using System.IO;
 using FineTuning.Models;
 using FineTuning.Models.Llama;
 using FineTuning.Models.Tokenizers;
+using FineTuning.Testing;
 using FsCheck.Xunit;
 
 namespace FineTuning.Core.Tests.Models.Tokenizers;
@@ -10,9 +11,9 @@ namespace FineTuning.Core.Tests.Models.Tokenizers;
 /// <summary>The llama2.c readers never fail with anything but <see cref="ModelFileException"/> on arbitrary bytes.</summary>
 public sealed class Llama2CParserProperties : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("finetuning-fuzz-").FullName;
+    private readonly TempDirectory dir = new("finetuning-fuzz-");
 
-    public void Dispose() => Directory.Delete(dir, recursive: true);
+    public void Dispose() => dir.Dispose();
 
     [Property(MaxTest = 200)]
     public bool TokenizerLoad_ArbitraryBytes_LoadsOrThrowsModelFileException(byte[] bytes) =>
@@ -24,7 +25,7 @@ public sealed class Llama2CParserProperties : IDisposable
 
     private bool LoadsOrThrowsModelFileException(byte[] bytes, Action<string> load)
     {
-        string path = Path.Combine(dir, Guid.NewGuid().ToString("N"));
+        string path = Path.Combine(dir.Path, Guid.NewGuid().ToString("N"));
         File.WriteAllBytes(path, bytes ?? Array.Empty<byte>());
         try
         {

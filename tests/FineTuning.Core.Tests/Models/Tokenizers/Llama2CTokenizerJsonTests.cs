@@ -20,9 +20,9 @@ public sealed class Llama2CTokenizerJsonTests : IDisposable
     private static readonly string[] Singles = { " ", "a", "b", "c", "é", "中", "文" };
     private static readonly string[] Pool = { " ", "a", "b", "c", "é", "中", "文", "😀", "\n", "ab", " abc", "x", "\u00A0" };
 
-    private readonly string dir = Directory.CreateTempSubdirectory("finetuning-tokjson-").FullName;
+    private readonly TempDirectory dir = new("finetuning-tokjson-");
 
-    public void Dispose() => Directory.Delete(dir, recursive: true);
+    public void Dispose() => dir.Dispose();
 
     [Property(MaxTest = 300, Replay = "(20261206,7)")]
     public Property HfTokenizerFromJson_SyntheticVocabulary_SameIdsAsLlama2C() =>
@@ -70,7 +70,7 @@ public sealed class Llama2CTokenizerJsonTests : IDisposable
         entries.AddRange(Enumerable.Range(0, 256).Select(b => (Encoding.ASCII.GetBytes($"<0x{b:X2}>"), 0f)));
         entries.AddRange(Singles.Select(s => (Encoding.UTF8.GetBytes(s), -1000f)));
         entries.AddRange(Merged.Select((m, i) => (Encoding.UTF8.GetBytes(m), (float)-i)));
-        string path = Path.Combine(dir, $"tok-{Guid.NewGuid():N}.bin");
+        string path = Path.Combine(dir.Path, $"tok-{Guid.NewGuid():N}.bin");
         using (var writer = new BinaryWriter(File.Create(path)))
         {
             writer.Write(entries.Max(e => e.Bytes.Length));

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text;
 using FineTuning.Models;
 using FineTuning.Models.Tokenizers;
+using FineTuning.Testing;
 using Xunit;
 
 namespace FineTuning.Core.Tests.Models.Tokenizers;
@@ -19,9 +20,9 @@ public sealed class Llama2CTokenizerTests : IDisposable
 
     private const int Space = 259, A = 260, B = 261, C = 262, AB = 263, SpaceA = 264, SpaceAB = 265;
 
-    private readonly string dir = Directory.CreateTempSubdirectory("finetuning-tok-").FullName;
+    private readonly TempDirectory dir = new("finetuning-tok-");
 
-    public void Dispose() => Directory.Delete(dir, recursive: true);
+    public void Dispose() => dir.Dispose();
 
     [Fact]
     public void Encode_MergesHighestScoringPairFirst()
@@ -74,7 +75,7 @@ public sealed class Llama2CTokenizerTests : IDisposable
     [Fact]
     public void Load_ImpossibleLengths_Throws()
     {
-        string path = Path.Combine(dir, "bad.bin");
+        string path = Path.Combine(dir.Path, "bad.bin");
         File.WriteAllBytes(path, BitConverter.GetBytes(-7).Concat(new byte[64]).ToArray());
 
         ModelFileException e = Assert.Throws<ModelFileException>(() => Llama2CTokenizer.Load(path));
@@ -90,7 +91,7 @@ public sealed class Llama2CTokenizerTests : IDisposable
         };
         entries.AddRange(Enumerable.Range(0, 256).Select(b => (Encoding.ASCII.GetBytes($"<0x{b:X2}>"), 0f)));
         entries.AddRange(Pieces.Select(p => (Encoding.UTF8.GetBytes(p.Piece), p.Score)));
-        string path = Path.Combine(dir, name);
+        string path = Path.Combine(dir.Path, name);
         using var writer = new BinaryWriter(File.Create(path));
         writer.Write(entries.Max(e => e.Bytes.Length));
         foreach ((byte[] bytes, float score) in entries)
