@@ -32,7 +32,7 @@ internal static class StepRunner
         return 0;
     }
 
-    private static List<TokenSequence> Data(ThroughputShape shape, int count)
+    internal static List<TokenSequence> Data(ThroughputShape shape, int count)
     {
         var random = new Random(7);
         return Enumerable.Range(0, count)
@@ -131,15 +131,20 @@ internal static class StepRunner
     }
 
     /// <summary>VmHWM: the highest resident memory of this process (Linux); the peak working set elsewhere.</summary>
-    internal static double PeakRssMiB()
+    internal static double PeakRssMiB() => StatusMiB("VmHWM:") ?? Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+
+    /// <summary>VmRSS: the resident memory of this process now (Linux); the working set elsewhere.</summary>
+    internal static double RssMiB() => StatusMiB("VmRSS:") ?? Process.GetCurrentProcess().WorkingSet64 / (1024.0 * 1024.0);
+
+    private static double? StatusMiB(string field)
     {
         const string status = "/proc/self/status";
-        if (!File.Exists(status)) return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
-        string line = File.ReadLines(status).First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        if (!File.Exists(status)) return null;
+        string line = File.ReadLines(status).First(l => l.StartsWith(field, StringComparison.Ordinal));
         return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
 
-    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    internal sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value) => report(value);
     }

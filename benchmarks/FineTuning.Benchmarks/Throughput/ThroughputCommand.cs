@@ -70,7 +70,7 @@ internal static class ThroughputCommand
         return 0;
     }
 
-    private static string Child(string arguments, int? mmapThresholdMiB)
+    internal static string Child(string arguments, int? mmapThresholdMiB)
     {
         string dll = typeof(ThroughputCommand).Assembly.Location;
         var start = new ProcessStartInfo("dotnet", $"\"{dll}\" {arguments}") { RedirectStandardOutput = true, UseShellExecute = false };
@@ -119,9 +119,9 @@ internal static class ThroughputCommand
         throw new FileNotFoundException($"{relative} not found above the current folder or the benchmark's");
     }
 
-    private static string Load() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+    internal static string Load() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
-    private static string CpuModel()
+    internal static string CpuModel()
     {
         if (!File.Exists("/proc/cpuinfo")) return "unknown";
         string[] lines = File.ReadAllLines("/proc/cpuinfo");
