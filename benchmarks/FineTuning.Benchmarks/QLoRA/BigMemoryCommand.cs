@@ -36,14 +36,14 @@ internal static class BigMemoryCommand
             FormattableString.Invariant($"model: hidden 1024, {layers} layers, 16 heads, FF 2816, vocab 32000: {BigModel.ParameterCount(BigModel.Config(layers)):N0} parameters; LoRA r 16 on all 7 projections; batch 1 x 256; gradient checkpointing"),
         };
         lines.ForEach(Console.WriteLine);
-        var results = new List<Dictionary<string, string>>();
+        var results = new List<(string Name, Dictionary<string, string> Fields)>();
         foreach (string config in configs)
         {
             string load = ThroughputCommand.Load();
             string output = ThroughputCommand.Child($"big-memory-child {config} {common}", null);
             string line = output.Split('\n').Last(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
-            Dictionary<string, string> fields = line.Split(' ').Skip(1).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f.Length > 1 ? f[1] : string.Empty, StringComparer.Ordinal);
-            results.Add(fields);
+            Dictionary<string, string> fields = line.Split(' ').Skip(2).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
+            results.Add((config, fields));
             string log = $"{line} load_before={load.Replace(' ', '/')}";
             Console.WriteLine(log);
             lines.Add(log);
@@ -96,25 +96,24 @@ internal static class BigMemoryCommand
         using (TrainingRun run = tuner.Train(StepRunner.Data(shape, warmup + steps))) { }
         double[] timed = times.Skip(warmup).Order().ToArray();
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT {config} rss_start_mib={rssStart:F0} rss_built_mib={rssBuilt:F0} rss_after_warmup_mib={rssTrainStart:F0} peak_rss_mib={StepRunner.PeakRssMiB():F0} median_step_s={timed[timed.Length / 2]:F2} steps_s={string.Join(",", times.Skip(warmup).Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}"));
+            $"RESULT {config} rss_start_mib={rssStart:F0} rss_built_mib={rssBuilt:F0} rss_first_step_mib={rssTrainStart:F0} peak_rss_mib={StepRunner.PeakRssMiB():F0} median_step_s={timed[timed.Length / 2]:F2} steps_s={string.Join(",", times.Skip(warmup).Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}"));
         return 0;
     }
 
-    private static string Table(List<Dictionary<string, string>> results)
+    private static string Table(List<(string Name, Dictionary<string, string> Fields)> results)
     {
         double Number(Dictionary<string, string> r, string key) => double.Parse(r[key], CultureInfo.InvariantCulture);
-        Dictionary<string, string>? baseline = results.FirstOrDefault(r => r.ContainsKey("lora"));
+        Dictionary<string, string>? baseline = results.FirstOrDefault(r => r.Name == "lora").Fields;
         var lines = new List<string>
         {
-            "| configuration | resident after building | after the warm-up step | peak RSS | peak vs LoRA fp32 | median step | step vs LoRA fp32 |",
+            "| configuration | resident after building | after the first step | peak RSS | peak vs LoRA fp32 | median step | step vs LoRA fp32 |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         };
-        foreach (Dictionary<string, string> r in results)
+        foreach ((string name, Dictionary<string, string> r) in results)
         {
-            string name = r.Keys.First();
             string Ratio(string key, string format) => baseline is null ? "-" : (Number(r, key) / Number(baseline, key)).ToString(format, CultureInfo.InvariantCulture);
             lines.Add(FormattableString.Invariant(
-                $"| {name} | {Number(r, "rss_built_mib"):F0} MiB | {Number(r, "rss_after_warmup_mib"):F0} MiB | {Number(r, "peak_rss_mib"):F0} MiB | {Ratio("peak_rss_mib", "P0")} | {Number(r, "median_step_s"):F2} s | {Ratio("median_step_s", "F2")}x |"));
+                $"| {name} | {Number(r, "rss_built_mib"):F0} MiB | {Number(r, "rss_first_step_mib"):F0} MiB | {Number(r, "peak_rss_mib"):F0} MiB | {Ratio("peak_rss_mib", "P0")} | {Number(r, "median_step_s"):F2} s | {Ratio("median_step_s", "F2")}x |"));
         }
 
         return string.Join(Environment.NewLine, lines) + Environment.NewLine;
