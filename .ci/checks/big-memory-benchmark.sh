@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 dotnet build -c Release benchmarks/FineTuning.Benchmarks > /dev/null
-dotnet run -c Release --no-build --project benchmarks/FineTuning.Benchmarks -- big-memory --layers 1 --steps 1 --warmup 0 --threads 1 --out "$out"
+dotnet run -c Release --no-build --project benchmarks/FineTuning.Benchmarks -- big-memory --layers 1 --vocab 512 --seq 16 --steps 1 --warmup 0 --threads 1 --out "$out"
 for name in lora lora-bf16 qlora qlora-dq qlora-from-fp32; do
   if ! grep -E "^\| ${name} \| [0-9]+ MiB \|" "$out" > /dev/null; then
     echo "no result row for $name in:" >&2

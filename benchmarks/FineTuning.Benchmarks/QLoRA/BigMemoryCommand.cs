@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 namespace FineTuning.Benchmarks.QLoRA;
 
 /// <summary>
-/// <c>-- big-memory [--layers 24] [--steps 2] [--warmup 1] [--threads 2] [--configs a,b] [--out file]</c>: QLoRA's memory
+/// <c>-- big-memory [--layers 24] [--steps 2] [--warmup 1] [--threads 2] [--configs a,b] [--vocab 32000] [--seq 256] [--out file]</c>: QLoRA's memory
 /// where the weights dominate (issue #17, item 7). A synthetic LLaMA (hidden 1024, 16 heads, FF 2816, vocab 32000,
 /// 24 layers: 374M parameters), LoRA r = 16 on every projection, gradient checkpointing, batch 1 x 256. Each
 /// configuration runs in its own process and reports its resident size after building, its peak (VmHWM) and the median
@@ -28,12 +28,13 @@ internal static class BigMemoryCommand
     {
         string Get(string name, string fallback) => Option(args, name) ?? fallback;
         int layers = int.Parse(Get("layers", "24"), CultureInfo.InvariantCulture);
-        string common = $"--layers {layers} --steps {Get("steps", "2")} --warmup {Get("warmup", "1")} --threads {Get("threads", "2")}";
+        int vocab = int.Parse(Get("vocab", "32000"), CultureInfo.InvariantCulture), seq = int.Parse(Get("seq", "256"), CultureInfo.InvariantCulture);
+        string common = $"--layers {layers} --vocab {vocab} --seq {seq} --steps {Get("steps", "2")} --warmup {Get("warmup", "1")} --threads {Get("threads", "2")}";
         string[] configs = Get("configs", string.Join(",", AllConfigs)).Split(',');
         var lines = new List<string>
         {
             $"CPU: {ThroughputCommand.CpuModel()}; {Get("threads", "2")} threads; load at start {ThroughputCommand.Load()}",
-            FormattableString.Invariant($"model: hidden 1024, {layers} layers, 16 heads, FF 2816, vocab 32000: {BigModel.ParameterCount(BigModel.Config(layers)):N0} parameters; LoRA r 16 on all 7 projections; batch 1 x 256; gradient checkpointing"),
+            FormattableString.Invariant($"model: hidden 1024, {layers} layers, 16 heads, FF 2816, vocab {vocab}: {BigModel.ParameterCount(BigModel.Config(layers, vocab)):N0} parameters; LoRA r 16 on all 7 projections; batch 1 x {seq}; gradient checkpointing"),
         };
         lines.ForEach(Console.WriteLine);
         var results = new List<(string Name, Dictionary<string, string> Fields)>();
@@ -64,7 +65,7 @@ internal static class BigMemoryCommand
         int layers = Int("layers"), warmup = Int("warmup"), steps = Int("steps");
         set_num_threads(Int("threads"));
         manual_seed(1234);
-        LlamaConfig llama = BigModel.Config(layers);
+        LlamaConfig llama = BigModel.Config(layers, Int("vocab"), Int("seq"));
         ScalarType dtype = config == "lora-bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
         QuantizationOptions? quantization = config.StartsWith("qlora", StringComparison.Ordinal)
             ? new QuantizationOptions { Type = QuantizationType.NF4, DoubleQuantization = config == "qlora-dq" }
@@ -92,7 +93,7 @@ internal static class BigMemoryCommand
             last = p.Elapsed;
             if (times.Count == 1) rssTrainStart = StepRunner.RssMiB();
         }));
-        var shape = new ThroughputShape(Vocab: llama.VocabSize, Batch: 1, Sequence: 256);
+        var shape = new ThroughputShape(Vocab: llama.VocabSize, Batch: 1, Sequence: llama.MaxPositionEmbeddings);
         using (TrainingRun run = tuner.Train(StepRunner.Data(shape, warmup + steps))) { }
         double[] timed = times.Skip(warmup).Order().ToArray();
         Console.WriteLine(FormattableString.Invariant(

@@ -19,10 +19,10 @@ namespace FineTuning.Benchmarks.QLoRA;
 /// </summary>
 internal static class BigModel
 {
-    public static LlamaConfig Config(int layers) => new()
+    public static LlamaConfig Config(int layers, int vocab = 32000, int sequence = 256) => new()
     {
         HiddenSize = 1024, IntermediateSize = 2816, NumHiddenLayers = layers, NumAttentionHeads = 16, NumKeyValueHeads = 16,
-        VocabSize = 32000, MaxPositionEmbeddings = 256,
+        VocabSize = vocab, MaxPositionEmbeddings = sequence,
     };
 
     /// <summary>Parameters of <paramref name="config"/>: embeddings, untied head, 7 projections and 2 norms per layer, the final norm.</summary>
