@@ -17,6 +17,9 @@ internal static class Program
             MemoryRunner.Run(args);
             return 0;
         }
+        if (args.Length > 0 && args[0] == "big-memory") return QLoRA.BigMemoryCommand.Run(args[1..]);
+        if (args.Length > 1 && args[0] == "big-memory-child") return QLoRA.BigMemoryCommand.Child(args[1..]);
+        if (args.Length > 0 && args[0] == "qlora-profile") return QLoRA.QLoRAProfile.Run(args[1..]);
         if (args.Length > 0 && args[0] == "throughput") return ThroughputCommand.Run(args[1..]);
         if (args.Length > 0 && args[0] == "throughput-matmul") return MatmulPeak.Run(int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
         if (args.Length > 1 && args[0] == "throughput-step") return StepRun(args);

@@ -35,8 +35,32 @@ internal static class BlockQuantizer
             throw new QuantizationException($"The block size must be a power of two from 32 to 4096 (was {blockSize}).");
     }
 
-    /// <summary>Packed codes (uint8, 1-D) and absmax per block (float32).</summary>
-    public static (Tensor Packed, Tensor Absmax) Quantize(Tensor weight, QuantizationType type, int blockSize)
+    /// <summary>Rows quantized at once: about 2^20 values, so the temporaries (float32 copies, int64 codes: ~20 bytes per
+    /// value) stay near 20 MB for any layer instead of 0.9 GB for an 11008 x 4096 projection.</summary>
+    public const long ChunkElements = 1 << 20;
+
+    /// <summary>
+    /// Packed codes (uint8, 1-D) and absmax per block (float32), quantized <paramref name="chunkElements"/> values (whole
+    /// rows) at a time: blocks never straddle rows, so the result is the same for any chunk size.
+    /// </summary>
+    public static (Tensor Packed, Tensor Absmax) Quantize(Tensor weight, QuantizationType type, int blockSize, long chunkElements = ChunkElements)
+    {
+        long rows = weight.shape[0], chunkRows = Math.Clamp(chunkElements / weight.shape[1], 1, rows);
+        if (chunkRows == rows) return QuantizeRows(weight, type, blockSize);
+        using var scope = NewDisposeScope();
+        var packed = new System.Collections.Generic.List<Tensor>();
+        var absmax = new System.Collections.Generic.List<Tensor>();
+        for (long r = 0; r < rows; r += chunkRows)
+        {
+            using var chunkScope = NewDisposeScope();
+            (Tensor p, Tensor a) = QuantizeRows(weight.narrow(0, r, Math.Min(chunkRows, rows - r)), type, blockSize);
+            packed.Add(p.MoveToOuterDisposeScope());
+            absmax.Add(a.MoveToOuterDisposeScope());
+        }
+        return (cat(packed, 0).MoveToOuterDisposeScope(), cat(absmax, 0).MoveToOuterDisposeScope());
+    }
+
+    private static (Tensor Packed, Tensor Absmax) QuantizeRows(Tensor weight, QuantizationType type, int blockSize)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

@@ -14,24 +14,31 @@ namespace FineTuning.Quantization;
 /// with two 8-entry permutes and a blend; otherwise scalar. 8-bit codes: AVX2 gathers from the 256-entry table.
 /// Values are <c>code * scale</c> in float32 (the same single rounding as the composed ops, so results are
 /// identical), and bfloat16 output rounds to nearest even as libtorch's conversion does.
-/// Blocks are split over libtorch's thread count when the weight is large.
+/// Blocks are split over libtorch's thread count when the weight is very large (4M values or more).
 /// </summary>
 internal static unsafe class DequantizeKernel
 {
-    private const long ParallelThreshold = 1 << 18;
+    // Below 4M values one thread decodes in a few milliseconds at most; splitting wakes .NET pool threads that compete
+    // with libtorch's spinning OpenMP workers for the same cores, and measured 2-4x slower up to 2.9M values on 2 cores
+    // (docs/benchmarks/qlora-memory.md).
+    private const long ParallelThreshold = 1 << 22;
 
     public static bool Supports(QuantizedWeight w, ScalarType dtype) =>
         dtype is ScalarType.Float32 or ScalarType.BFloat16 && w.Packed.device_type == DeviceType.CPU;
 
     /// <summary>Dequantizes rows [start, start + count) into <paramref name="output"/>, a contiguous CPU [count, in] tensor.</summary>
-    public static void Run(QuantizedWeight w, long start, long count, Tensor output)
+    public static void Run(QuantizedWeight w, long start, long count, Tensor output) =>
+        Run(w, start, count, output, count * w.Columns < ParallelThreshold ? 1 : torch.get_num_threads());
+
+    /// <summary>As the other overload, with the blocks split into <paramref name="parts"/> ranges decoded on .NET pool threads.</summary>
+    internal static void Run(QuantizedWeight w, long start, long count, Tensor output, int parts)
     {
         long firstBlock = start * w.Columns / w.BlockSize;
         long blocks = count * w.Columns / w.BlockSize;
         if (blocks == 0) return;
         var job = new Job(w, firstBlock, Address(output), output.dtype == ScalarType.BFloat16);
-        int parts = (int)Math.Min(Math.Max(1, torch.get_num_threads()), blocks);
-        if (blocks * w.BlockSize < ParallelThreshold || parts == 1)
+        parts = (int)Math.Min(Math.Max(1, parts), blocks);
+        if (parts == 1)
         {
             job.Decode(0, blocks);
             return;

@@ -10,7 +10,8 @@ namespace FineTuning.Quantization;
 /// <summary>
 /// Replaces a model's targeted <c>Linear</c> layers with <see cref="QuantizedLinear"/> (frozen, quantized weights).
 /// Used by <c>WithQuantization</c>, or directly: <c>new QuantizationAdapter(options).Apply(model)</c>.
-/// The replaced layers are disposed. <see cref="Reports"/> lists storage and error per layer after <see cref="Apply"/>.
+/// The replaced layers are disposed one by one as they are quantized, and the freed memory is given back to the system,
+/// so a model quantized layer by layer never needs more than its dense form plus one layer's temporaries. <see cref="Reports"/> lists storage and error per layer after <see cref="Apply"/>.
 /// </summary>
 public sealed class QuantizationAdapter : IModelAdapter
 {
@@ -65,6 +66,9 @@ public sealed class QuantizationAdapter : IModelAdapter
             ModuleSurgery.Replace(t.Parent, t.ChildName, t.Layer, q);
             t.Layer.Dispose();
         }
+        // Each dense weight is freed as soon as its layer is quantized, but glibc keeps freed heap pages (the weights and
+        // the quantization's temporaries) resident: give them back, or they count in the run's peak memory.
+        Training.NativeAllocator.Trim();
     }
 
     private List<Target> FindTargets(torch.nn.Module model)

@@ -9,7 +9,8 @@ namespace FineTuning.Quantization;
 
 /// <summary>
 /// A frozen linear layer <c>y = x W^T + b</c> whose weight is block-quantized (bitsandbytes' <c>Linear4bit</c>).
-/// Forward and backward dequantize W chunk by chunk of output rows and never keep a dense copy; the input gets
+/// Forward and backward each dequantize W into a temporary dense copy for one GEMM (very large weights chunk by chunk of
+/// output rows) and keep nothing dense between them; the input gets
 /// its gradient, W never has one, and the optional bias is a frozen parameter (<c>bias</c> in the state dict).
 /// The layer computes in <see cref="ComputeDType"/>, which follows <c>module.to(dtype)</c>; an input of another
 /// dtype is refused (as <c>Linear</c> refuses it). Implements <see cref="IQuantizedLinear"/> so LoRA can wrap it (QLoRA)
@@ -73,8 +74,13 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IQuantizedLinea
 
     internal DequantizeMethod Method { get; set; } = DequantizeMethod.Kernel;
 
-    /// <summary>Elements of one dequantized chunk of rows (default 2^20: 4 MiB in float32, 2 MiB in bfloat16).</summary>
-    internal long ChunkElements { get; set; } = 1 << 20;
+    /// <summary>
+    /// Most elements of one dequantized chunk of rows (default 2^26: 256 MiB in float32, so every projection of a 7-8B
+    /// LLaMA dequantizes whole, while a quantized 128k-vocabulary head is split). Smaller chunks cut the transient dense
+    /// copy but split the product into narrow GEMMs: chunks of 2^20 made a [1024 x 2816] layer's forward 1.6x slower
+    /// (docs/benchmarks/qlora-memory.md).
+    /// </summary>
+    internal long ChunkElements { get; set; } = 1L << 26;
 
     /// <inheritdoc />
     public Tensor DenseWeight(ScalarType dtype) => _weight.Dequantize(dtype);

@@ -6,9 +6,11 @@ using static TorchSharp.torch.autograd;
 namespace FineTuning.Quantization;
 
 /// <summary>
-/// <c>y = x W^T + b</c> with W dequantized chunk by chunk of output rows, as one autograd node. Nothing is saved
-/// for backward but the frozen layer: the input gradient <c>dx = g W</c> dequantizes the same chunks again, so a
-/// dense copy of W never outlives one chunk. W and b get no gradient (they are not autograd inputs).
+/// <c>y = x W^T + b</c> with W dequantized into a temporary (whole, or chunk by chunk of output rows when it has more
+/// values than the layer's chunk limit), as one autograd node. Nothing is saved for backward but the frozen layer: the
+/// input gradient <c>dx = g W</c> dequantizes W again, so a dense copy never outlives one product. Re-dequantizing costs
+/// a few percent of the product it feeds (docs/benchmarks/qlora-memory.md); keeping the copy would cost a dense weight
+/// per layer until backward, the memory QLoRA exists to save. W and b get no gradient (they are not autograd inputs).
 /// </summary>
 internal sealed class QuantizedMatmulFunction : SingleTensorFunction<QuantizedMatmulFunction>
 {

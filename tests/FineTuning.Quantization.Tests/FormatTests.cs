@@ -147,6 +147,23 @@ public sealed class FormatTests
         Assert.True(r.MaxAbsError >= r.Rmse);
     }
 
+    [Theory]
+    [InlineData("nf4", 64, 128 * 3)] // 3 rows per chunk: 37 rows in 13 chunks, the last one short
+    [InlineData("fp4", 32, 128)]     // one row per chunk
+    [InlineData("int8", 64, 1)]      // below one row: still one row per chunk
+    public void Quantize_RowChunks_EqualWholeWeightBitForBit(string name, int blockSize, long chunkElements)
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(21);
+        Tensor w = randn(new long[] { 37, 128 }, generator: g).mul(0.05).to(ScalarType.BFloat16);
+        QuantizationType type = QuantizationType.FromName(name)!;
+        (Tensor packedWhole, Tensor absmaxWhole) = BlockQuantizer.Quantize(w, type, blockSize, long.MaxValue);
+        (Tensor packed, Tensor absmax) = BlockQuantizer.Quantize(w, type, blockSize, chunkElements);
+        Assert.Equal(37 * 128 * type.BitsPerValue / 8, packed.shape[0]);
+        Assert.True(packed.bytes.SequenceEqual(packedWhole.bytes), "codes");
+        Assert.True(absmax.bytes.SequenceEqual(absmaxWhole.bytes), "scales");
+    }
+
     [Fact]
     public void ZeroBlock_QuantizesToExactZeros()
     {

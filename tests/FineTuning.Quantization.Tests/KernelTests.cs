@@ -25,7 +25,7 @@ public sealed class KernelTests
     {
         using var scope = NewDisposeScope();
         using var g = new Generator(11);
-        // 600 rows x 512: large enough to run the multi-threaded path, and over 256 scales for the nested blocks.
+        // 600 rows x 512: over 256 scales for the nested blocks (decoded by one thread: below the split threshold).
         Tensor w = randn(new long[] { 600, 512 }, generator: g).mul(0.05);
         using QuantizedWeight q = QuantizedWeight.Quantize(w, QuantizationType.FromName(type)!, blockSize, doubleQuantization);
         Tensor composed = q.DequantizeRows(0, q.Rows, dtype, DequantizeMethod.Composed);
@@ -36,6 +36,25 @@ public sealed class KernelTests
         Tensor partK = q.DequantizeRows(37, 101, dtype, DequantizeMethod.Kernel);
         Assert.True(partC.bytes.SequenceEqual(partK.bytes), "rows 37..137");
         Assert.True(partK.bytes.SequenceEqual(kernel.narrow(0, 37, 101).contiguous().bytes), "rows are a slice of the whole");
+    }
+
+    [Theory]
+    [InlineData("nf4", true, ScalarType.Float32, 2)]
+    [InlineData("nf4", false, ScalarType.BFloat16, 3)]
+    [InlineData("int8", true, ScalarType.Float32, 7)]
+    public void Kernel_SplitOverThreads_EqualsOneThreadAndComposedOps(string type, bool doubleQuantization, ScalarType dtype, int parts)
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(12);
+        Tensor w = randn(new long[] { 600, 512 }, generator: g).mul(0.05);
+        using QuantizedWeight q = QuantizedWeight.Quantize(w, QuantizationType.FromName(type)!, 64, doubleQuantization);
+        Tensor composed = q.DequantizeRows(3, 590, dtype, DequantizeMethod.Composed);
+        Tensor serial = empty(new long[] { 590, 512 }, dtype);
+        Tensor split = empty(new long[] { 590, 512 }, dtype);
+        DequantizeKernel.Run(q, 3, 590, serial, 1);
+        DequantizeKernel.Run(q, 3, 590, split, parts);
+        Assert.True(serial.bytes.SequenceEqual(composed.bytes), "one thread");
+        Assert.True(split.bytes.SequenceEqual(composed.bytes), $"{parts} parts");
     }
 }
 

@@ -50,12 +50,12 @@ internal static class ThroughputCommand
             foreach (ThroughputConfig config in configs.Skip(round % configs.Count).Concat(configs.Take(round % configs.Count)))
             {
                 string load = Load();
-                (double[] seconds, double peakRss) = Parse(config.Kind == "pytorch"
+                (double[] seconds, double peakRss, string faults) = Parse(config.Kind == "pytorch"
                     ? Python(Get("python", "python3"), config, common, threads)
                     : Child($"throughput-step {config.Name} {common}", config.MmapThresholdMiB));
                 times[config.Name].AddRange(seconds);
                 rss[config.Name].Add(peakRss);
-                string line = FormattableString.Invariant($"round {round + 1} {config.Name}: steps {string.Join(" ", seconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture)))} s, peak RSS {peakRss:F0} MiB, load before {load}");
+                string line = FormattableString.Invariant($"round {round + 1} {config.Name}: steps {string.Join(" ", seconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture)))} s, peak RSS {peakRss:F0} MiB, minor faults {faults}, load before {load}");
                 Console.WriteLine(line);
                 log.Add(line);
             }
@@ -70,7 +70,7 @@ internal static class ThroughputCommand
         return 0;
     }
 
-    private static string Child(string arguments, int? mmapThresholdMiB)
+    internal static string Child(string arguments, int? mmapThresholdMiB)
     {
         string dll = typeof(ThroughputCommand).Assembly.Location;
         var start = new ProcessStartInfo("dotnet", $"\"{dll}\" {arguments}") { RedirectStandardOutput = true, UseShellExecute = false };
@@ -97,13 +97,14 @@ internal static class ThroughputCommand
         return output;
     }
 
-    private static (double[] Seconds, double PeakRss) Parse(string output)
+    private static (double[] Seconds, double PeakRss, string MinorFaults) Parse(string output)
     {
         string line = output.Split('\n').LastOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal))
                       ?? throw new InvalidOperationException("no RESULT line in: " + output);
         Dictionary<string, string> fields = line.Split(' ').Skip(2).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
         double[] seconds = fields["step_seconds"].Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        return (seconds, double.Parse(fields["peak_rss_mib"], CultureInfo.InvariantCulture));
+        return (seconds, double.Parse(fields["peak_rss_mib"], CultureInfo.InvariantCulture),
+            fields.TryGetValue("minor_faults", out string? faults) ? faults.Replace(',', ' ') : "-");
     }
 
     private static double Peak(string output) =>
@@ -118,9 +119,9 @@ internal static class ThroughputCommand
         throw new FileNotFoundException($"{relative} not found above the current folder or the benchmark's");
     }
 
-    private static string Load() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+    internal static string Load() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
-    private static string CpuModel()
+    internal static string CpuModel()
     {
         if (!File.Exists("/proc/cpuinfo")) return "unknown";
         string[] lines = File.ReadAllLines("/proc/cpuinfo");

@@ -1,0 +1,128 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using FineTuning.Benchmarks.Throughput;
+using FineTuning.Models;
+using FineTuning.Models.Llama;
+using FineTuning.Quantization;
+using FineTuning.Training;
+using static TorchSharp.torch;
+
+namespace FineTuning.Benchmarks.QLoRA;
+
+/// <summary>
+/// <c>-- big-memory [--layers 24] [--steps 2] [--warmup 1] [--threads 2] [--configs a,b] [--vocab 32000] [--seq 256] [--out file]</c>: QLoRA's memory
+/// where the weights dominate (issue #17, item 7). A synthetic LLaMA (hidden 1024, 16 heads, FF 2816, vocab 32000,
+/// 24 layers: 374M parameters), LoRA r = 16 on every projection, gradient checkpointing, batch 1 x 256. Each
+/// configuration runs in its own process and reports its resident size after building, its peak (VmHWM) and the median
+/// of its timed steps. See docs/benchmarks/qlora-memory.md.
+/// </summary>
+internal static class BigMemoryCommand
+{
+    /// <summary>lora (fp32), lora-bf16, qlora (NF4), qlora-dq (NF4 + double quantization), qlora-from-fp32 (the fp32 model first, then WithQLoRA).</summary>
+    private static readonly string[] AllConfigs = ["lora", "lora-bf16", "qlora", "qlora-dq", "qlora-from-fp32"];
+
+    public static int Run(string[] args)
+    {
+        string Get(string name, string fallback) => Option(args, name) ?? fallback;
+        int layers = int.Parse(Get("layers", "24"), CultureInfo.InvariantCulture);
+        int vocab = int.Parse(Get("vocab", "32000"), CultureInfo.InvariantCulture), seq = int.Parse(Get("seq", "256"), CultureInfo.InvariantCulture);
+        string common = $"--layers {layers} --vocab {vocab} --seq {seq} --steps {Get("steps", "2")} --warmup {Get("warmup", "1")} --threads {Get("threads", "2")}";
+        string[] configs = Get("configs", string.Join(",", AllConfigs)).Split(',');
+        var lines = new List<string>
+        {
+            $"CPU: {ThroughputCommand.CpuModel()}; {Get("threads", "2")} threads; load at start {ThroughputCommand.Load()}",
+            FormattableString.Invariant($"model: hidden 1024, {layers} layers, 16 heads, FF 2816, vocab {vocab}: {BigModel.ParameterCount(BigModel.Config(layers, vocab)):N0} parameters; LoRA r 16 on all 7 projections; batch 1 x {seq}; gradient checkpointing"),
+        };
+        lines.ForEach(Console.WriteLine);
+        var results = new List<(string Name, Dictionary<string, string> Fields)>();
+        foreach (string config in configs)
+        {
+            string load = ThroughputCommand.Load();
+            string output = ThroughputCommand.Child($"big-memory-child {config} {common}", null);
+            string line = output.Split('\n').Last(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
+            Dictionary<string, string> fields = line.Split(' ').Skip(2).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
+            results.Add((config, fields));
+            string log = $"{line} load_before={load.Replace(' ', '/')}";
+            Console.WriteLine(log);
+            lines.Add(log);
+        }
+
+        lines.Add($"load at end {ThroughputCommand.Load()}");
+        string report = Table(results) + Environment.NewLine + string.Join(Environment.NewLine, lines.Select(l => "    " + l)) + Environment.NewLine;
+        Console.WriteLine(report);
+        if (Option(args, "out") is { } path) File.WriteAllText(path, report);
+        return 0;
+    }
+
+    /// <summary>The child: builds one configuration's model, trains warmup + timed steps, prints one RESULT line.</summary>
+    public static int Child(string[] args)
+    {
+        string config = args[0];
+        int Int(string name) => int.Parse(Option(args, name)!, CultureInfo.InvariantCulture);
+        int layers = Int("layers"), warmup = Int("warmup"), steps = Int("steps");
+        set_num_threads(Int("threads"));
+        manual_seed(1234);
+        LlamaConfig llama = BigModel.Config(layers, Int("vocab"), Int("seq"));
+        ScalarType dtype = config == "lora-bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        QuantizationOptions? quantization = config.StartsWith("qlora", StringComparison.Ordinal)
+            ? new QuantizationOptions { Type = QuantizationType.NF4, DoubleQuantization = config == "qlora-dq" }
+            : null;
+        double rssStart = StepRunner.RssMiB();
+        using LlamaForCausalLM model = config == "qlora-from-fp32" ? BigModel.FromFp32(llama) : BigModel.Build(llama, dtype, quantization);
+        double rssBuilt = StepRunner.RssMiB();
+        FineTuner<TokenSequence> tuner = FineTuner.For(model);
+        // Built quantized, the base only gets LoRA; qlora-from-fp32 quantizes in WithQLoRA as a user's loaded model would.
+        tuner = config == "qlora-from-fp32" ? tuner.WithQLoRA(quantization!, r: 16, alpha: 32) : tuner.WithLoRA(r: 16, alpha: 32);
+        var times = new List<double>();
+        TimeSpan last = TimeSpan.Zero;
+        double rssTrainStart = 0;
+        tuner = tuner.WithOptions(o =>
+        {
+            o.MaxSteps = warmup + steps;
+            o.BatchSize = 1;
+            o.LearningRate = 1e-4;
+            o.LogEverySteps = 0;
+            o.ParameterDType = dtype;
+            o.GradientCheckpointing = true;
+        }).WithProgress(new StepRunner.SyncProgress(p =>
+        {
+            times.Add((p.Elapsed - last).TotalSeconds);
+            last = p.Elapsed;
+            if (times.Count == 1) rssTrainStart = StepRunner.RssMiB();
+        }));
+        var shape = new ThroughputShape(Vocab: llama.VocabSize, Batch: 1, Sequence: llama.MaxPositionEmbeddings);
+        using (TrainingRun run = tuner.Train(StepRunner.Data(shape, warmup + steps))) { }
+        double[] timed = times.Skip(warmup).Order().ToArray();
+        Console.WriteLine(FormattableString.Invariant(
+            $"RESULT {config} rss_start_mib={rssStart:F0} rss_built_mib={rssBuilt:F0} rss_first_step_mib={rssTrainStart:F0} peak_rss_mib={StepRunner.PeakRssMiB():F0} median_step_s={timed[timed.Length / 2]:F2} steps_s={string.Join(",", times.Skip(warmup).Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}"));
+        return 0;
+    }
+
+    private static string Table(List<(string Name, Dictionary<string, string> Fields)> results)
+    {
+        double Number(Dictionary<string, string> r, string key) => double.Parse(r[key], CultureInfo.InvariantCulture);
+        Dictionary<string, string>? baseline = results.FirstOrDefault(r => r.Name == "lora").Fields;
+        var lines = new List<string>
+        {
+            "| configuration | resident after building | after the first step | peak RSS | peak vs LoRA fp32 | median step | step vs LoRA fp32 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        };
+        foreach ((string name, Dictionary<string, string> r) in results)
+        {
+            string Ratio(string key, string format) => baseline is null ? "-" : (Number(r, key) / Number(baseline, key)).ToString(format, CultureInfo.InvariantCulture);
+            lines.Add(FormattableString.Invariant(
+                $"| {name} | {Number(r, "rss_built_mib"):F0} MiB | {Number(r, "rss_first_step_mib"):F0} MiB | {Number(r, "peak_rss_mib"):F0} MiB | {Ratio("peak_rss_mib", "P0")} | {Number(r, "median_step_s"):F2} s | {Ratio("median_step_s", "F2")}x |"));
+        }
+
+        return string.Join(Environment.NewLine, lines) + Environment.NewLine;
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, "--" + name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}
