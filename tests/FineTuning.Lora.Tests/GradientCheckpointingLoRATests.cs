@@ -37,4 +37,28 @@ public sealed class GradientCheckpointingLoRATests
         Assert.Equal(28, model.parameters().Count(p => p.requires_grad)); // A and B of 7 projections in 2 layers, nothing else
         GradientParity.AssertCheckpointingChangesNothing(model, m => objective.SummedLoss(m, batch, CPU));
     }
+
+    /// <summary>The fused RMSNorm, rotary and SwiGLU functions (default) under LoRA, checkpointed or not, against ordinary ops.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LoRA_FusedKernels_AdapterGradientsEqualComposition(bool checkpoint)
+    {
+        using LlamaForCausalLM model = LlamaLoRATrainingTests.TinyLlama();
+        new LoRAAdapter(new LoRAOptions { R = 4, Alpha = 8, Seed = 3 }).Apply(model);
+        using (no_grad())
+        {
+            using var g = new Generator(4);
+            foreach (var p in model.named_parameters().Where(p => p.name.Contains("lora_B", System.StringComparison.Ordinal))) p.parameter.normal_(0, 0.1, g);
+        }
+        model.to(ScalarType.Float64);
+        model.train();
+        var objective = new CausalLMObjective();
+        var batch = LlamaLoRATrainingTests.Counting(3, seed: 5);
+        var fused = GradientParity.Gradients(model, m => objective.SummedLoss(m, batch, CPU), checkpoint, null);
+        model.FusedKernels = false;
+        var composed = GradientParity.Gradients(model, m => objective.SummedLoss(m, batch, CPU), checkpoint: false, null);
+        Assert.Equal(28, fused.Count);
+        GradientParity.AssertSame(composed, fused);
+    }
 }

@@ -60,6 +60,8 @@ internal static class StepRunner
         };
         var times = new List<double>();
         TimeSpan last = TimeSpan.Zero;
+        PhaseProfile? profile = config.Profile ? new PhaseProfile() : null;
+        if (profile is not null) tuner = tuner.WithObjective(profile.Wrap(model.DefaultObjective));
         tuner = tuner.WithOptions(o =>
         {
             o.MaxSteps = totalSteps;
@@ -69,6 +71,7 @@ internal static class StepRunner
             o.ParameterDType = config.DType;
             if (config.TuneAllocator is { } tune) o.TuneNativeAllocator = tune;
             if (config.TrimEverySteps is { } trim) o.HeapTrimEverySteps = trim;
+            if (profile is not null) o.Optimizer = profile.Wrap(o.Optimizer);
         }).WithProgress(new SyncProgress(p =>
         {
             times.Add((p.Elapsed - last).TotalSeconds);

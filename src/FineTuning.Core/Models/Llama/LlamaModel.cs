@@ -40,6 +40,23 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
         old.Dispose();
     }
 
+    /// <summary>
+    /// Use the fused autograd functions (RMSNorm, rotary embedding, SwiGLU; Models/Fused) in every layer, the default, or
+    /// the composition of ordinary ops they replace (the reference of the gradient parity tests).
+    /// </summary>
+    internal bool FusedKernels
+    {
+        get => _fused;
+        set
+        {
+            _fused = value;
+            foreach (LlamaDecoderLayer layer in layers) layer.Fused = value;
+            norm.Fused = value;
+        }
+    }
+
+    private bool _fused = true;
+
     /// <summary>Checkpoint each decoder layer in training forwards (<see cref="Training.ISupportsGradientCheckpointing"/>).</summary>
     internal bool GradientCheckpointing { get; set; }
 
