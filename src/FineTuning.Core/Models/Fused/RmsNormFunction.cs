@@ -34,10 +34,10 @@ internal sealed class RmsNormFunction : SingleTensorFunction<RmsNormFunction>
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
-        List<Tensor> saved = ctx.get_saved_variables();
+        using var scope = NewDisposeScope();
+        List<Tensor> saved = SavedTensors.Take(ctx);
         Tensor x = saved[0], weight = saved[1], rstd = saved[2];
         bool weightGrad = (bool)ctx.get_data("weightGrad");
-        using var scope = NewDisposeScope();
         Tensor wide = x.AtLeastFloat32();
         Tensor normed = wide.mul(rstd);                                          // n, recomputed
         Tensor gn = grad_output.mul(weight).to_type(wide.dtype);                // g * w
@@ -51,6 +51,7 @@ internal sealed class RmsNormFunction : SingleTensorFunction<RmsNormFunction>
             gw = grad_output.mul(normed.to_type(x.dtype)).sum(reduce).to_type(weight.dtype).MoveToOuterDisposeScope();
         }
 
+        SavedTensors.Release(grad_output);
         // One entry per argument of apply: none for eps.
         return new List<Tensor> { gx.MoveToOuterDisposeScope(), gw!, null! };
     }

@@ -28,9 +28,12 @@ internal sealed class RotaryFunction : SingleTensorFunction<RotaryFunction>
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
-        List<Tensor> saved = ctx.get_saved_variables();
+        using var scope = NewDisposeScope();
+        List<Tensor> saved = SavedTensors.Take(ctx);
         // The transposed rotation is the rotation by the opposite angle: sin changes sign.
-        return new List<Tensor> { Rotate(grad_output, saved[0], saved[1], sign: -1), null!, null! };
+        Tensor gx = Rotate(grad_output, saved[0], saved[1], sign: -1).MoveToOuterDisposeScope();
+        SavedTensors.Release(grad_output);
+        return new List<Tensor> { gx, null!, null! };
     }
 
     /// <summary><c>x * cos + sign * rotate_half(x) * sin</c>: first half <c>x1 cos1 - sign x2 sin1</c>, second <c>x2 cos2 + sign x1 sin2</c>.</summary>

@@ -28,14 +28,15 @@ internal sealed class SwiGluFunction : SingleTensorFunction<SwiGluFunction>
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
-        List<Tensor> saved = ctx.get_saved_variables();
         using var scope = NewDisposeScope();
+        List<Tensor> saved = SavedTensors.Take(ctx);
         ScalarType dtype = saved[0].dtype;
         Tensor gate = saved[0].AtLeastFloat32(), up = saved[1].AtLeastFloat32(), g = grad_output.AtLeastFloat32();
         Tensor s = gate.sigmoid();
         Tensor silu = gate.mul(s);
         Tensor gradGate = gate.sub(silu).add_(1).mul_(s).mul_(g).mul_(up).to_type(dtype);
         Tensor gradUp = silu.mul_(g).to_type(dtype);
+        SavedTensors.Release(grad_output);
         return new List<Tensor> { gradGate.MoveToOuterDisposeScope(), gradUp.MoveToOuterDisposeScope() };
     }
 }
