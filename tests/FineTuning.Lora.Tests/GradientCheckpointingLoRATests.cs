@@ -38,7 +38,7 @@ public sealed class GradientCheckpointingLoRATests
         GradientParity.AssertCheckpointingChangesNothing(model, m => objective.SummedLoss(m, batch, CPU));
     }
 
-    /// <summary>The fused RMSNorm, rotary and SwiGLU functions (default) under LoRA, checkpointed or not, against ordinary ops.</summary>
+    /// <summary>The fused SwiGLU function (default) under LoRA, checkpointed or not, against ordinary ops.</summary>
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -9,7 +9,7 @@ namespace FineTuning.Benchmarks.Throughput;
 /// loop) or <c>pytorch</c> (benchmarks/pytorch/step.py); adapter <c>lora</c>, <c>qlora</c> or <c>full</c>; options
 /// <c>bf16</c>, <c>dq</c> (double quantization), <c>mmap=MiB</c> (glibc's M_MMAP_THRESHOLD for the process, through
 /// MALLOC_MMAP_THRESHOLD_), <c>tune=true|false</c> (TuneNativeAllocator), <c>trim=N</c> (HeapTrimEverySteps), <c>profile</c> (phase times and memory, <see cref="PhaseProfile"/>), <c>unfused</c> (LLaMA layers without the fused
-/// autograd functions).
+/// SwiGLU function).
 /// </summary>
 internal sealed record ThroughputConfig(string Name, string Kind, string Adapter)
 {

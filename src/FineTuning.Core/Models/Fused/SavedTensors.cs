@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -5,14 +6,17 @@ using static TorchSharp.torch.autograd;
 namespace FineTuning.Models.Fused;
 
 /// <summary>
-/// Backward-side bookkeeping for TorchSharp 0.107 custom autograd functions, whose node keeps its saved tensors until the
+/// Backward-side bookkeeping for TorchSharp 0.107 custom autograd functions (<see cref="SwiGluFunction"/>), whose node keeps its saved tensors until the
 /// whole graph is freed (PyTorch releases them as soon as the node's backward ran) and hands backward new tensor
 /// wrappers that land in whatever dispose scope is open (the training step's): without this, every activation saved by
 /// a custom node lives until the end of the step, and the backward pass peaks with all of them at once.
 /// </summary>
 /// <remarks>
-/// Call <see cref="Take"/> inside a dispose scope opened at the start of backward, and <see cref="Release"/> on the
-/// incoming gradient once it is used. A second backward through the same graph (<c>retain_graph</c>) is not supported by
+/// Call <see cref="Take"/> inside a dispose scope opened at the start of backward, <see cref="Release"/> on the
+/// incoming gradient once it is used, and pass each returned gradient through <see cref="Return"/>: the engine copies
+/// the returned tensors as soon as backward returns, but the wrappers would stay in the step's scope; they are disposed
+/// at the start of the next fused backward on the same thread instead (the last few at the next step's), so at most one
+/// node's gradients outlive their use. The list is per thread because dispose scopes and the CPU engine's work are. A second backward through the same graph (<c>retain_graph</c>) is not supported by
 /// functions that do this; nothing in the library does it.
 /// </remarks>
 internal static class SavedTensors
@@ -20,6 +24,7 @@ internal static class SavedTensors
     /// <summary>The saved tensors (owned by the caller's current dispose scope); the node's own hold on them is dropped.</summary>
     internal static List<Tensor> Take(AutogradContext ctx)
     {
+        DisposeReturned();
         List<Tensor> saved = ctx.get_saved_variables();
         ctx.Dispose(); // frees the native saved variables only; saved data (save_data) stays readable
         return saved;
@@ -27,4 +32,22 @@ internal static class SavedTensors
 
     /// <summary>Drops the wrapper TorchSharp made for the incoming gradient (it would otherwise live in the step's scope).</summary>
     internal static void Release(Tensor gradOutput) => gradOutput.Dispose();
+
+    /// <summary>A gradient to return from backward, taken out of every dispose scope and disposed at the next <see cref="Take"/>.</summary>
+    internal static Tensor Return(Tensor gradient)
+    {
+        gradient.DetachFromDisposeScope();
+        (t_returned ??= new List<Tensor>()).Add(gradient);
+        return gradient;
+    }
+
+    private static void DisposeReturned()
+    {
+        if (t_returned is null) return;
+        foreach (Tensor t in t_returned) t.Dispose();
+        t_returned.Clear();
+    }
+
+    [ThreadStatic]
+    private static List<Tensor>? t_returned;
 }

@@ -37,6 +37,6 @@ internal sealed class SwiGluFunction : SingleTensorFunction<SwiGluFunction>
         Tensor gradGate = gate.sub(silu).add_(1).mul_(s).mul_(g).mul_(up).to_type(dtype);
         Tensor gradUp = silu.mul_(g).to_type(dtype);
         SavedTensors.Release(grad_output);
-        return new List<Tensor> { gradGate.MoveToOuterDisposeScope(), gradUp.MoveToOuterDisposeScope() };
+        return new List<Tensor> { SavedTensors.Return(gradGate), SavedTensors.Return(gradUp) };
     }
 }

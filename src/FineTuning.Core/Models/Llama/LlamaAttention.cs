@@ -22,9 +22,6 @@ internal sealed class LlamaAttention : nn.Module<Tensor, Tensor>
     private readonly int kvHeads;
     private readonly int headDim;
 
-    /// <summary>Apply the rotary embedding with <see cref="Fused.RotaryFunction"/> (default) or with ordinary ops.</summary>
-    internal bool Fused { get; set; } = true;
-
     internal LlamaAttention(LlamaConfig config, Device? device, ScalarType? dtype)
         : base(nameof(LlamaAttention))
     {
@@ -51,8 +48,8 @@ internal sealed class LlamaAttention : nn.Module<Tensor, Tensor>
         Tensor q = q_proj.call(x).view(batch, seq, heads, headDim).transpose(1, 2);
         Tensor k = k_proj.call(x).view(batch, seq, kvHeads, headDim).transpose(1, 2);
         Tensor v = v_proj.call(x).view(batch, seq, kvHeads, headDim).transpose(1, 2);
-        q = RotaryEmbedding.Apply(q, cos, sin, Fused);
-        k = RotaryEmbedding.Apply(k, cos, sin, Fused);
+        q = RotaryEmbedding.Apply(q, cos, sin);
+        k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null)
         {
             (k, v) = cache.Append(layerIndex, k, v);

@@ -26,16 +26,10 @@ internal sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>Use the fused autograd functions of norms, rotary embedding and SwiGLU (default) or ordinary ops.</summary>
+    /// <summary>Gate the MLP with the fused SwiGLU function (default) or with ordinary ops.</summary>
     internal bool Fused
     {
-        set
-        {
-            input_layernorm.Fused = value;
-            self_attn.Fused = value;
-            post_attention_layernorm.Fused = value;
-            mlp.Fused = value;
-        }
+        set => mlp.Fused = value;
     }
 
     public override Tensor forward(Tensor input) =>

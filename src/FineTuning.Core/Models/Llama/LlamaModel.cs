@@ -41,8 +41,8 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Use the fused autograd functions (RMSNorm, rotary embedding, SwiGLU; Models/Fused) in every layer, the default, or
-    /// the composition of ordinary ops they replace (the reference of the gradient parity tests).
+    /// Use the fused autograd function of SwiGLU (Models/Fused) in every layer, the default, or the composition of ordinary
+    /// ops it replaces (the reference of the gradient parity tests, and the benchmark's before).
     /// </summary>
     internal bool FusedKernels
     {
@@ -51,7 +51,6 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
         {
             _fused = value;
             foreach (LlamaDecoderLayer layer in layers) layer.Fused = value;
-            norm.Fused = value;
         }
     }
 

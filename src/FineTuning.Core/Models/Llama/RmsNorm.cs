@@ -1,4 +1,3 @@
-using FineTuning.Models.Fused;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -26,12 +25,8 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
     internal Parameter Weight => weight;
 
-    /// <summary>Run as one autograd node (<see cref="RmsNormFunction"/>, default) or as the composition of ordinary ops.</summary>
-    internal bool Fused { get; set; } = true;
-
     public override Tensor forward(Tensor input)
     {
-        if (Fused) return RmsNormFunction.apply(input, weight, eps);
         using var scope = torch.NewDisposeScope();
         Tensor x = input.AtLeastFloat32();
         Tensor variance = x.pow(2).mean(new long[] { -1 }, keepdim: true);

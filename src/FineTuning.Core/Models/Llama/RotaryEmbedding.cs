@@ -1,5 +1,4 @@
 using System;
-using FineTuning.Models.Fused;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -64,13 +63,9 @@ internal static class RotaryEmbedding
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
     }
 
-    /// <summary>
-    /// Rotates <paramref name="x"/> [batch, heads, seq, headDim] by the tables from <see cref="Tables(Tensor, float[], ScalarType)"/>:
-    /// with <paramref name="fused"/> as one autograd node that saves only the tables (<see cref="RotaryFunction"/>), else with ordinary ops.
-    /// </summary>
-    internal static Tensor Apply(Tensor x, Tensor cos, Tensor sin, bool fused = false)
+    /// <summary>Rotates <paramref name="x"/> [batch, heads, seq, headDim] by the tables from <see cref="Tables(Tensor, float[], ScalarType)"/>.</summary>
+    internal static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
-        if (fused) return RotaryFunction.apply(x, cos, sin);
         using var scope = torch.NewDisposeScope();
         long half = x.shape[^1] / 2;
         Tensor x1 = x.narrow(-1, 0, half);

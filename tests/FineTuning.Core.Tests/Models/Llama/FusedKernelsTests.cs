@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 namespace FineTuning.Core.Tests.Models.Llama;
 
 /// <summary>
-/// The fused autograd functions in the LLaMA layers (RMSNorm, rotary embedding, SwiGLU: Models/Fused) against the
+/// The fused SwiGLU autograd function in the LLaMA layers (Models/Fused) against the
 /// composition of ordinary ops, through the whole model in float64: the same loss and the same gradient for every
 /// parameter (full fine-tuning: norms, projections, embeddings), with and without gradient checkpointing.
 /// </summary>
