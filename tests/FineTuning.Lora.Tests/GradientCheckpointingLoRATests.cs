@@ -22,16 +22,7 @@ public sealed class GradientCheckpointingLoRATests
     [InlineData(0.3)]
     public void LoRA_Checkpointed_AdapterGradientsEqualPlain(double dropout)
     {
-        using LlamaForCausalLM model = LlamaLoRATrainingTests.TinyLlama();
-        new LoRAAdapter(new LoRAOptions { R = 4, Alpha = 8, Dropout = dropout, Seed = 3 }).Apply(model);
-        using (no_grad())
-        {
-            // B starts at zero, which would hide A's gradient: give B values so that every adapter weight gets one.
-            using var g = new Generator(4);
-            foreach (var p in model.named_parameters().Where(p => p.name.Contains("lora_B", System.StringComparison.Ordinal))) p.parameter.normal_(0, 0.1, g);
-        }
-        model.to(ScalarType.Float64); // after the adapter, as the trainer does
-        model.train();
+        using LlamaForCausalLM model = Adapted(dropout);
         var objective = new CausalLMObjective();
         var batch = LlamaLoRATrainingTests.Counting(3, seed: 5);
         Assert.Equal(28, model.parameters().Count(p => p.requires_grad)); // A and B of 7 projections in 2 layers, nothing else
@@ -44,15 +35,7 @@ public sealed class GradientCheckpointingLoRATests
     [InlineData(true)]
     public void LoRA_FusedKernels_AdapterGradientsEqualComposition(bool checkpoint)
     {
-        using LlamaForCausalLM model = LlamaLoRATrainingTests.TinyLlama();
-        new LoRAAdapter(new LoRAOptions { R = 4, Alpha = 8, Seed = 3 }).Apply(model);
-        using (no_grad())
-        {
-            using var g = new Generator(4);
-            foreach (var p in model.named_parameters().Where(p => p.name.Contains("lora_B", System.StringComparison.Ordinal))) p.parameter.normal_(0, 0.1, g);
-        }
-        model.to(ScalarType.Float64);
-        model.train();
+        using LlamaForCausalLM model = Adapted(dropout: 0);
         var objective = new CausalLMObjective();
         var batch = LlamaLoRATrainingTests.Counting(3, seed: 5);
         var fused = GradientParity.Gradients(model, m => objective.SummedLoss(m, batch, CPU), checkpoint, null);
@@ -60,5 +43,21 @@ public sealed class GradientCheckpointingLoRATests
         var composed = GradientParity.Gradients(model, m => objective.SummedLoss(m, batch, CPU), checkpoint: false, null);
         Assert.Equal(28, fused.Count);
         GradientParity.AssertSame(composed, fused);
+    }
+
+    /// <summary>The tiny LLaMA with LoRA r=4 on every projection, B drawn non-zero, in float64, in training mode.</summary>
+    private static LlamaForCausalLM Adapted(double dropout)
+    {
+        LlamaForCausalLM model = LlamaLoRATrainingTests.TinyLlama();
+        new LoRAAdapter(new LoRAOptions { R = 4, Alpha = 8, Dropout = dropout, Seed = 3 }).Apply(model);
+        using (no_grad())
+        {
+            // B starts at zero, which would hide A's gradient: give B values so that every adapter weight gets one.
+            using var g = new Generator(4);
+            foreach (var p in model.named_parameters().Where(p => p.name.Contains("lora_B", System.StringComparison.Ordinal))) p.parameter.normal_(0, 0.1, g);
+        }
+        model.to(ScalarType.Float64); // after the adapter, as the trainer does
+        model.train();
+        return model;
     }
 }

@@ -32,6 +32,7 @@ internal sealed class PhaseProfile
 
     public IOptimizer Wrap(IOptimizer inner) => new Optimizer(this, inner);
 
+    /// <summary>A memory field of /proc/self/status (VmRSS, VmHWM) in MiB; NaN where there is no such file (not Linux).</summary>
     internal static double RssMiB(string field)
     {
         const string status = "/proc/self/status";

@@ -118,10 +118,8 @@ internal static class StepRunner
     /// <summary>VmHWM: the highest resident memory of this process (Linux); the peak working set elsewhere.</summary>
     internal static double PeakRssMiB()
     {
-        const string status = "/proc/self/status";
-        if (!File.Exists(status)) return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
-        string line = File.ReadLines(status).First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+        double peak = PhaseProfile.RssMiB("VmHWM");
+        return double.IsNaN(peak) ? Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0) : peak;
     }
 
     private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
