@@ -15,8 +15,8 @@ namespace FineTuning.Models.Fused;
 /// Call <see cref="Take"/> inside a dispose scope opened at the start of backward, <see cref="Release"/> on the
 /// incoming gradient once it is used, and pass each returned gradient through <see cref="Return"/>: the engine copies
 /// the returned tensors as soon as backward returns, but the wrappers would stay in the step's scope; they are disposed
-/// at the start of the next fused backward on the same thread instead (the last few at the next step's), so at most one
-/// node's gradients outlive their use. The list is per thread because dispose scopes and the CPU engine's work are. A second backward through the same graph (<c>retain_graph</c>) is not supported by
+/// at the start of the next fused backward on the same thread instead, and the last node's when the trainer's backward
+/// returns, so at most one node's gradients outlive their use. The list is per thread because dispose scopes and the CPU engine's work are. A second backward through the same graph (<c>retain_graph</c>) is not supported by
 /// functions that do this; nothing in the library does it.
 /// </remarks>
 internal static class SavedTensors
@@ -33,15 +33,19 @@ internal static class SavedTensors
     /// <summary>Drops the wrapper TorchSharp made for the incoming gradient (it would otherwise live in the step's scope).</summary>
     internal static void Release(Tensor gradOutput) => gradOutput.Dispose();
 
-    /// <summary>A gradient to return from backward, taken out of every dispose scope and disposed at the next <see cref="Take"/>.</summary>
+    /// <summary>
+    /// A gradient to return from backward: moved to the scope that was open when backward started (the step's, which
+    /// bounds its life in any case) and disposed earlier, at the next <see cref="Take"/> or <see cref="DisposeReturned"/>.
+    /// </summary>
     internal static Tensor Return(Tensor gradient)
     {
-        gradient.DetachFromDisposeScope();
+        gradient.MoveToOuterDisposeScope();
         (t_returned ??= new List<Tensor>()).Add(gradient);
         return gradient;
     }
 
-    private static void DisposeReturned()
+    /// <summary>Disposes the gradients handed out by <see cref="Return"/> on this thread (the trainer calls it after each backward).</summary>
+    internal static void DisposeReturned()
     {
         if (t_returned is null) return;
         foreach (Tensor t in t_returned) t.Dispose();

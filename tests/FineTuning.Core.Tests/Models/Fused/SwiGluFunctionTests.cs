@@ -84,6 +84,23 @@ public sealed class SwiGluFunctionTests
         AssertClose(nn.functional.silu(gate), up.grad!, Tolerance.Fp64Same()); // d/d_up sum(silu(gate) up) = silu(gate)
     }
 
+    [Fact]
+    public void SwiGluFunction_ForwardBackwardInScope_LeavesNoLiveTensor()
+    {
+        SavedTensors.DisposeReturned(); // gradients an earlier test's backward left on this thread
+        long before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        using (var scope = NewDisposeScope())
+        {
+            using var g = new Generator(24);
+            Tensor gate = randn(new long[] { 4, 6 }, generator: g).requires_grad_();
+            Tensor up = randn(new long[] { 4, 6 }, generator: g).requires_grad_();
+            SwiGluFunction.apply(gate, up).sum().backward();
+        }
+
+        SavedTensors.DisposeReturned(); // as the trainer does after each backward
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
     private static double Max(Tensor t) => t.abs().max().item<double>();
 
     private static (Tensor Y, Tensor GradA, Tensor GradB) Grads(Tensor a, Tensor b, Tensor r, Func<Tensor, Tensor, Tensor> f)
