@@ -22,7 +22,33 @@ public sealed class GradientCheckpointingLoRATests
     [InlineData(0.3)]
     public void LoRA_Checkpointed_AdapterGradientsEqualPlain(double dropout)
     {
-        using LlamaForCausalLM model = LlamaLoRATrainingTests.TinyLlama();
+        using LlamaForCausalLM model = Adapted(dropout);
+        var objective = new CausalLMObjective();
+        var batch = LlamaLoRATrainingTests.Counting(3, seed: 5);
+        Assert.Equal(28, model.parameters().Count(p => p.requires_grad)); // A and B of 7 projections in 2 layers, nothing else
+        GradientParity.AssertCheckpointingChangesNothing(model, m => objective.SummedLoss(m, batch, CPU));
+    }
+
+    /// <summary>The fused SwiGLU function (default) under LoRA, checkpointed or not, against ordinary ops.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LoRA_FusedKernels_AdapterGradientsEqualComposition(bool checkpoint)
+    {
+        using LlamaForCausalLM model = Adapted(dropout: 0);
+        var objective = new CausalLMObjective();
+        var batch = LlamaLoRATrainingTests.Counting(3, seed: 5);
+        var fused = GradientParity.Gradients(model, m => objective.SummedLoss(m, batch, CPU), checkpoint, null);
+        model.FusedKernels = false;
+        var composed = GradientParity.Gradients(model, m => objective.SummedLoss(m, batch, CPU), checkpoint: false, null);
+        Assert.Equal(28, fused.Count);
+        GradientParity.AssertSame(composed, fused);
+    }
+
+    /// <summary>The tiny LLaMA with LoRA r=4 on every projection, B drawn non-zero, in float64, in training mode.</summary>
+    private static LlamaForCausalLM Adapted(double dropout)
+    {
+        LlamaForCausalLM model = LlamaLoRATrainingTests.TinyLlama();
         new LoRAAdapter(new LoRAOptions { R = 4, Alpha = 8, Dropout = dropout, Seed = 3 }).Apply(model);
         using (no_grad())
         {
@@ -32,9 +58,6 @@ public sealed class GradientCheckpointingLoRATests
         }
         model.to(ScalarType.Float64); // after the adapter, as the trainer does
         model.train();
-        var objective = new CausalLMObjective();
-        var batch = LlamaLoRATrainingTests.Counting(3, seed: 5);
-        Assert.Equal(28, model.parameters().Count(p => p.requires_grad)); // A and B of 7 projections in 2 layers, nothing else
-        GradientParity.AssertCheckpointingChangesNothing(model, m => objective.SummedLoss(m, batch, CPU));
+        return model;
     }
 }

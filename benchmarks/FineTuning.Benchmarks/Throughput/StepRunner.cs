@@ -49,6 +49,7 @@ internal static class StepRunner
         };
         using var model = new LlamaForCausalLM(llama);
         using (var generator = new Generator(1)) model.InitializeWeights(generator);
+        model.FusedKernels = !config.Unfused;
         FineTuner<TokenSequence> tuner = FineTuner.For(model);
         tuner = config.Adapter switch
         {
@@ -64,6 +65,8 @@ internal static class StepRunner
         var times = new List<double>();
         TimeSpan last = TimeSpan.Zero;
         long lastFaults = 0;
+        PhaseProfile? profile = config.Profile ? new PhaseProfile() : null;
+        if (profile is not null) tuner = tuner.WithObjective(profile.Wrap(model.DefaultObjective));
         tuner = tuner.WithOptions(o =>
         {
             o.MaxSteps = totalSteps;
@@ -73,6 +76,7 @@ internal static class StepRunner
             o.ParameterDType = config.DType;
             if (config.TuneAllocator is { } tune) o.TuneNativeAllocator = tune;
             if (config.TrimEverySteps is { } trim) o.HeapTrimEverySteps = trim;
+            if (profile is not null) o.Optimizer = profile.Wrap(o.Optimizer);
         }).WithProgress(new SyncProgress(p =>
         {
             times.Add((p.Elapsed - last).TotalSeconds);

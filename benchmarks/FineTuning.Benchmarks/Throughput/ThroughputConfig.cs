@@ -8,7 +8,8 @@ namespace FineTuning.Benchmarks.Throughput;
 /// One configuration, written <c>kind-adapter[:option...]</c>: kind <c>ours</c> (FineTuner), <c>plain</c> (the TorchSharp
 /// loop) or <c>pytorch</c> (benchmarks/pytorch/step.py); adapter <c>lora</c>, <c>qlora</c> or <c>full</c>; options
 /// <c>bf16</c>, <c>dq</c> (double quantization), <c>mmap=MiB</c> (glibc's M_MMAP_THRESHOLD for the process, through
-/// MALLOC_MMAP_THRESHOLD_), <c>tune=true|false</c> (TuneNativeAllocator), <c>trim=N</c> (HeapTrimEverySteps).
+/// MALLOC_MMAP_THRESHOLD_), <c>tune=true|false</c> (TuneNativeAllocator), <c>trim=N</c> (HeapTrimEverySteps), <c>profile</c> (phase times and memory, <see cref="PhaseProfile"/>), <c>unfused</c> (LLaMA layers without the fused
+/// SwiGLU function).
 /// </summary>
 internal sealed record ThroughputConfig(string Name, string Kind, string Adapter)
 {
@@ -21,6 +22,12 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
     public bool? TuneAllocator { get; init; }
 
     public int? TrimEverySteps { get; init; }
+
+    /// <summary>Split each step into phases with <see cref="PhaseProfile"/> (ours only).</summary>
+    public bool Profile { get; init; }
+
+    /// <summary>Run LLaMA's layers with ordinary ops instead of the fused autograd functions (ours only): the before/after comparison.</summary>
+    public bool Unfused { get; init; }
 
     public bool Full => Adapter == "full";
 
@@ -41,7 +48,9 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
                 "mmap" => config with { MmapThresholdMiB = Number(text, kv) },
                 "tune" => config with { TuneAllocator = kv.Length == 2 && bool.Parse(kv[1]) },
                 "trim" => config with { TrimEverySteps = Number(text, kv) },
-                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, tune=true|false, trim=N)"),
+                "profile" => config with { Profile = true },
+                "unfused" => config with { Unfused = true },
+                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, tune=true|false, trim=N, profile, unfused)"),
             };
         }
 

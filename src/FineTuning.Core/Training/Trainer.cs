@@ -170,6 +170,7 @@ internal sealed class Trainer<TExample>
             lossSum += value;
             // Dividing by the targets of the whole step (not of this micro-batch) makes accumulation exact.
             summed.div(divisor).backward();
+            Models.Fused.SavedTensors.DisposeReturned(); // the last fused node's gradients, already consumed by the engine
         }
         double norm = Gradients.ClipGlobalNorm(trainable, _options.MaxGradNorm);
         if (!double.IsFinite(norm)) return NonFinite(run, step, "gradient norm", norm, trainable);

@@ -26,6 +26,12 @@ internal sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Gate the MLP with the fused SwiGLU function (default) or with ordinary ops.</summary>
+    internal bool Fused
+    {
+        set => mlp.Fused = value;
+    }
+
     public override Tensor forward(Tensor input) =>
         throw new System.NotSupportedException("LlamaDecoderLayer needs rotary tables; call it through LlamaForCausalLM.");
 

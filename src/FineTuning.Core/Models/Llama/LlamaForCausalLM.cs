@@ -66,6 +66,13 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguag
         set => model.GradientCheckpointing = value;
     }
 
+    /// <summary>Fused autograd functions in the layers (default true); false runs the plain composition (tests compare both).</summary>
+    internal bool FusedKernels
+    {
+        get => model.FusedKernels;
+        set => model.FusedKernels = value;
+    }
+
     /// <summary>Next-token cross-entropy over the non-ignored labels (<see cref="CausalLMObjective"/>).</summary>
     public ITrainingObjective<TokenSequence> DefaultObjective { get; } = new CausalLMObjective();
 

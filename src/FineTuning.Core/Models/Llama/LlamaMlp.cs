@@ -1,3 +1,4 @@
+using FineTuning.Models.Fused;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,10 +23,15 @@ internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Gate with <see cref="SwiGluFunction"/> (silu recomputed in backward, default) or with ordinary ops.</summary>
+    internal bool Fused { get; set; } = true;
+
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        Tensor hidden = nn.functional.silu(gate_proj.call(input)) * up_proj.call(input);
+        Tensor gate = gate_proj.call(input);
+        Tensor up = up_proj.call(input);
+        Tensor hidden = Fused ? SwiGluFunction.apply(gate, up) : nn.functional.silu(gate) * up;
         return down_proj.call(hidden).MoveToOuterDisposeScope();
     }
 }

@@ -40,6 +40,22 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
         old.Dispose();
     }
 
+    /// <summary>
+    /// Use the fused autograd function of SwiGLU (Models/Fused) in every layer, the default, or the composition of ordinary
+    /// ops it replaces (the reference of the gradient parity tests, and the benchmark's before).
+    /// </summary>
+    internal bool FusedKernels
+    {
+        get => _fused;
+        set
+        {
+            _fused = value;
+            foreach (LlamaDecoderLayer layer in layers) layer.Fused = value;
+        }
+    }
+
+    private bool _fused = true;
+
     /// <summary>Checkpoint each decoder layer in training forwards (<see cref="Training.ISupportsGradientCheckpointing"/>).</summary>
     internal bool GradientCheckpointing { get; set; }
 

@@ -1,0 +1,97 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using FineTuning.Models;
+using FineTuning.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuning.Benchmarks.Throughput;
+
+/// <summary>
+/// The <c>:profile</c> option of an <c>ours-*</c> configuration (docs/benchmarks/hot-paths.md): wraps the objective and
+/// the optimizer of the run with stopwatches, so each step is split into forward + loss (the objective's summed loss),
+/// backward + clipping (from the loss's return to the optimizer's call) and the AdamW update, and reads the resident
+/// memory (VmRSS) at each boundary. Run the child with <c>MALLOC_MMAP_THRESHOLD_</c> small (e.g. 65536) to make RSS
+/// follow the live tensors: every large tensor is then its own mapping, returned at once when freed.
+/// Lines go to standard error as <c>PHASE step=.. forward_loss_s=.. backward_clip_s=.. optimizer_s=.. rss_*_mib=..</c>.
+/// </summary>
+internal sealed class PhaseProfile
+{
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private double _stepStart;
+    private double _lossDone;
+    private double _rssBefore;
+    private double _rssAfterForward;
+    private long _step;
+
+    public ITrainingObjective<TokenSequence> Wrap(ITrainingObjective<TokenSequence> inner) => new Objective(this, inner);
+
+    public IOptimizer Wrap(IOptimizer inner) => new Optimizer(this, inner);
+
+    /// <summary>A memory field of /proc/self/status (VmRSS, VmHWM) in MiB; NaN where there is no such file (not Linux).</summary>
+    internal static double RssMiB(string field)
+    {
+        const string status = "/proc/self/status";
+        if (!File.Exists(status)) return double.NaN;
+        string line = File.ReadLines(status).First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
+        return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
+
+    private void BeforeLoss()
+    {
+        _stepStart = _clock.Elapsed.TotalSeconds;
+        _rssBefore = RssMiB("VmRSS");
+    }
+
+    private void AfterLoss()
+    {
+        _lossDone = _clock.Elapsed.TotalSeconds;
+        _rssAfterForward = RssMiB("VmRSS");
+    }
+
+    private void AroundOptimizer(Action step)
+    {
+        double start = _clock.Elapsed.TotalSeconds;
+        double rssAfterBackward = RssMiB("VmRSS");
+        step();
+        double end = _clock.Elapsed.TotalSeconds;
+        _step++;
+        Console.Error.WriteLine(FormattableString.Invariant(
+            $"PHASE step={_step} forward_loss_s={_lossDone - _stepStart:F3} backward_clip_s={start - _lossDone:F3} optimizer_s={end - start:F3} rss_before_mib={_rssBefore:F0} rss_after_forward_mib={_rssAfterForward:F0} rss_after_backward_mib={rssAfterBackward:F0} hwm_mib={RssMiB("VmHWM"):F0}"));
+    }
+
+    private sealed class Objective(PhaseProfile profile, ITrainingObjective<TokenSequence> inner) : ITrainingObjective<TokenSequence>
+    {
+        public long CountTargets(IReadOnlyList<TokenSequence> examples) => inner.CountTargets(examples);
+
+        public Tensor SummedLoss(nn.Module model, IReadOnlyList<TokenSequence> examples, Device device)
+        {
+            profile.BeforeLoss();
+            Tensor loss = inner.SummedLoss(model, examples, device);
+            profile.AfterLoss();
+            return loss;
+        }
+    }
+
+    private sealed class Optimizer(PhaseProfile profile, IOptimizer inner) : IOptimizer
+    {
+        public IEnumerable<string> Validate() => inner.Validate();
+
+        public IOptimizerState Create(IReadOnlyList<TrainableParameter> parameters) => new State(profile, inner.Create(parameters));
+    }
+
+    private sealed class State(PhaseProfile profile, IOptimizerState inner) : IOptimizerState
+    {
+        public void Step(double learningRate) => profile.AroundOptimizer(() => inner.Step(learningRate));
+
+        public IReadOnlyDictionary<string, Tensor> StateDict() => inner.StateDict();
+
+        public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state) => inner.LoadStateDict(state);
+
+        public void Dispose() => inner.Dispose();
+    }
+}
