@@ -11,7 +11,8 @@ namespace FineTuning.Reporting;
 
 /// <summary>
 /// Writes a run's report into a folder: <c>report.html</c>, a self-contained page (charts embedded as base64 PNG, the
-/// warnings listed first, the evaluations, the configuration and, when given, the data report) and the charts as PNG
+/// warnings listed first, the evaluations, forgetting and the prompting baseline when measured, the configuration and,
+/// when given, the data report) and the charts as PNG
 /// files (<c>loss.png</c>, <c>learning_rate.png</c>, <c>grad_norm.png</c>, <c>eval_loss.png</c>, and
 /// <c>eval_&lt;metric&gt;.png</c> for every named metric the evaluations hold). Everything comes from the
 /// <see cref="TrainingRun"/>, so it can be written at the end of a run (<c>WithReport</c>) or at any time later

@@ -7,7 +7,7 @@ using FineTuning.Training;
 
 namespace FineTuning.Reporting.Html;
 
-/// <summary>The self-contained report page: summary, warnings first, charts embedded as base64 PNG, evaluations, configuration, data.</summary>
+/// <summary>The self-contained report page: summary, warnings first, charts embedded as base64 PNG, evaluations, forgetting and prompting baseline, configuration, data.</summary>
 internal static class HtmlReport
 {
     private const string Style = """
@@ -39,6 +39,7 @@ internal static class HtmlReport
         }
         html.Raw("</section>\n");
         Evaluations(html, run);
+        ComparisonSections.Write(html, run);
         html.Raw("<section id=\"configuration\">\n").Element("h2", "Configuration");
         html.Table(new[] { "option", "value" }, ConfigurationRows.For(run));
         html.Raw("</section>\n");
