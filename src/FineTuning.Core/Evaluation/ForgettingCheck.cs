@@ -38,6 +38,13 @@ public sealed class ForgettingCheck
     public int BatchSize { get; set; } = 8;
 
     /// <summary>
+    /// Also measure the perplexity of the current model on the general text at every validation (step 0 included, so
+    /// only with <c>WithValidation</c>), as the metric <see cref="MetricNames.GeneralPerplexity"/>: forgetting over the
+    /// steps, charted in the report. Default true; set false when the general-text set is expensive to evaluate.
+    /// </summary>
+    public bool EveryEvaluation { get; set; } = true;
+
+    /// <summary>
     /// A check over <paramref name="texts"/>, each encoded with <paramref name="tokenizer"/> (BOS first) and cut to
     /// <paramref name="maxTokens"/> tokens; every token after the first is a target.
     /// </summary>

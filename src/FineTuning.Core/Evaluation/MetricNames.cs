@@ -30,6 +30,12 @@ public static class MetricNames
     /// <summary>Validation loss minus <see cref="TrainLoss"/>: how much worse the model does on data it did not train on.</summary>
     public const string GeneralizationGap = "generalization_gap";
 
+    /// <summary>
+    /// Perplexity of the current model on the general text of <see cref="ForgettingCheck"/>, recorded at every
+    /// evaluation with <see cref="ForgettingCheck.EveryEvaluation"/>: forgetting over the steps.
+    /// </summary>
+    public const string GeneralPerplexity = "general_perplexity";
+
     /// <summary>Mean implicit reward of the chosen completions (preference objectives; TRL's DPOTrainer name).</summary>
     public const string RewardsChosen = "rewards/chosen";
 

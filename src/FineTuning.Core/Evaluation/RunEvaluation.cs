@@ -41,13 +41,17 @@ internal sealed class RunEvaluation<TExample>(
         if (options.PromptingBaseline is { } prompting) _promptingBefore = GenerationScoring.Run(model, options.Generation!, prompting.Prompt);
     }
 
-    /// <summary>Validates at <paramref name="step"/> and appends the evaluation; generation metrics too when <paramref name="withGeneration"/>.</summary>
+    /// <summary>
+    /// Validates at <paramref name="step"/> and appends the evaluation; generation metrics too when
+    /// <paramref name="withGeneration"/>, and the general-text perplexity with <see cref="ForgettingCheck.EveryEvaluation"/>.
+    /// </summary>
     public void Evaluate(TrainingRun run, long step, Device device, bool withGeneration)
     {
         EvaluationMetrics m = Training.Evaluation.Loss(model, objective, validation!, batchSize, device, step, options.TaskMetrics);
         var metrics = new Dictionary<string, double>(m.Metrics, StringComparer.Ordinal);
         long previousStep = run.Evaluations.Count == 0 ? 0 : run.Evaluations[^1].Step;
         if (step > 0) OverfittingCheck.AddGap(metrics, run.History, previousStep, step, m.Loss);
+        if (options.Forgetting is { EveryEvaluation: true }) metrics[MetricNames.GeneralPerplexity] = GeneralPerplexity(device);
         GenerationReport? generation = withGeneration && options.Generation is not null ? GenerationScoring.Run(model, options.Generation) : null;
         if (generation is not null) foreach (KeyValuePair<string, double> g in generation.ToMetrics()) metrics[g.Key] = g.Value;
         m = m with { Metrics = metrics.ToImmutableDictionary(StringComparer.Ordinal), Generation = generation };

@@ -39,13 +39,47 @@ public sealed class ForgettingTests
         return Math.Exp(sum / count);
     }
 
-    private static TrainingRun TrainOnRepeats(BigramModel model, double threshold, ListLogger? log = null)
+    private static readonly TokenSequence[] Repeats = { TokenSequence.ForLanguageModeling(new long[] { 1, 1, 1, 1, 1, 1 }) };
+
+    private static TrainingRun TrainOnRepeats(BigramModel model, double threshold, ListLogger? log = null, bool validate = false, bool everyEvaluation = true)
     {
         FineTuner<TokenSequence> builder = FineTuner.For(model, new CausalLMObjective())
-            .WithOptions(o => { o.MaxSteps = 5; o.LearningRate = 0.3; o.ParameterDType = ScalarType.Float64; o.LogEverySteps = 0; })
-            .WithEvaluation(e => e.Forgetting = new ForgettingCheck(GeneralText) { MaxRelativeIncrease = threshold });
+            .WithOptions(o => { o.MaxSteps = 5; o.LearningRate = 0.3; o.ParameterDType = ScalarType.Float64; o.LogEverySteps = 0; o.EvaluateEverySteps = 2; })
+            .WithEvaluation(e => e.Forgetting = new ForgettingCheck(GeneralText) { MaxRelativeIncrease = threshold, EveryEvaluation = everyEvaluation });
+        if (validate) builder = builder.WithValidation(Repeats);
         if (log is not null) builder = builder.WithLogging(LoggerFactory.Create(b => b.AddProvider(log)));
-        return builder.Train(new[] { TokenSequence.ForLanguageModeling(new long[] { 1, 1, 1, 1, 1, 1 }) });
+        return builder.Train(Repeats);
+    }
+
+    [Fact]
+    public void Train_WithValidation_RecordsGeneralPerplexityAtEveryEvaluationMatchingBeforeAndAfter()
+    {
+        using var model = new BigramModel(new double[8, 8]);
+        using TrainingRun run = TrainOnRepeats(model, threshold: 100, validate: true);
+
+        Assert.Equal(new long[] { 0, 2, 4, 5 }, run.Evaluations.Select(e => e.Step));
+        double[] perplexities = run.Evaluations.Select(e => e.Metrics[MetricNames.GeneralPerplexity]).ToArray();
+        ForgettingReport report = run.Forgetting!;
+        // Step 0 is the untrained model (uniform logits: exactly 8), as "before" is for full fine-tuning; the last
+        // evaluation is on the weights the run returns (no best weights restored), as "after" is.
+        Assert.Equal(8.0, perplexities[0], Tolerance.Fp64Same(8));
+        Assert.Equal(report.BeforePerplexity, perplexities[0], Tolerance.Fp64Same(report.BeforePerplexity));
+        Assert.Equal(report.AfterPerplexity, perplexities[^1], Tolerance.Fp64Same(report.AfterPerplexity));
+        double after = HandPerplexity(model.Table(), GeneralText);
+        Assert.Equal(after, perplexities[^1], Tolerance.Fp64Same(after));
+        // Training on '1 1 1' only makes 1 -> 1 likelier, so the general text (with 1 -> 2) gets steadily less likely.
+        Assert.True(perplexities.Zip(perplexities.Skip(1)).All(p => p.Second > p.First), string.Join(", ", perplexities));
+    }
+
+    [Fact]
+    public void Train_EveryEvaluationOff_RecordsNoGeneralPerplexityButStillReports()
+    {
+        using var model = new BigramModel(new double[8, 8]);
+        using TrainingRun run = TrainOnRepeats(model, threshold: 100, validate: true, everyEvaluation: false);
+
+        Assert.NotEmpty(run.Evaluations);
+        Assert.All(run.Evaluations, e => Assert.False(e.Metrics.ContainsKey(MetricNames.GeneralPerplexity)));
+        Assert.Equal(8.0, run.Forgetting!.BeforePerplexity, Tolerance.Fp64Same(8));
     }
 
     [Fact]
