@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using FineTuning.Evaluation;
 using FineTuning.Testing;
 using FineTuning.Training;
@@ -20,12 +21,12 @@ public sealed class ComparisonSectionsTests
 
         string section = Section(html, "forgetting");
         Assert.Contains("<h2>Forgetting</h2>", section, StringComparison.Ordinal);
-        Assert.Contains("<td>perplexity before</td><td>12.5</td>", section, StringComparison.Ordinal);
-        Assert.Contains("<td>perplexity after</td><td>15</td>", section, StringComparison.Ordinal);
-        Assert.Contains("<td>ratio (after / before)</td><td>1.2</td>", section, StringComparison.Ordinal);
-        Assert.Contains("<td>relative increase</td><td>0.2</td>", section, StringComparison.Ordinal);
-        Assert.Contains("<td>tokens</td><td>4321</td>", section, StringComparison.Ordinal);
-        Assert.Contains("<td>before measured on</td><td>the model with adapters disabled</td>", section, StringComparison.Ordinal);
+        AssertRow(section, "perplexity before", "12.5");
+        AssertRow(section, "perplexity after", "15");
+        AssertRow(section, "ratio (after / before)", "1.2");
+        AssertRow(section, "relative increase", "0.2");
+        AssertRow(section, "tokens", "4321");
+        AssertRow(section, "before measured on", "the model with adapters disabled");
         Assert.Contains("class=\"problem\"", section, StringComparison.Ordinal);
         Assert.DoesNotContain("id=\"prompting-baseline\"", html, StringComparison.Ordinal);
     }
@@ -39,8 +40,8 @@ public sealed class ComparisonSectionsTests
 
         string section = Section(File.ReadAllText(run.WriteReport(folder.Path)), "forgetting");
 
-        Assert.Contains("<td>ratio (after / before)</td><td>1.05</td>", section, StringComparison.Ordinal);
-        Assert.Contains("<td>before measured on</td><td>the model before the first step</td>", section, StringComparison.Ordinal);
+        AssertRow(section, "ratio (after / before)", "1.05");
+        AssertRow(section, "before measured on", "the model before the first step");
         Assert.Contains("class=\"ok\"", section, StringComparison.Ordinal);
     }
 
@@ -60,12 +61,12 @@ public sealed class ComparisonSectionsTests
         string section = Section(html, "prompting-baseline");
         Assert.Contains("<h2>Prompting baseline</h2>", section, StringComparison.Ordinal);
         Assert.Contains("<th>prompting (3-shot)</th><th>fine-tuned</th>", section, StringComparison.Ordinal);
-        Assert.Contains("<td>exact_match</td><td>0.25</td><td>0.75</td>", section, StringComparison.Ordinal);
-        Assert.Contains("<td>format_rate</td><td>0.5</td><td>1</td>", section, StringComparison.Ordinal);
+        AssertRow(section, "exact_match", "0.25", "0.75");
+        AssertRow(section, "format_rate", "0.5", "1");
         Assert.DoesNotContain("<td>score</td>", section, StringComparison.Ordinal);
-        Assert.Contains("<td>generation time (s)</td><td>1.500</td><td>0.250</td>", section, StringComparison.Ordinal);
-        Assert.Contains("<td>peak memory (MiB)</td><td>300.0</td><td>n/a</td>", section, StringComparison.Ordinal);
-        Assert.Contains("<td>training time (s)</td><td>none</td><td>42.000</td>", section, StringComparison.Ordinal);
+        AssertRow(section, "generation time (s)", "1.500", "0.250");
+        AssertRow(section, "peak memory (MiB)", "300.0", "n/a");
+        AssertRow(section, "training time (s)", "none", "42.000");
         Assert.DoesNotContain("id=\"forgetting\"", html, StringComparison.Ordinal);
     }
 
@@ -81,6 +82,10 @@ public sealed class ComparisonSectionsTests
         Assert.DoesNotContain("id=\"prompting-baseline\"", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<h2>Forgetting</h2>", html, StringComparison.Ordinal);
     }
+
+    /// <summary>Asserts that the section has a table row with exactly these cells.</summary>
+    private static void AssertRow(string section, params string[] cells) =>
+        Assert.Contains("<tr>" + string.Concat(cells.Select(c => "<td>" + c + "</td>")) + "</tr>", section, StringComparison.Ordinal);
 
     /// <summary>The text of the section with the given id, up to its closing tag.</summary>
     private static string Section(string html, string id)
