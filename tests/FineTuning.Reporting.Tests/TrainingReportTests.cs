@@ -122,6 +122,21 @@ public sealed partial class TrainingReportTests
     }
 
     [Fact]
+    public void Write_GeneralPerplexity_ChartSaysItIsTheForgettingCheck()
+    {
+        using var folder = new TempDirectory("ft-report");
+        using TrainingRun run = TinyRun.Train(steps: 2);
+        for (int i = 0; i < run.EvaluationList.Count; i++)
+            run.EvaluationList[i] = run.EvaluationList[i] with { Metrics = new Dictionary<string, double> { [FineTuning.Evaluation.MetricNames.GeneralPerplexity] = 8 + i, ["accuracy"] = 0.5 } };
+
+        string html = File.ReadAllText(run.WriteReport(folder.Path));
+
+        Assert.Contains("<figcaption>General-text perplexity (forgetting check) (eval_general_perplexity.png)</figcaption>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("Validation general_perplexity", html, StringComparison.Ordinal);
+        Assert.Contains("<figcaption>Validation accuracy (eval_accuracy.png)</figcaption>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Write_BadChartSize_ThrowsNamingTheOption()
     {
         using var folder = new TempDirectory("ft-report");

@@ -38,11 +38,16 @@ internal static class ReportCharts
         foreach (string metric in MetricNames(evaluations))
         {
             EvaluationMetrics[] having = evaluations.Where(e => e.Metrics.ContainsKey(metric)).ToArray();
-            charts.Add(Single("eval_" + metric, "Validation " + metric, metric, having.Select(e => (double)e.Step).ToArray(),
+            charts.Add(Single("eval_" + metric, Title(metric), metric, having.Select(e => (double)e.Step).ToArray(),
                 having.Select(e => e.Metrics[metric]), true, best));
         }
         return charts;
     }
+
+    /// <summary>A metric chart's title: general_perplexity is measured on the forgetting check's general text, every other metric on the validation set.</summary>
+    private static string Title(string metric) => metric == FineTuning.Evaluation.MetricNames.GeneralPerplexity
+        ? "General-text perplexity (forgetting check)"
+        : "Validation " + metric;
 
     /// <summary>Every metric name seen in any evaluation, in ordinal order.</summary>
     public static IReadOnlyList<string> MetricNames(IEnumerable<EvaluationMetrics> evaluations) =>
