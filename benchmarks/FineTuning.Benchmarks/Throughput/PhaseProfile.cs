@@ -33,13 +33,7 @@ internal sealed class PhaseProfile
     public IOptimizer Wrap(IOptimizer inner) => new Optimizer(this, inner);
 
     /// <summary>A memory field of /proc/self/status (VmRSS, VmHWM) in MiB; NaN where there is no such file (not Linux).</summary>
-    internal static double RssMiB(string field)
-    {
-        const string status = "/proc/self/status";
-        if (!File.Exists(status)) return double.NaN;
-        string line = File.ReadLines(status).First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-        return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-    }
+    internal static double RssMiB(string field) => StepRunner.StatusMiB(field) ?? double.NaN;
 
     private void BeforeLoss()
     {

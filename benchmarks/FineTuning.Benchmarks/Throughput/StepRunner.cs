@@ -135,16 +135,17 @@ internal static class StepRunner
     }
 
     /// <summary>VmHWM: the highest resident memory of this process (Linux); the peak working set elsewhere.</summary>
-    internal static double PeakRssMiB() => StatusMiB("VmHWM:") ?? Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+    internal static double PeakRssMiB() => StatusMiB("VmHWM") ?? Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
 
     /// <summary>VmRSS: the resident memory of this process now (Linux); the working set elsewhere.</summary>
-    internal static double RssMiB() => StatusMiB("VmRSS:") ?? Process.GetCurrentProcess().WorkingSet64 / (1024.0 * 1024.0);
+    internal static double RssMiB() => StatusMiB("VmRSS") ?? Process.GetCurrentProcess().WorkingSet64 / (1024.0 * 1024.0);
 
-    private static double? StatusMiB(string field)
+    /// <summary>A memory field of /proc/self/status (VmRSS, VmHWM) in MiB; null where there is no such file (not Linux).</summary>
+    internal static double? StatusMiB(string field)
     {
         const string status = "/proc/self/status";
         if (!File.Exists(status)) return null;
-        string line = File.ReadLines(status).First(l => l.StartsWith(field, StringComparison.Ordinal));
+        string line = File.ReadLines(status).First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
         return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
 
