@@ -113,14 +113,59 @@ public sealed partial class LoRALinear : nn.Module<Tensor, Tensor>
             return FusedLoRAFunction.apply(input, A(active), B(active),
                 new FusedLoRAFunction.Frozen(linear.weight!, linear.bias, _scaling[active]));
         }
+        if (!_dora.Contains(active) && input.dim() >= 2) return AddmmForward(active, input);
         Tensor result = base_layer.call(input);
         using Tensor dropped = lora_dropout[active].call(input);
         using Tensor down = lora_A[active].call(dropped);
         using Tensor up = lora_B[active].call(down);
         if (_dora.Contains(active)) return DoRAForward(active, dropped, result, up);
-        // Out of place: the base output may be a view returned by a custom autograd function (a quantized base),
-        // which autograd forbids modifying in place.
-        return result.add(up, alpha: _scaling[active]);
+        using (result) return result.add(up, alpha: _scaling[active]);
+    }
+
+    /// <summary>
+    /// <c>base(x) + scaling * (dropout(x) A^T) B^T</c> with the update accumulated into the base output by one
+    /// <c>addmm</c> (the scale folded into the product), on 2-D views of the activations: no [tokens, out]
+    /// temporary for the update, no separate scale and add passes, in forward or in backward. Memory freed at once is
+    /// reused at once by the native heap (docs/benchmarks/hot-paths.md).
+    /// </summary>
+    private Tensor AddmmForward(string active, Tensor input)
+    {
+        long inFeatures = input.shape[^1];
+        long[] outShape = input.shape.ToArray();
+        outShape[^1] = OutFeatures;
+        using Tensor x2 = input.reshape(-1, inFeatures);
+        Tensor down;
+        using (Tensor dropped = lora_dropout[active].call(x2)) down = lora_A[active].call(dropped);
+        using (down)
+        using (Tensor bt = B(active).t())
+        {
+            Tensor result = base_layer.call(x2);
+            if (result.dtype != down.dtype)
+            {
+                // A base that computes in another dtype than the adapter's (e.g. a quantized base): add with promotion.
+                using (result)
+                using (Tensor up = down.matmul(bt))
+                using (Tensor mixed = result.add(up, alpha: _scaling[active]))
+                {
+                    return mixed.view(outShape);
+                }
+            }
+
+            if (base_layer is Linear)
+            {
+                // The output of the base product itself (2-D input, so not a view): safe to accumulate into in place,
+                // since neither the product nor anything else saved it for backward.
+                using (result) return result.addmm_(down, bt, beta: 1, alpha: (float)_scaling[active]).view(outShape);
+            }
+
+            // Out of place: the base output may be a view returned by a custom autograd function (a quantized base),
+            // which autograd forbids modifying in place.
+            using (result)
+            using (Tensor sum = torch.addmm(result, down, bt, beta: 1, alpha: (float)_scaling[active]))
+            {
+                return sum.view(outShape);
+            }
+        }
     }
 
     private Tensor DoRAForward(string active, Tensor dropped, Tensor result, Tensor up)

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using FineTuning.Models.Fused;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -37,32 +38,45 @@ internal sealed class QuantizedMatmulFunction : SingleTensorFunction<QuantizedMa
         var frozen = (Frozen)ctx.get_data("frozen");
         var shape = (long[])ctx.get_data("shape");
         QuantizedWeight w = frozen.Weight;
-        using Tensor g = grad_output.reshape(-1, w.Rows);
-        // The first chunk's product starts the gradient (no zero-filled buffer to accumulate into); one chunk is one GEMM.
-        Tensor? gx = null;
-        long rows = frozen.ChunkRows;
-        for (long r = 0; r < w.Rows; r += rows)
+        Tensor inputGradient;
+        using (var scope = NewDisposeScope())
         {
-            long n = System.Math.Min(rows, w.Rows - r);
-            using Tensor chunk = w.DequantizeRows(r, n, g.dtype, frozen.Method);
-            using Tensor gPart = g.narrow(1, r, n);
-            if (gx is null) gx = gPart.mm(chunk);
-            else gx.addmm_(gPart, chunk);
+            SavedTensors.DisposeReturned();
+            using Tensor g = grad_output.reshape(-1, w.Rows);
+            // The gradient is allocated before any dequantized chunk, so each chunk is the newest block on the native
+            // heap when it is freed (no chunk-sized hole left behind; docs/benchmarks/hot-paths.md). The first chunk's
+            // product overwrites it (beta 0); one chunk is one GEMM.
+            Tensor gx = empty(new[] { g.shape[0], w.Columns }, g.dtype, g.device);
+            long rows = frozen.ChunkRows;
+            for (long r = 0; r < w.Rows; r += rows)
+            {
+                long n = System.Math.Min(rows, w.Rows - r);
+                using Tensor chunk = w.DequantizeRows(r, n, g.dtype, frozen.Method);
+                using Tensor gPart = g.narrow(1, r, n);
+                gx.addmm_(gPart, chunk, beta: r == 0 ? 0 : 1, alpha: 1);
+            }
+
+            // The returned wrapper would otherwise live in the step's scope until the step ends: one [tokens, in]
+            // tensor per quantized projection (SavedTensors disposes it at the next custom backward).
+            inputGradient = SavedTensors.Return(gx.reshape(shape));
         }
 
-        using Tensor sum = gx!;
+        // Likewise the incoming gradient's wrapper: one [tokens, out] tensor per projection.
+        SavedTensors.Release(grad_output);
         // One entry per argument passed to apply: none for the frozen state.
-        return new List<Tensor> { sum.reshape(shape), null! };
+        return new List<Tensor> { inputGradient, null! };
     }
 
-    /// <summary>The whole weight in one chunk: one GEMM with the bias folded in, written straight into the output.</summary>
+    /// <summary>The whole weight in one chunk: one GEMM written straight into the output, then the bias.</summary>
     private static Tensor OneChunk(Tensor x2, Frozen frozen)
     {
+        // The output first, then the dense weight: the weight is then the newest block on the native heap when it is
+        // freed, so the next layer's weight of the same size reuses its memory (docs/benchmarks/hot-paths.md).
+        Tensor y = empty(new[] { x2.shape[0], frozen.Weight.Rows }, frozen.DType, x2.device);
         using Tensor weight = frozen.Weight.DequantizeRows(0, frozen.Weight.Rows, frozen.DType, frozen.Method);
-        // A bias kept in another dtype than the compute dtype (QuantizationOptions.ComputeDType) is added as the chunked path does.
-        bool fold = frozen.Bias is null || frozen.Bias.dtype == frozen.DType;
-        Tensor y = nn.functional.linear(x2, weight, fold ? frozen.Bias : null);
-        if (!fold) y.add_(frozen.Bias!);
+        using Tensor wt = weight.t();
+        y.addmm_(x2, wt, beta: 0, alpha: 1);
+        if (frozen.Bias is not null) y.add_(frozen.Bias);
         return y;
     }
 

@@ -35,6 +35,26 @@ internal sealed class PhaseProfile
     /// <summary>A memory field of /proc/self/status (VmRSS, VmHWM) in MiB; NaN where there is no such file (not Linux).</summary>
     internal static double RssMiB(string field) => StepRunner.StatusMiB(field) ?? double.NaN;
 
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct MallInfo2
+    {
+        public nuint Arena, Ordblks, Smblks, Hblks, Hblkhd, Usmblks, Fsmblks, Uordblks, Fordblks, Keepcost;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mallinfo2")]
+    private static extern MallInfo2 NativeMallInfo2();
+
+    /// <summary>glibc's heap at this moment (all arenas): heap bytes, of which in use and free, and mmapped chunks, in MiB.</summary>
+    internal static string Heap()
+    {
+        if (!OperatingSystem.IsLinux()) return string.Empty;
+        MallInfo2 m = NativeMallInfo2();
+        const double MiB = 1024 * 1024;
+        return FormattableString.Invariant($"heap={m.Arena / MiB:F0}/inuse={m.Uordblks / MiB:F0}/free={m.Fordblks / MiB:F0}/mmap={m.Hblkhd / MiB:F0}");
+    }
+
+    private string _heapAfterForward = string.Empty;
+
     private void BeforeLoss()
     {
         _stepStart = _clock.Elapsed.TotalSeconds;
@@ -45,17 +65,19 @@ internal sealed class PhaseProfile
     {
         _lossDone = _clock.Elapsed.TotalSeconds;
         _rssAfterForward = RssMiB("VmRSS");
+        _heapAfterForward = Heap();
     }
 
     private void AroundOptimizer(Action step)
     {
         double start = _clock.Elapsed.TotalSeconds;
         double rssAfterBackward = RssMiB("VmRSS");
+        string heapAfterBackward = Heap();
         step();
         double end = _clock.Elapsed.TotalSeconds;
         _step++;
         Console.Error.WriteLine(FormattableString.Invariant(
-            $"PHASE step={_step} forward_loss_s={_lossDone - _stepStart:F3} backward_clip_s={start - _lossDone:F3} optimizer_s={end - start:F3} rss_before_mib={_rssBefore:F0} rss_after_forward_mib={_rssAfterForward:F0} rss_after_backward_mib={rssAfterBackward:F0} hwm_mib={RssMiB("VmHWM"):F0}"));
+            $"PHASE step={_step} forward_loss_s={_lossDone - _stepStart:F3} backward_clip_s={start - _lossDone:F3} optimizer_s={end - start:F3} rss_before_mib={_rssBefore:F0} rss_after_forward_mib={_rssAfterForward:F0} rss_after_backward_mib={rssAfterBackward:F0} hwm_mib={RssMiB("VmHWM"):F0} after_forward {_heapAfterForward} after_backward {heapAfterBackward} after_step {Heap()}"));
     }
 
     private sealed class Objective(PhaseProfile profile, ITrainingObjective<TokenSequence> inner) : ITrainingObjective<TokenSequence>

@@ -50,6 +50,7 @@ internal static class StepRunner
         using var model = new LlamaForCausalLM(llama);
         using (var generator = new Generator(1)) model.InitializeWeights(generator);
         model.FusedKernels = !config.Unfused;
+        model.GradientCheckpointing = config.Checkpointing;
         FineTuner<TokenSequence> tuner = FineTuner.For(model);
         tuner = config.Adapter switch
         {

@@ -9,7 +9,7 @@ namespace FineTuning.Benchmarks.Throughput;
 /// loop) or <c>pytorch</c> (benchmarks/pytorch/step.py); adapter <c>lora</c>, <c>qlora</c> or <c>full</c>; options
 /// <c>bf16</c>, <c>dq</c> (double quantization), <c>mmap=MiB</c> (glibc's M_MMAP_THRESHOLD for the process, through
 /// MALLOC_MMAP_THRESHOLD_), <c>tune=true|false</c> (TuneNativeAllocator), <c>trim=N</c> (HeapTrimEverySteps), <c>profile</c> (phase times and memory, <see cref="PhaseProfile"/>), <c>unfused</c> (LLaMA layers without the fused
-/// SwiGLU function).
+/// SwiGLU function), <c>ckpt</c> (<c>GradientCheckpointing = true</c>, ours only).
 /// </summary>
 internal sealed record ThroughputConfig(string Name, string Kind, string Adapter)
 {
@@ -28,6 +28,9 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
 
     /// <summary>Run LLaMA's layers with ordinary ops instead of the fused autograd functions (ours only): the before/after comparison.</summary>
     public bool Unfused { get; init; }
+
+    /// <summary>Recompute each decoder layer in backward (<c>GradientCheckpointing = true</c>; ours only).</summary>
+    public bool Checkpointing { get; init; }
 
     public bool Full => Adapter == "full";
 
@@ -50,10 +53,12 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
                 "trim" => config with { TrimEverySteps = Number(text, kv) },
                 "profile" => config with { Profile = true },
                 "unfused" => config with { Unfused = true },
-                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, tune=true|false, trim=N, profile, unfused)"),
+                "ckpt" => config with { Checkpointing = true },
+                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, tune=true|false, trim=N, profile, unfused, ckpt)"),
             };
         }
 
+        if (config.Checkpointing && config.Kind != "ours") throw new ArgumentException($"configuration '{text}': ckpt (gradient checkpointing) is ours only");
         if (config.Kind == "plain" && config.Adapter == "qlora") throw new ArgumentException($"configuration '{text}': the plain loop has no QLoRA");
         return config;
     }

@@ -38,8 +38,13 @@ internal sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
     internal Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KVCache? cache)
     {
         using var scope = torch.NewDisposeScope();
-        Tensor h = x + self_attn.Forward(input_layernorm.call(x), cos, sin, mask, cache, index);
-        Tensor output = h + mlp.call(post_attention_layernorm.call(h));
+        // Each block's output is freed as soon as the residual sum is made (the sum saves nothing for backward), so
+        // its memory is reused at once instead of leaving a hole in the native heap until the scope ends. Not in
+        // place: a block may end in an adapter's custom autograd function, whose output autograd will not let us modify.
+        Tensor h;
+        using (Tensor attended = self_attn.Forward(input_layernorm.call(x), cos, sin, mask, cache, index)) h = x + attended;
+        Tensor output;
+        using (Tensor mlpOut = mlp.call(post_attention_layernorm.call(h))) output = h + mlpOut;
         return output.MoveToOuterDisposeScope();
     }
 }

@@ -29,8 +29,10 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         Tensor x = input.AtLeastFloat32();
-        Tensor variance = x.pow(2).mean(new long[] { -1 }, keepdim: true);
-        Tensor normed = x * torch.rsqrt(variance + eps);
+        Tensor variance;
+        // The squares are an input-sized temporary: freed at once, not at the end of the scope.
+        using (Tensor squares = x.square()) variance = squares.mean(new long[] { -1 }, keepdim: true);
+        Tensor normed = x * torch.rsqrt(variance.add_(eps));
         return (weight * normed.to_type(input.dtype)).MoveToOuterDisposeScope();
     }
 }

@@ -70,7 +70,11 @@ internal static class RotaryEmbedding
         long half = x.shape[^1] / 2;
         Tensor x1 = x.narrow(-1, 0, half);
         Tensor x2 = x.narrow(-1, half, half);
-        Tensor rotated = torch.cat(new[] { x2.neg(), x1 }, -1);
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        Tensor rotated;
+        using (Tensor negated = x2.neg()) rotated = torch.cat(new[] { negated, x1 }, -1);
+        // Temporaries freed as soon as they are used, and the sum in place (addition saves nothing for backward).
+        Tensor result = x * cos;
+        using (Tensor sinePart = rotated * sin) result.add_(sinePart);
+        return result.MoveToOuterDisposeScope();
     }
 }
