@@ -151,15 +151,15 @@ public sealed partial class LoRALinear : nn.Module<Tensor, Tensor>
                 }
             }
 
-            if (base_layer is Linear)
+            if (base_layer is Linear || (base_layer is IFrozenLinear frozen && frozen.OutputWritableInPlace))
             {
-                // The output of the base product itself (2-D input, so not a view): safe to accumulate into in place,
-                // since neither the product nor anything else saved it for backward.
+                // The output of the base product itself (2-D input, so not a view; a frozen base that says so): safe
+                // to accumulate into in place, since neither the product nor anything else saved it for backward.
                 using (result) return result.addmm_(down, bt, beta: 1, alpha: (float)_scaling[active]).view(outShape);
             }
 
-            // Out of place: the base output may be a view returned by a custom autograd function (a quantized base),
-            // which autograd forbids modifying in place.
+            // Out of place: another frozen base's output may be a view returned by a custom autograd function, which
+            // autograd forbids modifying in place.
             using (result)
             using (Tensor sum = torch.addmm(result, down, bt, beta: 1, alpha: (float)_scaling[active]))
             {

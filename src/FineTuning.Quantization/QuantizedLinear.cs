@@ -118,6 +118,10 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IQuantizedLinea
     private QuantizationConfigJson Config => new(_weight.Type, _weight.BlockSize, _weight.IsDoubleQuantized, _computeDType);
 
     /// <inheritdoc />
+    /// <remarks>True: the forward returns the new tensor its product wrote (not a view), and its backward saves no tensor.</remarks>
+    public bool OutputWritableInPlace => true;
+
+    /// <inheritdoc />
     /// <exception cref="QuantizationException">The input's last dimension is not InFeatures or its dtype is not <see cref="ComputeDType"/>.</exception>
     public override Tensor forward(Tensor input)
     {

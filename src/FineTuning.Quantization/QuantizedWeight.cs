@@ -102,6 +102,26 @@ public sealed class QuantizedWeight : IDisposable
         return DequantizeComposed.Run(this, start, count, dtype);
     }
 
+    /// <summary>
+    /// Rows [<paramref name="start"/>, start + <paramref name="count"/>) dequantized into <paramref name="output"/>, a
+    /// contiguous [count, in] tensor of a floating-point dtype on the weight's device (no new tensor when the kernel
+    /// supports the dtype).
+    /// </summary>
+    internal void DequantizeRowsInto(long start, long count, Tensor output, DequantizeMethod method)
+    {
+        if (method == DequantizeMethod.Kernel && DequantizeKernel.Supports(this, output.dtype) && output.is_contiguous())
+        {
+            ObjectDisposedException.ThrowIf(Packed.IsInvalid, this);
+            if (start < 0 || count < 0 || start + count > Rows)
+                throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {start + count}) are outside [0, {Rows}).");
+            DequantizeKernel.Run(this, start, count, output);
+            return;
+        }
+
+        using Tensor rows = DequantizeRows(start, count, output.dtype, method);
+        output.copy_(rows);
+    }
+
     /// <summary>Storage and error of this quantization of <paramref name="original"/> (the weight it was made from).</summary>
     public QuantizationReport Measure(Tensor original, string layerName = "")
     {

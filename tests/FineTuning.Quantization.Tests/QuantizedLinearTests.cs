@@ -56,6 +56,88 @@ public sealed class QuantizedLinearTests
     }
 
     [Fact]
+    public void Output_MayBeWrittenInPlace_AndBackwardDoesNotReadIt()
+    {
+        // The contract behind OutputWritableInPlace: the output is a new tensor (not a view autograd would refuse to
+        // let us modify) and the backward never reads it, so adding into it changes nothing in the input gradient.
+        using var scope = NewDisposeScope();
+        using QuantizedLinear layer = Layer(bias: true, QuantizationType.NF4);
+        Assert.True(((FineTuning.Adapters.IFrozenLinear)layer).OutputWritableInPlace);
+        using var g = new Generator(11);
+        Tensor x = randn(new long[] { 2, 5, 128 }, generator: g).requires_grad_(true);
+        Tensor y = layer.call(x);
+        y.add_(3.0);
+        Tensor grad = randn(new long[] { 2, 5, 13 }, generator: g);
+        y.backward(new[] { grad });
+
+        Tensor w = layer.DenseWeight(ScalarType.Float32);
+        Tensor expected = grad.matmul(w);
+        Assert.True(Tolerance.WithinBound(x.grad!, expected, Tolerance.Fp32MatmulBound(grad, w)), "input gradient");
+    }
+
+    [Fact]
+    public void LoRAOverQuantized_OutputAndGradients_EqualTheFormulaWithTheDequantizedWeight()
+    {
+        using var scope = NewDisposeScope();
+        using QuantizedLinear quantized = Layer(bias: true, QuantizationType.NF4, dq: true);
+        using var g = new Generator(12);
+        using var lora = new FineTuning.Lora.LoRALinear(quantized);
+        lora.AddAdapter("default", r: 4, scaling: 2.0, dropout: 0, generator: g);
+        using (no_grad())
+        {
+            using Tensor b = randn(lora.B("default").shape, generator: g).mul(0.1);
+            lora.B("default").copy_(b);
+        }
+
+        Tensor x = randn(new long[] { 2, 5, 128 }, generator: g).requires_grad_(true);
+        Tensor y = lora.call(x);
+        Tensor grad = randn(new long[] { 2, 5, 13 }, generator: g);
+        y.backward(new[] { grad });
+
+        // Reference in float64 from the same (float32) dequantized weight: separate products, then the sum.
+        Tensor w32 = quantized.DenseWeight(ScalarType.Float32);
+        Tensor bias32 = quantized.Bias!.detach();
+        Tensor a32 = lora.A("default").detach();
+        Tensor b32 = lora.B("default").detach();
+        Tensor F64(Tensor t) => t.to(ScalarType.Float64);
+        Tensor xr = F64(x.detach()).requires_grad_(true);
+        Tensor a = F64(a32).requires_grad_(true);
+        Tensor bm = F64(b32).requires_grad_(true);
+        Tensor yr = xr.matmul(F64(w32).t()).add(F64(bias32)).add(xr.matmul(a.t()).matmul(bm.t()).mul(2.0));
+        yr.backward(new[] { F64(grad) });
+
+        // Bounds of float32 sums of products (Tolerance.Fp32MatmulBound: 2 gamma_(k+1) |a||b|), carried through the
+        // second product of each low-rank path; the scale 2 is a power of two (exact), and each final sum adds one
+        // rounding of the result (2^-24 |y|).
+        const double Unit = 1.0 / (1 << 24);
+        Tensor x32 = x.detach();
+        Tensor Abs(Tensor t) => F64(t).abs();
+        Tensor outBound = Tolerance.Fp32MatmulBound(x32, w32.t(), bias32)
+            .add(Tolerance.Fp32MatmulBound(x32, a32.t()).matmul(Abs(b32).t()).mul(2))
+            .add(Tolerance.Fp32MatmulBound(Abs(x32).matmul(Abs(a32).t()), b32.t()).mul(2))
+            .add(yr.detach().abs().mul(Unit));
+        Assert.True(Tolerance.WithinBound(y, yr, outBound), $"output, max diff {F64(y).sub(yr).abs().max().item<double>()}");
+
+        Tensor gb = Abs(grad).matmul(Abs(b32));                      // |g||B|, [.., r]
+        Tensor gbError = Tolerance.Fp32MatmulBound(grad, b32);       // error of g B
+        Tensor xGradBound = Tolerance.Fp32MatmulBound(grad, w32)
+            .add(gbError.matmul(Abs(a32)).mul(2))
+            .add(Tolerance.Fp32MatmulBound(gb, a32).mul(2))
+            .add(xr.grad!.abs().mul(Unit));
+        Assert.True(Tolerance.WithinBound(x.grad!, xr.grad!, xGradBound), "input gradient");
+
+        Tensor g2 = grad.reshape(-1, 13);
+        Tensor x2 = x32.reshape(-1, 128);
+        Tensor aGradBound = gbError.reshape(-1, 4).t().matmul(Abs(x2)).mul(2)
+            .add(Tolerance.Fp32MatmulBound(gb.reshape(-1, 4).t(), x2).mul(2));
+        Assert.True(Tolerance.WithinBound(lora.A("default").grad!, a.grad!, aGradBound), "A gradient");
+        Tensor xaError = Tolerance.Fp32MatmulBound(x2, a32.t());
+        Tensor bGradBound = Abs(g2).t().matmul(xaError).mul(2)
+            .add(Tolerance.Fp32MatmulBound(g2.t(), Abs(x2).matmul(Abs(a32).t())).mul(2));
+        Assert.True(Tolerance.WithinBound(lora.B("default").grad!, bm.grad!, bGradBound), "B gradient");
+    }
+
+    [Fact]
     public void Forward_BFloat16_EqualsLinearWithDequantizedBFloat16Weight()
     {
         using var scope = NewDisposeScope();

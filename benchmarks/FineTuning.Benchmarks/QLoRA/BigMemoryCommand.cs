@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 namespace FineTuning.Benchmarks.QLoRA;
 
 /// <summary>
-/// <c>-- big-memory [--layers 24] [--steps 2] [--warmup 1] [--threads 2] [--configs a,b] [--vocab 32000] [--seq 256] [--out file]</c>: QLoRA's memory
+/// <c>-- big-memory [--layers 24] [--steps 2] [--warmup 1] [--threads 2] [--configs a,b] [--vocab 32000] [--seq 256] [--trim 10] [--out file]</c> (<c>--trim</c>: <c>HeapTrimEverySteps</c>): QLoRA's memory
 /// where the weights dominate (issue #17, item 7). A synthetic LLaMA (hidden 1024, 16 heads, FF 2816, vocab 32000,
 /// 24 layers: 374M parameters), LoRA r = 16 on every projection, gradient checkpointing, batch 1 x 256. Each
 /// configuration runs in its own process and reports its resident size after building, its peak (VmHWM) and the median
@@ -29,7 +29,7 @@ internal static class BigMemoryCommand
         string Get(string name, string fallback) => Option(args, name) ?? fallback;
         int layers = int.Parse(Get("layers", "24"), CultureInfo.InvariantCulture);
         int vocab = int.Parse(Get("vocab", "32000"), CultureInfo.InvariantCulture), seq = int.Parse(Get("seq", "256"), CultureInfo.InvariantCulture);
-        string common = $"--layers {layers} --vocab {vocab} --seq {seq} --steps {Get("steps", "2")} --warmup {Get("warmup", "1")} --threads {Get("threads", "2")}";
+        string common = $"--layers {layers} --vocab {vocab} --seq {seq} --steps {Get("steps", "2")} --warmup {Get("warmup", "1")} --threads {Get("threads", "2")} --trim {Get("trim", "10")}";
         string[] configs = Get("configs", string.Join(",", AllConfigs)).Split(',');
         var lines = new List<string>
         {
@@ -87,6 +87,7 @@ internal static class BigMemoryCommand
             o.LogEverySteps = 0;
             o.ParameterDType = dtype;
             o.GradientCheckpointing = true;
+            o.HeapTrimEverySteps = Int("trim");
         }).WithProgress(new StepRunner.SyncProgress(p =>
         {
             times.Add((p.Elapsed - last).TotalSeconds);

@@ -26,4 +26,11 @@ public interface IFrozenLinear
     /// none. Used to replace the layer by a dense <c>Linear</c> (LoRA's merge-and-unload over a quantized base).
     /// </summary>
     Tensor? DenseBias(ScalarType dtype) => null;
+
+    /// <summary>
+    /// True when the tensor returned by the layer's forward is a new tensor that is neither a view nor saved by its
+    /// own backward, so a caller may add into it in place (LoRA accumulates its update there instead of allocating a
+    /// second output-sized tensor). Default false, which is always safe.
+    /// </summary>
+    bool OutputWritableInPlace => false;
 }
