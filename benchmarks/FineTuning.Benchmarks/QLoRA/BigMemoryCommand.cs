@@ -41,7 +41,12 @@ internal static class BigMemoryCommand
         foreach (string config in configs)
         {
             string load = ThroughputCommand.Load();
-            string output = ThroughputCommand.Child($"big-memory-child {config} {common}", null);
+            // "name:glibc" runs the configuration with ThroughputConfig.GlibcTunables in the child's environment.
+            string[] parts = config.Split(':');
+            Dictionary<string, string>? environment = parts.Length > 1 && parts[1] == "glibc"
+                ? new Dictionary<string, string>(StringComparer.Ordinal) { ["GLIBC_TUNABLES"] = Throughput.ThroughputConfig.GlibcTunables }
+                : null;
+            string output = ThroughputCommand.Child($"big-memory-child {parts[0]} {common}", environment);
             string line = output.Split('\n').Last(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
             Dictionary<string, string> fields = line.Split(' ').Skip(2).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
             results.Add((config, fields));

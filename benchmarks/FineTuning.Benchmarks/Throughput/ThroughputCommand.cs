@@ -52,7 +52,7 @@ internal static class ThroughputCommand
                 string load = Load();
                 (double[] seconds, double peakRss, string faults) = Parse(config.Kind == "pytorch"
                     ? Python(Get("python", "python3"), config, common, threads)
-                    : Child($"throughput-step {config.Name} {common}", config.MmapThresholdMiB));
+                    : Child($"throughput-step {config.Name} {common}", config.Environment()));
                 times[config.Name].AddRange(seconds);
                 rss[config.Name].Add(peakRss);
                 string line = FormattableString.Invariant($"round {round + 1} {config.Name}: steps {string.Join(" ", seconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture)))} s, peak RSS {peakRss:F0} MiB, minor faults {faults}, load before {load}");
@@ -70,11 +70,11 @@ internal static class ThroughputCommand
         return 0;
     }
 
-    internal static string Child(string arguments, int? mmapThresholdMiB)
+    internal static string Child(string arguments, IReadOnlyDictionary<string, string>? environment)
     {
         string dll = typeof(ThroughputCommand).Assembly.Location;
         var start = new ProcessStartInfo("dotnet", $"\"{dll}\" {arguments}") { RedirectStandardOutput = true, UseShellExecute = false };
-        if (mmapThresholdMiB is { } mib) start.Environment["MALLOC_MMAP_THRESHOLD_"] = (mib * 1024L * 1024L).ToString(CultureInfo.InvariantCulture);
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         return RunProcess(start);
     }
 

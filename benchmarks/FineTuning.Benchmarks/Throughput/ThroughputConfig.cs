@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using TorchSharp;
 
@@ -9,7 +10,8 @@ namespace FineTuning.Benchmarks.Throughput;
 /// loop) or <c>pytorch</c> (benchmarks/pytorch/step.py); adapter <c>lora</c>, <c>qlora</c> or <c>full</c>; options
 /// <c>bf16</c>, <c>dq</c> (double quantization), <c>mmap=MiB</c> (glibc's M_MMAP_THRESHOLD for the process, through
 /// MALLOC_MMAP_THRESHOLD_), <c>tune=true|false</c> (TuneNativeAllocator), <c>trim=N</c> (HeapTrimEverySteps), <c>profile</c> (phase times and memory, <see cref="PhaseProfile"/>), <c>unfused</c> (LLaMA layers without the fused
-/// SwiGLU function), <c>ckpt</c> (<c>GradientCheckpointing = true</c>, ours only).
+/// SwiGLU function), <c>ckpt</c> (<c>GradientCheckpointing = true</c>, ours only), <c>glibc</c> (the child runs with
+/// <see cref="GlibcTunables"/>: glibc's per-thread cache and fast bins off, docs/benchmarks/hot-paths.md).
 /// </summary>
 internal sealed record ThroughputConfig(string Name, string Kind, string Adapter)
 {
@@ -32,7 +34,25 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
     /// <summary>Recompute each decoder layer in backward (<c>GradientCheckpointing = true</c>; ours only).</summary>
     public bool Checkpointing { get; init; }
 
+    /// <summary>Run the child with <see cref="GlibcTunables"/> in its environment.</summary>
+    public bool Glibc { get; init; }
+
+    /// <summary>
+    /// glibc tunables that turn off the per-thread cache and the fast bins, whose small chunks (the remainders of
+    /// libtorch's aligned allocations) otherwise sit between freed tensors and keep them from merging.
+    /// </summary>
+    public const string GlibcTunables = "glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0";
+
     public bool Full => Adapter == "full";
+
+    /// <summary>The environment variables the child process gets for this configuration.</summary>
+    public Dictionary<string, string> Environment()
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (MmapThresholdMiB is { } mib) environment["MALLOC_MMAP_THRESHOLD_"] = (mib * 1024L * 1024L).ToString(CultureInfo.InvariantCulture);
+        if (Glibc) environment["GLIBC_TUNABLES"] = GlibcTunables;
+        return environment;
+    }
 
     public static ThroughputConfig Parse(string text)
     {
@@ -54,10 +74,12 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
                 "profile" => config with { Profile = true },
                 "unfused" => config with { Unfused = true },
                 "ckpt" => config with { Checkpointing = true },
-                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, tune=true|false, trim=N, profile, unfused, ckpt)"),
+                "glibc" => config with { Glibc = true },
+                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, tune=true|false, trim=N, profile, unfused, ckpt, glibc)"),
             };
         }
 
+        if (config.Glibc && config.Kind == "pytorch") throw new ArgumentException($"configuration '{text}': glibc applies to the .NET configurations");
         if (config.Checkpointing && config.Kind != "ours") throw new ArgumentException($"configuration '{text}': ckpt (gradient checkpointing) is ours only");
         if (config.Kind == "plain" && config.Adapter == "qlora") throw new ArgumentException($"configuration '{text}': the plain loop has no QLoRA");
         return config;
