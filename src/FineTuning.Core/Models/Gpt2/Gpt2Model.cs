@@ -55,9 +55,10 @@ internal sealed class Gpt2Model : nn.Module<Tensor, Tensor>
         Tensor? mask = CausalMask.Build(seq, past, attentionMask, device);
         Tensor x = drop.call(wte.call(inputIds) + wpe.call(positionIds));
         bool checkpoint = GradientCheckpoint.Applies(GradientCheckpointing, this, cache is not null);
+        int index = 0;
         foreach (Gpt2Block block in h)
         {
-            x = checkpoint
+            x = GradientCheckpoint.ForLayer(checkpoint, index++, h.Count)
                 ? GradientCheckpoint.Run(block, (input, saved) => block.Forward(input, saved[0], null), x, mask)
                 : block.Forward(x, mask, cache);
         }

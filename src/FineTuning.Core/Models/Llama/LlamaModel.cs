@@ -74,9 +74,10 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
         Tensor h = embed_tokens.call(inputIds);
         (Tensor cos, Tensor sin) = RotaryEmbedding.Tables(positionIds, inverseFrequencies, h.dtype);
         bool checkpoint = GradientCheckpoint.Applies(GradientCheckpointing, this, cache is not null);
+        int index = 0;
         foreach (LlamaDecoderLayer layer in layers)
         {
-            h = checkpoint
+            h = GradientCheckpoint.ForLayer(checkpoint, index++, layers.Count)
                 ? GradientCheckpoint.Run(layer, (x, saved) => layer.Forward(x, saved[0]!, saved[1]!, saved[2], null), h, cos, sin, mask)
                 : layer.Forward(h, cos, sin, mask, cache);
         }
