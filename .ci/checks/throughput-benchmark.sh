@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 python="${PYTHON:-python3}"
-configs="plain-lora,ours-lora,ours-qlora:dq,ours-full,ours-lora:tune=true"
+configs="plain-lora,ours-lora,ours-qlora:dq,ours-full,ours-lora:tune=true,ours-lora:ckpt,ours-lora:glibc,ours-lora:profile"
 if "$python" -c "import torch" 2>/dev/null; then configs="pytorch-lora,$configs"; fi
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
