@@ -36,8 +36,10 @@ internal sealed class CheckpointFunction : SingleTensorFunction<CheckpointFuncti
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
         var layer = (Layer)ctx.get_data("layer");
-        List<Tensor> saved = ctx.get_saved_variables();
         using var scope = torch.NewDisposeScope();
+        // The node's hold on its input and tables is dropped here, and the wrappers TorchSharp hands to and takes from
+        // backward are freed as soon as the engine has them, not at the end of the step (SavedTensors).
+        List<Tensor> saved = Models.Fused.SavedTensors.Take(ctx);
         var extras = new Tensor?[saved.Count - 2];
         for (int i = 0; i < extras.Length; i++) extras[i] = saved[i + 2];
         Tensor input = saved[0].detach().requires_grad_(layer.InputNeedsGrad);
@@ -61,6 +63,7 @@ internal sealed class CheckpointFunction : SingleTensorFunction<CheckpointFuncti
         }
 
         IList<Tensor> grads = torch.autograd.grad(new[] { output }, wrt, new[] { grad_output }, allow_unused: true);
+        Models.Fused.SavedTensors.Release(grad_output);
         var result = new List<Tensor>(layer.Parameters.Count + 2);
         int at = 0;
         result.Add(layer.InputNeedsGrad ? Defined(grads[at++]) : null!);
@@ -69,7 +72,7 @@ internal sealed class CheckpointFunction : SingleTensorFunction<CheckpointFuncti
         return result;
     }
 
-    private static Tensor Defined(Tensor grad) => grad is null || grad.IsInvalid ? null! : grad.MoveToOuterDisposeScope();
+    private static Tensor Defined(Tensor grad) => grad is null || grad.IsInvalid ? null! : Models.Fused.SavedTensors.Return(grad);
 
     /// <summary>
     /// The layer to run: <see cref="Run"/>(x, extras) must be a deterministic function of x, the extras, the
