@@ -24,7 +24,8 @@ internal sealed class ChunkedCrossEntropyFunction : SingleTensorFunction<Chunked
         var w = (Tensor)vars[1];
         var targets = (Targets)vars[2];
         bool needH = h.requires_grad, needW = w.requires_grad;
-        Tensor? gh = needH ? torch.zeros_like(h) : null;
+        // Every row of gh is written once, by its chunk's product (beta 0), so it needs no zero fill; gw sums over chunks.
+        Tensor? gh = needH ? torch.empty_like(h) : null;
         Tensor? gw = needW ? torch.zeros_like(w) : null;
         Tensor loss = LinearCrossEntropy.ChunkLosses(h, w, targets.Labels, targets.ChunkSize, (chunk, rows, dlogits) =>
         {
@@ -47,15 +48,20 @@ internal sealed class ChunkedCrossEntropyFunction : SingleTensorFunction<Chunked
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
-        List<Tensor> saved = ctx.get_saved_variables();
         (bool needH, bool needW) = ((bool, bool))ctx.get_data("need");
+        using var scope = NewDisposeScope();
+        // The gradients were computed in forward and are this node's own buffers: scaled in place, then handed back and
+        // freed as soon as the engine has them (SavedTensors), instead of new tensors living to the end of the step.
+        List<Tensor> saved = Fused.SavedTensors.Take(ctx);
         Tensor Scaled(Tensor gradient)
         {
             using Tensor g = grad_output.to_type(gradient.dtype);
-            return gradient.mul(g);
+            return Fused.SavedTensors.Return(gradient.mul_(g));
         }
 
-        return new List<Tensor> { needH ? Scaled(saved[0]) : null!, needW ? Scaled(saved[1]) : null!, null! };
+        var result = new List<Tensor> { needH ? Scaled(saved[0]) : null!, needW ? Scaled(saved[1]) : null!, null! };
+        Fused.SavedTensors.Release(grad_output);
+        return result;
     }
 
     /// <summary>The labels [N] (int64, <c>-100</c> = ignored) and the tokens per chunk: not autograd inputs.</summary>
