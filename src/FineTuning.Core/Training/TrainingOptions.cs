@@ -121,9 +121,10 @@ public sealed class TrainingOptions
     public bool LoadBestAtEnd { get; set; }
 
     /// <summary>
-    /// Checkpoint each decoder layer during the run (Hugging Face's <c>gradient_checkpointing</c>): layers keep only
-    /// their input during forward and run again in backward, so activation memory falls to about one hidden state per
-    /// layer for roughly one more forward pass of compute. Gradients are unchanged, dropout included. Needs a model that
+    /// Checkpoint the decoder layers during the run (Hugging Face's <c>gradient_checkpointing</c>): every layer but the
+    /// last keeps only its input during forward and runs again in backward (the last layer's activations are what
+    /// backward needs first, so recomputing it would save nothing), so activation memory falls to about one hidden state
+    /// per layer for roughly one more forward pass of compute (+27-32 % step time measured, docs/benchmarks/memory.md). Gradients are unchanged, dropout included. Needs a model that
     /// implements <see cref="ISupportsGradientCheckpointing"/> (LLaMA family, GPT-2). Default false. See docs/training.md.
     /// </summary>
     public bool GradientCheckpointing { get; set; }

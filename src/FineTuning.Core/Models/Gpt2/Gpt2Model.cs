@@ -34,7 +34,7 @@ internal sealed class Gpt2Model : nn.Module<Tensor, Tensor>
 
     internal Tensor EmbeddingWeight => Adapters.EmbeddingWeights.Of(wte);
 
-    /// <summary>Checkpoint each block in training forwards (<see cref="Training.ISupportsGradientCheckpointing"/>).</summary>
+    /// <summary>Checkpoint every block but the last in training forwards (<see cref="Training.ISupportsGradientCheckpointing"/>).</summary>
     internal bool GradientCheckpointing { get; set; }
 
     public override Tensor forward(Tensor input) => Forward(input, null, null, null);

@@ -56,7 +56,7 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
 
     private bool _fused = true;
 
-    /// <summary>Checkpoint each decoder layer in training forwards (<see cref="Training.ISupportsGradientCheckpointing"/>).</summary>
+    /// <summary>Checkpoint every decoder layer but the last in training forwards (<see cref="Training.ISupportsGradientCheckpointing"/>).</summary>
     internal bool GradientCheckpointing { get; set; }
 
     public override Tensor forward(Tensor input) => Forward(input, null, null, null);
