@@ -68,13 +68,18 @@ internal static class RotaryEmbedding
     {
         using var scope = torch.NewDisposeScope();
         long half = x.shape[^1] / 2;
-        Tensor x1 = x.narrow(-1, 0, half);
-        Tensor x2 = x.narrow(-1, half, half);
-        Tensor rotated;
-        using (Tensor negated = x2.neg()) rotated = torch.cat(new[] { negated, x1 }, -1);
+        // rotate_half(x) * sin = cat(-x2, x1) * sin = roll(x, half) * cat(-sin1, sin2): the same products (negating a
+        // factor is exact), but backward is one roll of the gradient instead of two narrowed halves, whose gradients
+        // autograd builds as full-size zero tensors with the half copied in. The signed table is small ([.., seq, dim]).
+        Tensor signedSin = torch.cat(new[] { sin.narrow(-1, 0, half).neg(), sin.narrow(-1, half, half) }, -1);
         // Temporaries freed as soon as they are used, and the sum in place (addition saves nothing for backward).
         Tensor result = x * cos;
-        using (Tensor sinePart = rotated * sin) result.add_(sinePart);
+        using (Tensor rolled = x.roll(half, -1))
+        using (Tensor sinePart = rolled * signedSin)
+        {
+            result.add_(sinePart);
+        }
+
         return result.MoveToOuterDisposeScope();
     }
 }
