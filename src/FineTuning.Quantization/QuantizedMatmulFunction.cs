@@ -54,7 +54,7 @@ internal sealed class QuantizedMatmulFunction : SingleTensorFunction<QuantizedMa
         Tensor inputGradient;
         using (var scope = NewDisposeScope())
         {
-            SavedTensors.DisposeReturned();
+            SavedTensors.Take(ctx); // nothing is saved, but the same bookkeeping as every custom backward (SavedTensors)
             using Tensor g = grad_output.reshape(-1, w.Rows);
             // The first chunk's product starts the gradient (no zero-filled buffer to accumulate into); one chunk is one GEMM.
             Tensor? gx = null;

@@ -89,10 +89,7 @@ public sealed class QuantizedWeight : IDisposable
 
     internal Tensor DequantizeRows(long start, long count, ScalarType dtype, DequantizeMethod method)
     {
-        ObjectDisposedException.ThrowIf(Packed.IsInvalid, this);
-        if (start < 0 || count < 0 || start + count > Rows)
-            throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {start + count}) are outside [0, {Rows}).");
-        if (!is_floating_point(dtype)) throw new QuantizationException($"Weights dequantize to a floating-point dtype, not {dtype}.");
+        CheckRows(start, count, dtype);
         if (method == DequantizeMethod.Kernel && DequantizeKernel.Supports(this, dtype))
         {
             Tensor output = empty(new[] { count, Columns }, dtype);
@@ -111,15 +108,21 @@ public sealed class QuantizedWeight : IDisposable
     {
         if (method == DequantizeMethod.Kernel && DequantizeKernel.Supports(this, output.dtype) && output.is_contiguous())
         {
-            ObjectDisposedException.ThrowIf(Packed.IsInvalid, this);
-            if (start < 0 || count < 0 || start + count > Rows)
-                throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {start + count}) are outside [0, {Rows}).");
+            CheckRows(start, count, output.dtype);
             DequantizeKernel.Run(this, start, count, output);
             return;
         }
 
         using Tensor rows = DequantizeRows(start, count, output.dtype, method);
         output.copy_(rows);
+    }
+
+    private void CheckRows(long start, long count, ScalarType dtype)
+    {
+        ObjectDisposedException.ThrowIf(Packed.IsInvalid, this);
+        if (start < 0 || count < 0 || start + count > Rows)
+            throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {start + count}) are outside [0, {Rows}).");
+        if (!is_floating_point(dtype)) throw new QuantizationException($"Weights dequantize to a floating-point dtype, not {dtype}.");
     }
 
     /// <summary>Storage and error of this quantization of <paramref name="original"/> (the weight it was made from).</summary>

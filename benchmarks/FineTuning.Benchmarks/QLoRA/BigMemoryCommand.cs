@@ -43,9 +43,7 @@ internal static class BigMemoryCommand
             string load = ThroughputCommand.Load();
             // "name:glibc" runs the configuration with ThroughputConfig.GlibcTunables in the child's environment.
             string[] parts = config.Split(':');
-            Dictionary<string, string>? environment = parts.Length > 1 && parts[1] == "glibc"
-                ? new Dictionary<string, string>(StringComparer.Ordinal) { ["GLIBC_TUNABLES"] = Throughput.ThroughputConfig.GlibcTunables }
-                : null;
+            Dictionary<string, string>? environment = parts.Length > 1 && parts[1] == "glibc" ? Throughput.ThroughputConfig.GlibcEnvironment() : null;
             string output = ThroughputCommand.Child($"big-memory-child {parts[0]} {common}", environment);
             string line = output.Split('\n').Last(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
             Dictionary<string, string> fields = line.Split(' ').Skip(2).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);

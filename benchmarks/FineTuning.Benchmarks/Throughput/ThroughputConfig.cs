@@ -48,11 +48,13 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
     /// <summary>The environment variables the child process gets for this configuration.</summary>
     public Dictionary<string, string> Environment()
     {
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        Dictionary<string, string> environment = Glibc ? GlibcEnvironment() : new(StringComparer.Ordinal);
         if (MmapThresholdMiB is { } mib) environment["MALLOC_MMAP_THRESHOLD_"] = (mib * 1024L * 1024L).ToString(CultureInfo.InvariantCulture);
-        if (Glibc) environment["GLIBC_TUNABLES"] = GlibcTunables;
         return environment;
     }
+
+    /// <summary>The environment of a child that runs with <see cref="GlibcTunables"/>.</summary>
+    public static Dictionary<string, string> GlibcEnvironment() => new(StringComparer.Ordinal) { ["GLIBC_TUNABLES"] = GlibcTunables };
 
     public static ThroughputConfig Parse(string text)
     {
