@@ -86,6 +86,19 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IQuantizedLinea
     public Tensor DenseWeight(ScalarType dtype) => _weight.Dequantize(dtype);
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Dequantized into this thread's scratch buffer, the one the layer's own products use: the returned tensor is a
+    /// view of it, valid until the next dequantization on this thread (of any quantized layer).
+    /// </remarks>
+    public Tensor DenseWeightRows(long start, long count, ScalarType dtype)
+    {
+        if (start < 0 || count < 1 || start + count > OutFeatures)
+            throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {start + count}) are not a non-empty range inside [0, {OutFeatures}).");
+        if (!is_floating_point(dtype)) throw new QuantizationException($"Weights dequantize to a floating-point dtype, not {dtype}.");
+        return QuantizedMatmulFunction.Dense(_weight, start, count, dtype, Method);
+    }
+
+    /// <inheritdoc />
     /// <exception cref="QuantizationException">The weight is not [OutFeatures, InFeatures] or not floating-point.</exception>
     public void Requantize(Tensor weight)
     {

@@ -109,7 +109,7 @@ internal sealed class QuantizedMatmulFunction : SingleTensorFunction<QuantizedMa
     /// Rows [start, start + count) of W dequantized into this thread's scratch buffer, as a [count, in] view of it: valid
     /// until the next call on this thread (every use ends inside the forward or backward that made it).
     /// </summary>
-    private static Tensor Dense(QuantizedWeight w, long start, long count, ScalarType dtype, DequantizeMethod method)
+    internal static Tensor Dense(QuantizedWeight w, long start, long count, ScalarType dtype, DequantizeMethod method)
     {
         long values = count * w.Columns;
         Tensor? scratch = t_scratch;

@@ -13,23 +13,31 @@ using static TorchSharp.torch;
 namespace FineTuning.Benchmarks.QLoRA;
 
 /// <summary>
-/// <c>-- big-memory [--layers 24] [--steps 2] [--warmup 1] [--threads 2] [--configs a,b] [--vocab 32000] [--seq 256] [--trim 10] [--out file]</c> (<c>--trim</c>: <c>HeapTrimEverySteps</c>): QLoRA's memory
+/// <c>-- big-memory [--layers 24] [--steps 2] [--warmup 1] [--threads 2] [--configs a,b] [--vocab 32000] [--seq 256] [--trim 10] [--phases] [--out file]</c>
+/// (<c>--trim</c>: <c>HeapTrimEverySteps</c>; <c>--phases</c>: each child also prints forward / backward / optimizer
+/// times, resident memory and heap, and each phase's own peak; a configuration <c>name:glibc</c> runs with the glibc
+/// tunables of docs/benchmarks/hot-paths.md, <c>name:mmap=KiB</c> with glibc's mmap threshold from process start
+/// (<c>MALLOC_MMAP_THRESHOLD_</c>), <c>name:lowmem=KiB</c> with <c>TuneNativeAllocator</c> at that threshold): QLoRA's memory
 /// where the weights dominate (issue #17, item 7). A synthetic LLaMA (hidden 1024, 16 heads, FF 2816, vocab 32000,
 /// 24 layers: 374M parameters), LoRA r = 16 on every projection, gradient checkpointing, batch 1 x 256. Each
 /// configuration runs in its own process and reports its resident size after building, its peak (VmHWM) and the median
-/// of its timed steps. See docs/benchmarks/qlora-memory.md.
+/// of its timed steps, and every step's own peak (the process's peak is reset after each step through
+/// /proc/self/clear_refs, so the first step's one-off costs and the steady state show apart). See docs/benchmarks/qlora-memory.md.
 /// </summary>
 internal static class BigMemoryCommand
 {
-    /// <summary>lora (fp32), lora-bf16, qlora (NF4), qlora-dq (NF4 + double quantization), qlora-from-fp32 (the fp32 model first, then WithQLoRA).</summary>
-    private static readonly string[] AllConfigs = ["lora", "lora-bf16", "qlora", "qlora-dq", "qlora-from-fp32"];
+    /// <summary>
+    /// lora (fp32), lora-bf16, qlora (NF4), qlora-dq (NF4 + double quantization), qlora-head (NF4, lm_head quantized
+    /// too), qlora-from-fp32 (the fp32 model first, then WithQLoRA).
+    /// </summary>
+    private static readonly string[] AllConfigs = ["lora", "lora-bf16", "qlora", "qlora-dq", "qlora-head", "qlora-from-fp32"];
 
     public static int Run(string[] args)
     {
         string Get(string name, string fallback) => Option(args, name) ?? fallback;
         int layers = int.Parse(Get("layers", "24"), CultureInfo.InvariantCulture);
         int vocab = int.Parse(Get("vocab", "32000"), CultureInfo.InvariantCulture), seq = int.Parse(Get("seq", "256"), CultureInfo.InvariantCulture);
-        string common = $"--layers {layers} --vocab {vocab} --seq {seq} --steps {Get("steps", "2")} --warmup {Get("warmup", "1")} --threads {Get("threads", "2")} --trim {Get("trim", "10")}";
+        string common = $"--layers {layers} --vocab {vocab} --seq {seq} --steps {Get("steps", "2")} --warmup {Get("warmup", "1")} --threads {Get("threads", "2")} --trim {Get("trim", "10")}" + (args.Contains("--phases") ? " --phases" : string.Empty);
         string[] configs = Get("configs", string.Join(",", AllConfigs)).Split(',');
         var lines = new List<string>
         {
@@ -41,10 +49,19 @@ internal static class BigMemoryCommand
         foreach (string config in configs)
         {
             string load = ThroughputCommand.Load();
-            // "name:glibc" runs the configuration with ThroughputConfig.GlibcTunables in the child's environment.
+            // "name:glibc" runs the configuration with ThroughputConfig.GlibcTunables in the child's environment;
+            // "name:mmap=KiB" with glibc's mmap threshold set from process start (MALLOC_MMAP_THRESHOLD_);
+            // "name:lowmem=KiB" with TuneNativeAllocator at that threshold (set when training starts).
             string[] parts = config.Split(':');
-            Dictionary<string, string>? environment = parts.Length > 1 && parts[1] == "glibc" ? Throughput.ThroughputConfig.GlibcEnvironment() : null;
-            string output = ThroughputCommand.Child($"big-memory-child {parts[0]} {common}", environment);
+            string option = parts.Length > 1 ? parts[1] : string.Empty;
+            Dictionary<string, string>? environment = option == "glibc" ? Throughput.ThroughputConfig.GlibcEnvironment()
+                : option.StartsWith("mmap=", StringComparison.Ordinal)
+                    ? new Dictionary<string, string>(StringComparer.Ordinal) { ["MALLOC_MMAP_THRESHOLD_"] = (long.Parse(option["mmap=".Length..], CultureInfo.InvariantCulture) * 1024).ToString(CultureInfo.InvariantCulture) }
+                    : null;
+            string lowMemory = option.StartsWith("lowmem=", StringComparison.Ordinal) ? " --lowmem " + option["lowmem=".Length..] : string.Empty;
+            if (option.Length > 0 && environment is null && lowMemory.Length == 0)
+                throw new ArgumentException($"configuration '{config}': expected name, name:glibc, name:mmap=KiB or name:lowmem=KiB");
+            string output = ThroughputCommand.Child($"big-memory-child {parts[0]} {common}{lowMemory}", environment);
             string line = output.Split('\n').Last(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
             Dictionary<string, string> fields = line.Split(' ').Skip(2).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
             results.Add((config, fields));
@@ -71,15 +88,26 @@ internal static class BigMemoryCommand
         LlamaConfig llama = BigModel.Config(layers, Int("vocab"), Int("seq"));
         ScalarType dtype = config == "lora-bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
         QuantizationOptions? quantization = config.StartsWith("qlora", StringComparison.Ordinal)
-            ? new QuantizationOptions { Type = QuantizationType.NF4, DoubleQuantization = config == "qlora-dq" }
+            ? new QuantizationOptions
+            {
+                Type = QuantizationType.NF4, DoubleQuantization = config == "qlora-dq",
+                // qlora-head: the output head too (as llama.cpp's Q4 files quantize output.weight); the chunked loss
+                // then reads it a block of rows at a time.
+                Targets = config == "qlora-head" ? QuantizationTargets.Names([.. ProjectionNames, "lm_head"]) : QuantizationTargets.AllLinear,
+            }
             : null;
         double rssStart = StepRunner.RssMiB();
         using LlamaForCausalLM model = config == "qlora-from-fp32" ? BigModel.FromFp32(llama) : BigModel.Build(llama, dtype, quantization);
         double rssBuilt = StepRunner.RssMiB();
+        Console.WriteLine($"built rss={rssBuilt:F0} MiB {PhaseProfile.Heap()}");
         FineTuner<TokenSequence> tuner = FineTuner.For(model);
         // Built quantized, the base only gets LoRA; qlora-from-fp32 quantizes in WithQLoRA as a user's loaded model would.
         tuner = config == "qlora-from-fp32" ? tuner.WithQLoRA(quantization!, r: 16, alpha: 32) : tuner.WithLoRA(r: 16, alpha: 32);
+        PhaseProfile? profile = args.Contains("--phases") ? new PhaseProfile(phasePeaks: true) : null;
+        if (profile is not null) tuner = tuner.WithObjective(profile.Wrap(model.DefaultObjective));
         var times = new List<double>();
+        var stepPeaks = new List<double>();
+        double peak = StepRunner.PeakRssMiB();
         TimeSpan last = TimeSpan.Zero;
         double rssTrainStart = 0;
         tuner = tuner.WithOptions(o =>
@@ -91,34 +119,54 @@ internal static class BigMemoryCommand
             o.ParameterDType = dtype;
             o.GradientCheckpointing = true;
             o.HeapTrimEverySteps = Int("trim");
+            if (Option(args, "lowmem") is not null)
+            {
+                o.TuneNativeAllocator = true;
+                o.NativeAllocatorMmapThreshold = Int("lowmem") * 1024;
+            }
+
+            if (profile is not null) o.Optimizer = profile.Wrap(o.Optimizer);
         }).WithProgress(new StepRunner.SyncProgress(p =>
         {
             times.Add((p.Elapsed - last).TotalSeconds);
             last = p.Elapsed;
             if (times.Count == 1) rssTrainStart = StepRunner.RssMiB();
+            // This step's own peak (the phase profile resets it at each phase and keeps its own figures).
+            double stepPeak = profile?.TakeStepPeak() ?? StepRunner.PeakRssMiB();
+            peak = Math.Max(peak, stepPeak);
+            stepPeaks.Add(stepPeak);
+            Console.WriteLine(FormattableString.Invariant($"step {times.Count} rss={StepRunner.RssMiB():F0} MiB peak={stepPeak:F0} MiB {PhaseProfile.Heap()}"));
+            if (profile is null) StepRunner.ResetPeak();
         }));
         var shape = new ThroughputShape(Vocab: llama.VocabSize, Batch: 1, Sequence: llama.MaxPositionEmbeddings);
         using (TrainingRun run = tuner.Train(StepRunner.Data(shape, warmup + steps))) { }
         double[] timed = times.Skip(warmup).Order().ToArray();
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT {config} rss_start_mib={rssStart:F0} rss_built_mib={rssBuilt:F0} rss_first_step_mib={rssTrainStart:F0} peak_rss_mib={StepRunner.PeakRssMiB():F0} median_step_s={timed[timed.Length / 2]:F2} steps_s={string.Join(",", times.Skip(warmup).Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}"));
+            $"RESULT {config} rss_start_mib={rssStart:F0} rss_built_mib={rssBuilt:F0} rss_first_step_mib={rssTrainStart:F0} peak_rss_mib={Math.Max(peak, StepRunner.PeakRssMiB()):F0} step_peaks_mib={string.Join(",", stepPeaks.Select(p => p.ToString("F0", CultureInfo.InvariantCulture)))} median_step_s={timed[timed.Length / 2]:F2} steps_s={string.Join(",", times.Skip(warmup).Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}"));
         return 0;
     }
+
+    private static readonly string[] ProjectionNames = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
     private static string Table(List<(string Name, Dictionary<string, string> Fields)> results)
     {
         double Number(Dictionary<string, string> r, string key) => double.Parse(r[key], CultureInfo.InvariantCulture);
-        Dictionary<string, string>? baseline = results.FirstOrDefault(r => r.Name == "lora").Fields;
         var lines = new List<string>
         {
-            "| configuration | resident after building | after the first step | peak RSS | peak vs LoRA fp32 | median step | step vs LoRA fp32 |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| configuration | resident after building | after the first step | peak RSS | first step's peak | later steps' peak | peak vs LoRA fp32 | median step | step vs LoRA fp32 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         };
         foreach ((string name, Dictionary<string, string> r) in results)
         {
+            // Each row against the fp32 LoRA row run the same way ("lora:glibc" for a ":glibc" row), else against "lora".
+            string suffix = name.Contains(':', StringComparison.Ordinal) ? name[name.IndexOf(':', StringComparison.Ordinal)..] : string.Empty;
+            Dictionary<string, string>? baseline = (results.FirstOrDefault(b => b.Name == "lora" + suffix).Fields ?? results.FirstOrDefault(b => b.Name == "lora").Fields);
             string Ratio(string key, string format) => baseline is null ? "-" : (Number(r, key) / Number(baseline, key)).ToString(format, CultureInfo.InvariantCulture);
+            double[] stepPeaks = r["step_peaks_mib"].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => double.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+            string later = stepPeaks.Length > 1 ? FormattableString.Invariant($"{stepPeaks.Skip(1).Max():F0} MiB") : "-";
+            string first = stepPeaks.Length > 0 ? FormattableString.Invariant($"{stepPeaks[0]:F0} MiB") : "-";
             lines.Add(FormattableString.Invariant(
-                $"| {name} | {Number(r, "rss_built_mib"):F0} MiB | {Number(r, "rss_first_step_mib"):F0} MiB | {Number(r, "peak_rss_mib"):F0} MiB | {Ratio("peak_rss_mib", "P0")} | {Number(r, "median_step_s"):F2} s | {Ratio("median_step_s", "F2")}x |"));
+                $"| {name} | {Number(r, "rss_built_mib"):F0} MiB | {Number(r, "rss_first_step_mib"):F0} MiB | {Number(r, "peak_rss_mib"):F0} MiB | {first} | {later} | {Ratio("peak_rss_mib", "P0")} | {Number(r, "median_step_s"):F2} s | {Ratio("median_step_s", "F2")}x |"));
         }
 
         return string.Join(Environment.NewLine, lines) + Environment.NewLine;

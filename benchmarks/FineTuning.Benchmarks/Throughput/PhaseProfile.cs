@@ -27,6 +27,30 @@ internal sealed class PhaseProfile
     private double _rssBefore;
     private double _rssAfterForward;
     private long _step;
+    private readonly bool _phasePeaks;
+    private double _peakForward;
+
+    /// <param name="phasePeaks">Reset the process's peak (VmHWM, through /proc/self/clear_refs) at every boundary and report each phase's own peak.</param>
+    public PhaseProfile(bool phasePeaks = false) => _phasePeaks = phasePeaks;
+
+    private double _stepPeak;
+
+    /// <summary>With phase peaks: the highest of the phase peaks since the last call (the step's own peak); NaN without.</summary>
+    internal double TakeStepPeak()
+    {
+        double peak = _phasePeaks ? Math.Max(_stepPeak, RssMiB("VmHWM")) : double.NaN;
+        _stepPeak = 0;
+        return peak;
+    }
+
+    private double PhasePeak()
+    {
+        if (!_phasePeaks) return double.NaN;
+        double peak = RssMiB("VmHWM");
+        _stepPeak = Math.Max(_stepPeak, peak);
+        StepRunner.ResetPeak();
+        return peak;
+    }
 
     public ITrainingObjective<TokenSequence> Wrap(ITrainingObjective<TokenSequence> inner) => new Objective(this, inner);
 
@@ -59,6 +83,7 @@ internal sealed class PhaseProfile
     {
         _stepStart = _clock.Elapsed.TotalSeconds;
         _rssBefore = RssMiB("VmRSS");
+        PhasePeak();
     }
 
     private void AfterLoss()
@@ -66,6 +91,7 @@ internal sealed class PhaseProfile
         _lossDone = _clock.Elapsed.TotalSeconds;
         _rssAfterForward = RssMiB("VmRSS");
         _heapAfterForward = Heap();
+        _peakForward = PhasePeak();
     }
 
     private void AroundOptimizer(Action step)
@@ -73,11 +99,13 @@ internal sealed class PhaseProfile
         double start = _clock.Elapsed.TotalSeconds;
         double rssAfterBackward = RssMiB("VmRSS");
         string heapAfterBackward = Heap();
+        double peakBackward = PhasePeak();
         step();
+        double peakOptimizer = PhasePeak();
         double end = _clock.Elapsed.TotalSeconds;
         _step++;
         Console.Error.WriteLine(FormattableString.Invariant(
-            $"PHASE step={_step} forward_loss_s={_lossDone - _stepStart:F3} backward_clip_s={start - _lossDone:F3} optimizer_s={end - start:F3} rss_before_mib={_rssBefore:F0} rss_after_forward_mib={_rssAfterForward:F0} rss_after_backward_mib={rssAfterBackward:F0} hwm_mib={RssMiB("VmHWM"):F0} after_forward {_heapAfterForward} after_backward {heapAfterBackward} after_step {Heap()}"));
+            $"PHASE step={_step} forward_loss_s={_lossDone - _stepStart:F3} backward_clip_s={start - _lossDone:F3} optimizer_s={end - start:F3} rss_before_mib={_rssBefore:F0} rss_after_forward_mib={_rssAfterForward:F0} rss_after_backward_mib={rssAfterBackward:F0} hwm_mib={RssMiB("VmHWM"):F0} peak_forward_mib={_peakForward:F0} peak_backward_mib={peakBackward:F0} peak_optimizer_mib={peakOptimizer:F0} after_forward {_heapAfterForward} after_backward {heapAfterBackward} after_step {Heap()}"));
     }
 
     private sealed class Objective(PhaseProfile profile, ITrainingObjective<TokenSequence> inner) : ITrainingObjective<TokenSequence>

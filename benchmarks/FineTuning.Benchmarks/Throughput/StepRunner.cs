@@ -138,6 +138,23 @@ internal static class StepRunner
     /// <summary>VmHWM: the highest resident memory of this process (Linux); the peak working set elsewhere.</summary>
     internal static double PeakRssMiB() => StatusMiB("VmHWM") ?? Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
 
+    /// <summary>
+    /// Resets VmHWM to the current resident size (Linux 4.0+: "5" written to /proc/self/clear_refs), so the next reading
+    /// of <see cref="PeakRssMiB"/> is the peak since this call. False where that is not possible; the peak then stays the process's.
+    /// </summary>
+    internal static bool ResetPeak()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>VmRSS: the resident memory of this process now (Linux); the working set elsewhere.</summary>
     internal static double RssMiB() => StatusMiB("VmRSS") ?? Process.GetCurrentProcess().WorkingSet64 / (1024.0 * 1024.0);
 

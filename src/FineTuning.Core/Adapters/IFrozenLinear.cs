@@ -28,6 +28,19 @@ public interface IFrozenLinear
     Tensor? DenseBias(ScalarType dtype) => null;
 
     /// <summary>
+    /// Rows [<paramref name="start"/>, start + <paramref name="count"/>) of the weight as a dense [count, in] tensor of
+    /// <paramref name="dtype"/>, for products done in blocks of output rows (the chunked loss over a frozen output head
+    /// never holds the whole head dense). The caller disposes the returned tensor, but it may be a view of a buffer the
+    /// layer reuses: use it before the next call on the same thread. The default copies those rows of <see cref="DenseWeight"/>.
+    /// </summary>
+    Tensor DenseWeightRows(long start, long count, ScalarType dtype)
+    {
+        using Tensor all = DenseWeight(dtype);
+        using Tensor rows = all.narrow(0, start, count);
+        return rows.clone();
+    }
+
+    /// <summary>
     /// True when the tensor returned by the layer's forward is a new tensor that is neither a view nor saved by its
     /// own backward, so a caller may add into it in place (LoRA accumulates its update there instead of allocating a
     /// second output-sized tensor). Default false, which is always safe.

@@ -99,7 +99,7 @@ public sealed class CausalLMObjective : Evaluation.IEvaluatingObjective<TokenSeq
     internal static Tensor SummedNextTokenLoss(nn.Module model, int? chunkSize, Tensor input, Tensor labels, Tensor? mask, Tensor? positions, Func<Tensor> logits,
         Evaluation.PredictionRecorder? predictions = null)
     {
-        if (chunkSize != 0 && model is ICausalLMHiddenStates lm && lm.OutputWeight() is Tensor weight)
+        if (chunkSize != 0 && model is ICausalLMHiddenStates lm && lm.OutputHead() is OutputHead head)
         {
             using Tensor hidden = lm.ForwardHiddenStates(input, mask, positions);
             if (predictions is not null)
@@ -107,14 +107,15 @@ public sealed class CausalLMObjective : Evaluation.IEvaluatingObjective<TokenSeq
                 // One row's logits at a time: evaluation keeps the chunked loss's memory bound ([T, vocab], not [tokens, vocab]).
                 for (long row = 0; row < hidden.shape[0]; row++)
                 {
-                    using Tensor rowHidden = hidden.narrow(0, row, 1);
-                    using Tensor rowLogits = nn.functional.linear(rowHidden, weight);
+                    using Tensor rowHidden = hidden[row];
+                    using Tensor logits2d = head.Logits(rowHidden);
+                    using Tensor rowLogits = logits2d.unsqueeze(0);
                     using Tensor rowLabels = labels.narrow(0, row, 1);
                     predictions.AddNextTokenLogits(rowLogits, rowLabels);
                 }
             }
 
-            return LinearCrossEntropy.SummedNextTokenLoss(hidden, weight, labels, chunkSize ?? LinearCrossEntropy.AutomaticChunkSize(weight.shape[0]));
+            return LinearCrossEntropy.SummedNextTokenLoss(hidden, head, labels, chunkSize ?? LinearCrossEntropy.AutomaticChunkSize(head.Vocab));
         }
 
         using Tensor full = logits();

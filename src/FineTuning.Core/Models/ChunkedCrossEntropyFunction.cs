@@ -17,23 +17,26 @@ internal sealed class ChunkedCrossEntropyFunction : SingleTensorFunction<Chunked
 {
     public override string Name => "ChunkedLinearCrossEntropy";
 
-    /// <summary>vars: h [N, hidden], W [vocab, hidden], then the <see cref="Targets"/>.</summary>
+    /// <summary>
+    /// vars: h [N, hidden], W [vocab, hidden] (a dense head: an autograd input, which may be trainable), then the
+    /// <see cref="Targets"/>; or h and the targets alone, whose head is then frozen (no gradient, not an autograd input).
+    /// </summary>
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
         var h = (Tensor)vars[0];
-        var w = (Tensor)vars[1];
-        var targets = (Targets)vars[2];
-        bool needH = h.requires_grad, needW = w.requires_grad;
+        Tensor? w = vars.Length == 3 ? (Tensor)vars[1] : null;
+        var targets = (Targets)vars[^1];
+        bool needH = h.requires_grad, needW = w?.requires_grad ?? false;
         // Every row of gh is written once, by its chunk's product (beta 0), so it needs no zero fill; gw sums over chunks.
         Tensor? gh = needH ? torch.empty_like(h) : null;
-        Tensor? gw = needW ? torch.zeros_like(w) : null;
-        Tensor loss = LinearCrossEntropy.ChunkLosses(h, w, targets.Labels, targets.ChunkSize, (chunk, rows, dlogits) =>
+        Tensor? gw = needW ? torch.zeros_like(w!) : null;
+        Tensor loss = LinearCrossEntropy.ChunkLosses(h, targets.Head, targets.Labels, targets.ChunkSize, (chunk, rows, dlogits) =>
         {
             using Tensor d = dlogits.to_type(h.dtype);
             if (gh is not null)
             {
                 using Tensor ghChunk = gh.narrow(0, chunk, rows);
-                ghChunk.addmm_(d, w, beta: 0, alpha: 1);
+                targets.Head.InputGradientInto(d, ghChunk);
             }
             if (gw is not null)
             {
@@ -42,13 +45,13 @@ internal sealed class ChunkedCrossEntropyFunction : SingleTensorFunction<Chunked
             }
         });
         ctx.save_for_backward(new List<Tensor> { gh!, gw! });
-        ctx.save_data("need", (needH, needW));
+        ctx.save_data("need", (needH, needW, vars.Length));
         return loss;
     }
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
-        (bool needH, bool needW) = ((bool, bool))ctx.get_data("need");
+        (bool needH, bool needW, int inputs) = ((bool, bool, int))ctx.get_data("need");
         using var scope = NewDisposeScope();
         // The gradients were computed in forward and are this node's own buffers: scaled in place, then handed back and
         // freed as soon as the engine has them (SavedTensors), instead of new tensors living to the end of the step.
@@ -59,11 +62,14 @@ internal sealed class ChunkedCrossEntropyFunction : SingleTensorFunction<Chunked
             return Fused.SavedTensors.Return(gradient.mul_(g));
         }
 
-        var result = new List<Tensor> { needH ? Scaled(saved[0]) : null!, needW ? Scaled(saved[1]) : null!, null! };
+        // One entry per argument passed to apply: h, (W,) the targets.
+        var result = new List<Tensor> { needH ? Scaled(saved[0]) : null! };
+        if (inputs == 3) result.Add(needW ? Scaled(saved[1]) : null!);
+        result.Add(null!);
         Fused.SavedTensors.Release(grad_output);
         return result;
     }
 
-    /// <summary>The labels [N] (int64, <c>-100</c> = ignored) and the tokens per chunk: not autograd inputs.</summary>
-    internal sealed record Targets(Tensor Labels, long ChunkSize);
+    /// <summary>The labels [N] (int64, <c>-100</c> = ignored), the tokens per chunk and the head: not autograd inputs.</summary>
+    internal sealed record Targets(Tensor Labels, long ChunkSize, OutputHead Head);
 }

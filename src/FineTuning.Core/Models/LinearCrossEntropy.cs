@@ -46,14 +46,25 @@ internal static class LinearCrossEntropy
     /// Summed next-token cross-entropy of <c>hidden W^T</c> against <paramref name="labels"/>: hidden [batch, T, hidden],
     /// weight [vocab, hidden], labels [batch, T] (unshifted). Exact gradients for hidden and weight when they need them.
     /// </summary>
-    internal static Tensor SummedNextTokenLoss(Tensor hidden, Tensor weight, Tensor labels, long chunkSize)
+    internal static Tensor SummedNextTokenLoss(Tensor hidden, Tensor weight, Tensor labels, long chunkSize) =>
+        SummedNextTokenLoss(hidden, OutputHead.Dense(weight), labels, chunkSize);
+
+    /// <summary>
+    /// The same with any <see cref="OutputHead"/>: a dense weight, or a frozen (quantized) head read in blocks of rows,
+    /// which gets no gradient.
+    /// </summary>
+    internal static Tensor SummedNextTokenLoss(Tensor hidden, OutputHead head, Tensor labels, long chunkSize)
     {
         using var scope = torch.NewDisposeScope();
         Tensor h = hidden.reshape(-1, hidden.shape[^1]);
         Tensor targets = ShiftLeft(labels).reshape(-1);
-        Tensor loss = torch.is_grad_enabled() && (h.requires_grad || weight.requires_grad)
-            ? ChunkedCrossEntropyFunction.apply(h, weight, new ChunkedCrossEntropyFunction.Targets(targets, chunkSize))
-            : ChunkLosses(h, weight, targets, chunkSize, null);
+        var chunked = new ChunkedCrossEntropyFunction.Targets(targets, chunkSize, head);
+        bool weightGrad = head.Weight?.requires_grad ?? false;
+        Tensor loss = !torch.is_grad_enabled() || !(h.requires_grad || weightGrad)
+            ? ChunkLosses(h, head, targets, chunkSize, null)
+            : head.Weight is not null
+                ? ChunkedCrossEntropyFunction.apply(h, head.Weight, chunked)
+                : ChunkedCrossEntropyFunction.apply(h, chunked);
         return loss.MoveToOuterDisposeScope();
     }
 
@@ -62,7 +73,7 @@ internal static class LinearCrossEntropy
     /// shorter). When <paramref name="onGradient"/> is given it receives (first row, rows, dL/dlogits [rows, vocab]),
     /// computed in the logits' precision (at least float32) and valid only during the call.
     /// </summary>
-    internal static Tensor ChunkLosses(Tensor h, Tensor w, Tensor labels, long chunkSize, Action<long, long, Tensor>? onGradient)
+    internal static Tensor ChunkLosses(Tensor h, OutputHead head, Tensor labels, long chunkSize, Action<long, long, Tensor>? onGradient)
     {
         if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize), chunkSize, "the chunk size must be at least 1.");
         long n = h.shape[0];
@@ -76,7 +87,8 @@ internal static class LinearCrossEntropy
             Tensor keep = y.ne(TokenSequence.IgnoreIndex);
             Tensor index = y.masked_fill(keep.logical_not(), 0).unsqueeze(1);
             Tensor logProbs;
-            using (Tensor logits = h.narrow(0, start, rows).matmul(w.t()).AtLeastFloat32())
+            using (Tensor chunkLogits = head.Logits(h.narrow(0, start, rows)))
+            using (Tensor logits = chunkLogits.AtLeastFloat32())
             {
                 logProbs = logits.log_softmax(1); // libtorch's fused kernel: faster than logsumexp composed from ops
             }

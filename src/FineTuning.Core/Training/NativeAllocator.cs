@@ -6,7 +6,7 @@ namespace FineTuning.Training;
 
 /// <summary>
 /// The low-memory opt-in (<see cref="TrainingOptions.TuneNativeAllocator"/>) and the heap trim. Serving every allocation
-/// of 4 MiB or more with mmap (M_MMAP_THRESHOLD) returns those buffers to the system as soon as they are freed, which
+/// of 4 MiB (<see cref="TrainingOptions.NativeAllocatorMmapThreshold"/>) or more with mmap (M_MMAP_THRESHOLD) returns those buffers to the system as soon as they are freed, which
 /// keeps the peak resident memory low and the heap from fragmenting between large buffers (../shared/TORCHSHARP.md);
 /// the price is that every large activation gets fresh pages the kernel must zero: measured 1.4-1.6x slower LLaMA
 /// steps (docs/training.md#memory), so it is off unless asked for.
@@ -14,16 +14,18 @@ namespace FineTuning.Training;
 internal static class NativeAllocator
 {
     private const int MMmapThreshold = -3;
-    private const int ThresholdBytes = 4 * 1024 * 1024;
-    private static int _tuned;
+    private static int _applied;
 
-    /// <summary>Applies the setting once per process; returns true the first time it took effect.</summary>
-    public static bool TuneOnce()
+    /// <summary>
+    /// Sets glibc's mmap threshold to <paramref name="bytes"/> for the process; true when this call changed it (a
+    /// later run asking for the same threshold changes nothing). False where the C library is not glibc.
+    /// </summary>
+    public static bool Tune(int bytes)
     {
-        if (!OperatingSystem.IsLinux() || Interlocked.Exchange(ref _tuned, 1) == 1) return false;
+        if (!OperatingSystem.IsLinux() || Interlocked.Exchange(ref _applied, bytes) == bytes) return false;
         try
         {
-            return mallopt(MMmapThreshold, ThresholdBytes) == 1;
+            return mallopt(MMmapThreshold, bytes) == 1;
         }
         catch (DllNotFoundException)
         {
@@ -34,8 +36,6 @@ internal static class NativeAllocator
             return false;
         }
     }
-
-    public static int Threshold => ThresholdBytes;
 
     /// <summary>
     /// Returns the free pages of glibc's heaps to the system (malloc_trim(0) releases whole free pages inside the heap,

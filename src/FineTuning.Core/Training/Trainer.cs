@@ -56,7 +56,7 @@ internal sealed class Trainer<TExample>
 
     public TrainingRun Run(IReadOnlyList<TExample> data, CancellationToken cancellationToken)
     {
-        if (_options.TuneNativeAllocator && NativeAllocator.TuneOnce()) TrainerLog.AllocatorTuned(_logger, NativeAllocator.Threshold);
+        if (_options.TuneNativeAllocator && NativeAllocator.Tune(_options.NativeAllocatorMmapThreshold)) TrainerLog.AllocatorTuned(_logger, _options.NativeAllocatorMmapThreshold);
         // A checkpoint this run cannot continue from (other seed, beyond the planned steps) is refused before the model
         // is touched; its tensors are checked against the adapted model in Resume, before anything is copied.
         var checkpoints = new RunCheckpoints(_options, _logger);

@@ -81,12 +81,25 @@ public sealed class TrainingOptions
     public int EvaluateEverySteps { get; set; }
 
     /// <summary>
-    /// Low-memory opt-in. On Linux/glibc, lower the malloc mmap threshold to 4 MiB once per process (mallopt), so every
-    /// buffer of 4 MiB or more is mapped fresh and unmapped when freed. It lowers the peak resident memory (LLaMA LoRA
-    /// step in issue #17: 1.2 GB instead of 2.0 GB) but every activation then gets new pages the kernel must zero, which
-    /// made steps 1.4-1.6x slower there (docs/training.md#memory has the table). Default false: glibc's own threshold.
+    /// Low-memory opt-in. On Linux/glibc, lower the malloc mmap threshold to <see cref="NativeAllocatorMmapThreshold"/>
+    /// (4 MiB unless set) for the process (mallopt), so every buffer of that size or more is mapped fresh and unmapped
+    /// when freed. It lowers the peak resident memory (LLaMA LoRA step in issue #17: 1.2 GB instead of 2.0 GB) but every
+    /// such activation then gets new pages the kernel must zero, which made steps 1.4-1.6x slower there
+    /// (docs/training.md#memory has the table). Default false: glibc's own threshold.
     /// </summary>
     public bool TuneNativeAllocator { get; set; }
+
+    /// <summary>
+    /// The mmap threshold in bytes that <see cref="TuneNativeAllocator"/> sets, from 64 KiB to 32 MiB. Default 4 MiB.
+    /// A smaller threshold keeps more buffers out of glibc's heap, whose holes freed tensors of the same size cannot reuse
+    /// (docs/benchmarks/hot-paths.md); it pays off where the buffers are few and small next to the weights, as in QLoRA at
+    /// batch 1 x 256 (1 MiB: peak 982 instead of 1429 MiB on the 374M model of docs/benchmarks/qlora-memory.md), and costs
+    /// most where activations are large (batch 8 x 256). Ignored while <see cref="TuneNativeAllocator"/> is false.
+    /// </summary>
+    public int NativeAllocatorMmapThreshold { get; set; } = NativeAllocatorDefaultThreshold;
+
+    /// <summary>The default of <see cref="NativeAllocatorMmapThreshold"/>: 4 MiB.</summary>
+    public const int NativeAllocatorDefaultThreshold = 4 * 1024 * 1024;
 
     /// <summary>
     /// On Linux/glibc: give the heap memory freed by the steps back to the system (malloc_trim) after every this many
@@ -163,6 +176,8 @@ public sealed class TrainingOptions
             yield return $"DTypePolicy is Auto but ParameterDType is set to {ParameterDType}: choose one (Auto picks the dtype itself).";
         if (LogEverySteps < 0) yield return $"LogEverySteps must not be negative (was {LogEverySteps}).";
         if (HeapTrimEverySteps < 0) yield return $"HeapTrimEverySteps must not be negative (was {HeapTrimEverySteps}).";
+        if (NativeAllocatorMmapThreshold is < 64 * 1024 or > 32 * 1024 * 1024)
+            yield return $"NativeAllocatorMmapThreshold must be from 65536 (64 KiB) to 33554432 (32 MiB) bytes, glibc's range (was {NativeAllocatorMmapThreshold}).";
         if (EvaluateEverySteps < 0) yield return $"EvaluateEverySteps must not be negative (was {EvaluateEverySteps}).";
         if (CheckpointEverySteps < 0) yield return $"CheckpointEverySteps must not be negative (was {CheckpointEverySteps}).";
         if (KeepCheckpoints < 1) yield return $"KeepCheckpoints must be at least 1 (was {KeepCheckpoints}).";

@@ -91,6 +91,61 @@ public sealed class LinearCrossEntropyTests
         return same.ToProperty().Label($"b={b} t={t} d={d} v={v} chunk={c} frozen={frozenWeight}");
     }
 
+    [Property(MaxTest = 40)]
+    public Property FrozenHead_InBlocksOfRows_EqualsDenseHeadLossAndHiddenGradient(PositiveInt batch, PositiveInt length, PositiveInt hidden, PositiveInt vocab, PositiveInt chunk, PositiveInt block, int seed)
+    {
+        // A frozen head stored in another form (a quantized lm_head) is read a block of rows at a time: the loss and the
+        // hidden-state gradient must be those of its dense weight, whatever the token chunks and the row blocks.
+        long b = 1 + (batch.Get % 3), t = 2 + (length.Get % 8), d = 1 + (hidden.Get % 8), v = 2 + (vocab.Get % 40), c = 1 + (chunk.Get % 12);
+        long blockRows = 1 + (block.Get % (v + 2));
+        using var scope = NewDisposeScope();
+        using var g = new Generator((ulong)(uint)seed);
+        Tensor h = randn(new long[] { b, t, d }, ScalarType.Float64, generator: g).requires_grad_(true);
+        Tensor w = randn(new long[] { v, d }, ScalarType.Float64, generator: g);
+        Tensor labels = randint(v, new long[] { b, t }, generator: g).masked_fill(rand(new long[] { b, t }, generator: g).lt(0.3), -100L);
+        Tensor hRef = h.detach().requires_grad_(true);
+        Tensor expected = LinearCrossEntropy.SummedNextTokenLoss(hRef, w, labels, c);
+        expected.backward();
+        var head = new DenseFrozenLinear(w);
+        Tensor actual = LinearCrossEntropy.SummedNextTokenLoss(h, OutputHead.Of(head, blockValues: blockRows * d), labels, c);
+        actual.backward();
+        double scale = Math.Max(1, Math.Abs(expected.item<double>()));
+        bool same = Math.Abs(expected.item<double>() - actual.item<double>()) <= Tolerance.Fp64Same(scale) && Close(hRef.grad!, h.grad!) && head.RowsRead > 0;
+        return same.ToProperty().Label($"b={b} t={t} d={d} v={v} chunk={c} blockRows={blockRows}");
+    }
+
+    [Fact]
+    public void FrozenHead_WithoutGradients_GivesTheSameLoss()
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(5);
+        Tensor h = randn(new long[] { 2, 6, 4 }, ScalarType.Float64, generator: g);
+        Tensor w = randn(new long[] { 11, 4 }, ScalarType.Float64, generator: g);
+        Tensor labels = randint(11, new long[] { 2, 6 }, generator: g);
+        double expected = LinearCrossEntropy.SummedNextTokenLoss(h, w, labels, 5).item<double>();
+        using (no_grad())
+        {
+            double actual = LinearCrossEntropy.SummedNextTokenLoss(h, OutputHead.Of(new DenseFrozenLinear(w), blockValues: 12), labels, 5).item<double>();
+            Assert.Equal(expected, actual, Tolerance.Fp64Same(Math.Abs(expected)));
+        }
+    }
+
+    /// <summary>A frozen head backed by a dense weight: the default <c>DenseWeightRows</c> copies rows of <c>DenseWeight</c>.</summary>
+    private sealed class DenseFrozenLinear(Tensor weight) : FineTuning.Adapters.IFrozenLinear
+    {
+        public long InFeatures => weight.shape[1];
+
+        public long OutFeatures => weight.shape[0];
+
+        public long RowsRead { get; private set; }
+
+        public Tensor DenseWeight(ScalarType dtype)
+        {
+            RowsRead += weight.shape[0];
+            return weight.to(dtype).clone();
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

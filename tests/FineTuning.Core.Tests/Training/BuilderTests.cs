@@ -24,11 +24,12 @@ public sealed class BuilderTests
             o.ParameterDType = torch.ScalarType.Float16;
             o.Optimizer = new AdamWOptimizer(Beta1: 1.0);
             o.HeapTrimEverySteps = -1;
+            o.NativeAllocatorMmapThreshold = 1000; // below glibc's 64 KiB floor (checked even while TuneNativeAllocator is off)
         });
 
         var ex = Assert.Throws<InvalidConfigurationException>(() => builder.Train(new List<LabeledVector>()));
 
-        string[] expected = { "Epochs", "BatchSize", "GradientAccumulationSteps", "LearningRate", "WarmupRatio", "MaxGradNorm", "ParameterDType", "Beta1", "HeapTrimEverySteps", "training data is empty" };
+        string[] expected = { "Epochs", "BatchSize", "GradientAccumulationSteps", "LearningRate", "WarmupRatio", "MaxGradNorm", "ParameterDType", "Beta1", "HeapTrimEverySteps", "NativeAllocatorMmapThreshold", "training data is empty" };
         Assert.Equal(expected.Length, ex.Problems.Count);
         foreach (string word in expected) Assert.Contains(ex.Problems, p => p.Contains(word, StringComparison.Ordinal));
         foreach (string p in ex.Problems) Assert.Contains(p, ex.Message, StringComparison.Ordinal);

@@ -86,7 +86,7 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguage
         return transformer.Forward(inputIds, attentionMask, positionIds, null);
     }
 
-    Tensor? ICausalLMHiddenStates.OutputWeight() => transformer.EmbeddingWeight; // tied to wte, no bias
+    OutputHead? ICausalLMHiddenStates.OutputHead() => Models.OutputHead.Dense(transformer.EmbeddingWeight); // tied to wte, no bias
 
     /// <inheritdoc />
     public KVCache CreateCache() => new(Config.NLayer);

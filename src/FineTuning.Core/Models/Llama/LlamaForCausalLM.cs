@@ -141,10 +141,12 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>, ICausalLanguag
         return model.Forward(inputIds, attentionMask, positionIds, null);
     }
 
-    Tensor? ICausalLMHiddenStates.OutputWeight() => lm_head switch
+    OutputHead? ICausalLMHiddenStates.OutputHead() => lm_head switch
     {
-        null => model.EmbeddingWeight,
-        Linear { bias: null } linear => linear.weight,
+        null => Models.OutputHead.Dense(model.EmbeddingWeight),
+        Linear { bias: null } linear => Models.OutputHead.Dense(linear.weight!),
+        // A frozen head stored in another form (quantized): read in blocks of rows, never dense whole.
+        Adapters.IFrozenLinear frozen when !lm_head.named_parameters().Any(p => p.name == "bias") => Models.OutputHead.Of(frozen),
         _ => null, // an adapter replaced the head: the objective computes the full logits through it
     };
 
