@@ -93,8 +93,10 @@ public sealed class TrainingOptions
     /// The mmap threshold in bytes that <see cref="TuneNativeAllocator"/> sets, from 64 KiB to 32 MiB. Default 4 MiB.
     /// A smaller threshold keeps more buffers out of glibc's heap, whose holes freed tensors of the same size cannot reuse
     /// (docs/benchmarks/hot-paths.md); it pays off where the buffers are few and small next to the weights, as in QLoRA at
-    /// batch 1 x 256 (1 MiB: peak 982 instead of 1429 MiB on the 374M model of docs/benchmarks/qlora-memory.md), and costs
-    /// most where activations are large (batch 8 x 256). Ignored while <see cref="TuneNativeAllocator"/> is false.
+    /// batch 1 x 256 (1 MiB on the 374M model of docs/benchmarks/qlora-memory.md, quantized by <c>WithQLoRA</c>: steps
+    /// peaking at 963-1,036 instead of 1,235-1,419 MiB, for 4-7 % more step time), and costs most where activations are
+    /// large (batch 8 x 256). Set when <c>Train</c> starts, before the adapters are applied; a model quantized earlier
+    /// keeps the heap holes of its build (see docs/training.md#memory). Ignored while <see cref="TuneNativeAllocator"/> is false.
     /// </summary>
     public int NativeAllocatorMmapThreshold { get; set; } = NativeAllocatorDefaultThreshold;
 
