@@ -37,8 +37,9 @@ internal sealed class QuantizedMatmulFunction : SingleTensorFunction<QuantizedMa
         Tensor y = empty(outShape, frozen.DType, x.device);
         using (Tensor y2 = y.view(-1, w.Rows))
         {
-            if (frozen.ChunkRows >= w.Rows) OneChunk(x2, frozen, y2);
-            else Chunked(x2, frozen, y2);
+            // Output columns chunk by chunk (one GEMM when a chunk covers W), so a dense copy never outlives one chunk.
+            Models.RowBlocks.Product(x2, y2, w.Rows, frozen.ChunkRows, (start, count) => Dense(w, start, count, frozen.DType, frozen.Method));
+            if (frozen.Bias is not null) y2.add_(frozen.Bias);
         }
 
         ctx.save_data("frozen", frozen);
@@ -56,53 +57,19 @@ internal sealed class QuantizedMatmulFunction : SingleTensorFunction<QuantizedMa
         {
             SavedTensors.Take(ctx); // nothing is saved, but the same bookkeeping as every custom backward (SavedTensors)
             using Tensor g = grad_output.reshape(-1, w.Rows);
-            // The first chunk's product starts the gradient (no zero-filled buffer to accumulate into); one chunk is one GEMM.
-            Tensor? gx = null;
-            long rows = frozen.ChunkRows;
-            for (long r = 0; r < w.Rows; r += rows)
-            {
-                long n = System.Math.Min(rows, w.Rows - r);
-                using Tensor chunk = Dense(w, r, n, g.dtype, frozen.Method);
-                using Tensor gPart = g.narrow(1, r, n);
-                if (gx is null) gx = gPart.mm(chunk);
-                else gx.addmm_(gPart, chunk);
-            }
+            // The first chunk's product overwrites the gradient (no zero-filled buffer to accumulate into); one chunk is one GEMM.
+            Tensor gx = empty(new[] { g.shape[0], w.Columns }, g.dtype, g.device);
+            Models.RowBlocks.InputGradient(g, gx, w.Rows, frozen.ChunkRows, (start, count) => Dense(w, start, count, g.dtype, frozen.Method));
 
             // The returned wrapper would otherwise live in the step's scope until the step ends: one [tokens, in]
             // tensor per quantized projection (SavedTensors disposes it at the next custom backward).
-            inputGradient = SavedTensors.Return(gx!.reshape(shape));
+            inputGradient = SavedTensors.Return(gx.reshape(shape));
         }
 
         // Likewise the incoming gradient's wrapper: one [tokens, out] tensor per projection.
         SavedTensors.Release(grad_output);
         // One entry per argument passed to apply: none for the frozen state.
         return new List<Tensor> { inputGradient, null! };
-    }
-
-    /// <summary>The whole weight in one chunk: one GEMM written straight into <paramref name="y2"/>, then the bias.</summary>
-    private static void OneChunk(Tensor x2, Frozen frozen, Tensor y2)
-    {
-        using Tensor weight = Dense(frozen.Weight, 0, frozen.Weight.Rows, frozen.DType, frozen.Method);
-        using Tensor wt = weight.t();
-        y2.addmm_(x2, wt, beta: 0, alpha: 1);
-        if (frozen.Bias is not null) y2.add_(frozen.Bias);
-    }
-
-    /// <summary>Output columns chunk by chunk into <paramref name="y2"/>, so a dense copy of W never outlives one chunk.</summary>
-    private static void Chunked(Tensor x2, Frozen frozen, Tensor y2)
-    {
-        QuantizedWeight w = frozen.Weight;
-        long rows = frozen.ChunkRows;
-        for (long r = 0; r < w.Rows; r += rows)
-        {
-            long n = System.Math.Min(rows, w.Rows - r);
-            using Tensor chunk = Dense(w, r, n, frozen.DType, frozen.Method);
-            using Tensor chunkT = chunk.t();
-            using Tensor target = y2.narrow(1, r, n);
-            target.addmm_(x2, chunkT, beta: 0, alpha: 1);
-        }
-
-        if (frozen.Bias is not null) y2.add_(frozen.Bias);
     }
 
     /// <summary>

@@ -53,33 +53,14 @@ internal sealed class OutputHead
     {
         if (Weight is not null) return h.matmul(Weight.t());
         Tensor logits = empty(new[] { h.shape[0], Vocab }, h.dtype, h.device);
-        for (long start = 0; start < Vocab; start += BlockRows)
-        {
-            long rows = Math.Min(BlockRows, Vocab - start);
-            using Tensor block = Frozen!.DenseWeightRows(start, rows, h.dtype);
-            using Tensor blockT = block.t();
-            using Tensor target = logits.narrow(1, start, rows);
-            target.addmm_(h, blockT, beta: 0, alpha: 1);
-        }
-
+        RowBlocks.Product(h, logits, Vocab, BlockRows, (start, count) => Frozen!.DenseWeightRows(start, count, h.dtype));
         return logits;
     }
 
     /// <summary>Writes d W into <paramref name="gh"/> (d: [rows, vocab] in gh's dtype; gh: [rows, hidden], overwritten).</summary>
     public void InputGradientInto(Tensor d, Tensor gh)
     {
-        if (Weight is not null)
-        {
-            gh.addmm_(d, Weight, beta: 0, alpha: 1);
-            return;
-        }
-
-        for (long start = 0; start < Vocab; start += BlockRows)
-        {
-            long rows = Math.Min(BlockRows, Vocab - start);
-            using Tensor block = Frozen!.DenseWeightRows(start, rows, gh.dtype);
-            using Tensor part = d.narrow(1, start, rows);
-            gh.addmm_(part, block, beta: start == 0 ? 0 : 1, alpha: 1);
-        }
+        if (Weight is not null) gh.addmm_(d, Weight, beta: 0, alpha: 1);
+        else RowBlocks.InputGradient(d, gh, Vocab, BlockRows, (start, count) => Frozen!.DenseWeightRows(start, count, gh.dtype));
     }
 }
