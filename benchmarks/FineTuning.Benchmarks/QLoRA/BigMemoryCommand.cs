@@ -164,7 +164,7 @@ internal static class BigMemoryCommand
         {
             // Each row against the fp32 LoRA row run the same way ("lora:glibc" for a ":glibc" row), else against "lora".
             string suffix = name.Contains(':', StringComparison.Ordinal) ? name[name.IndexOf(':', StringComparison.Ordinal)..] : string.Empty;
-            Dictionary<string, string>? baseline = (results.FirstOrDefault(b => b.Name == "lora" + suffix).Fields ?? results.FirstOrDefault(b => b.Name == "lora").Fields);
+            Dictionary<string, string>? baseline = results.FirstOrDefault(b => b.Name == "lora" + suffix).Fields ?? results.FirstOrDefault(b => b.Name == "lora").Fields;
             string Ratio(string key, string format) => baseline is null ? "-" : (Number(r, key) / Number(baseline, key)).ToString(format, CultureInfo.InvariantCulture);
             double[] stepPeaks = r["step_peaks_mib"].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => double.Parse(p, CultureInfo.InvariantCulture)).ToArray();
             string later = stepPeaks.Length > 1 ? FormattableString.Invariant($"{stepPeaks.Skip(1).Max():F0} MiB") : "-";
