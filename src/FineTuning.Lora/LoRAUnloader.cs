@@ -31,8 +31,22 @@ internal static class LoRAUnloader
             }
         }
 
+        // With the opt-in, quantized layers no adapter wraps (quantized but not targeted by LoRA, or a quantized lm_head)
+        // are dequantized too, so the result holds no quantized layer an export would have to refuse.
+        bool dequantizeRest = merge && options.DequantizeQuantizedBase;
+        if (dequantizeRest)
+        {
+            string[] wrapped = QuantizedLayers.Names(model)
+                .Where(n => n.EndsWith("." + LoRALinear.BaseLayerName, StringComparison.Ordinal) && !sites.Any(s => n == s.Name + "." + LoRALinear.BaseLayerName))
+                .ToArray();
+            if (wrapped.Length > 0)
+                throw new InvalidOperationException($"Quantized layer(s) {string.Join(", ", wrapped.Take(5).Select(n => $"\"{n}\""))} are wrapped by another adapter; unload it before dequantizing. Nothing was merged.");
+        }
+
         // Compute and check every merge before writing any weight, so that a refused (non-finite) merge leaves the
         // model exactly as it was.
+        // The dtype of the dense layers: the adapter's (the base's compute dtype), as for the merged layers.
+        ScalarType dtype = sites.Select(s => s.Layer.ActiveAdapter is string a ? (ScalarType?)s.Layer.A(a).dtype : null).FirstOrDefault(d => d is not null) ?? ScalarType.Float32;
         var dense = new Dictionary<LoRALinear, Linear>();
         if (merge)
         {
@@ -58,6 +72,8 @@ internal static class LoRAUnloader
             ModuleSurgery.Replace(s.Parent, s.ChildName, s.Layer, replacement);
             s.Layer.Dispose();
         }
+
+        if (dequantizeRest) QuantizedLayers.Dequantize(model, dtype);
     }
 
     private static bool AllFinite(Tensor t)

@@ -74,6 +74,69 @@ public sealed class LoRAGgufTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [SkippableFact]
+    public void Save_QuantizedBase_LlamaCppMatchesOurQuantizedModel()
+    {
+        // A quantized model (NF4 projections and head, no adapter): the exporter dequantizes each layer as it writes it.
+        // Before, those weights were skipped, because they are not parameters, and llama.cpp refused the file.
+        string dir = ModelFiles.Stories260K();
+        Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(dir, "tok512.bin"), 512);
+        using LlamaForCausalLM model = Load(dir);
+        new FineTuning.Quantization.QuantizationAdapter(Quantization(doubleQuantization: true)).Apply(model);
+        model.eval();
+        string path = folder.File("quantized-f32.gguf");
+        GgufExportResult export = GgufExporter.Save(model, GgufVocabulary.FromLlama2C(tokenizer), path, new GgufExportOptions { TensorType = GgufTensorType.F32 });
+        Assert.Equal(5 * 7, export.Tensors.Count(t => t.Name.StartsWith("blk.", StringComparison.Ordinal) && t.Shape.Count == 2));
+        Assert.Equal(5 * 6, model.named_modules().Count(m => m.module is FineTuning.Quantization.QuantizedLinear));
+        using var cpp = new LlamaCppRunner(path);
+        foreach (string prompt in Prompts)
+        {
+            Agreement.Measured m = Agreement.Check(cpp, model, tokenizer, tokenizer.Encode(prompt, true), 32, GgufTensorType.F32, requireAllTokens: true);
+            output.WriteLine($"quantized base \"{prompt}\": {m}");
+        }
+    }
+
+    [SkippableFact]
+    public void Save_QLoRAMergedWithAdapterOnSomeLayers_LlamaCppMatchesTheAdaptedModel()
+    {
+        // QLoRA with LoRA on q_proj and v_proj only: merging with DequantizeQuantizedBase dequantizes the other
+        // quantized projections too, so the merged model exports whole.
+        string dir = ModelFiles.Stories260K();
+        Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(dir, "tok512.bin"), 512);
+        using LlamaForCausalLM model = Load(dir);
+        new FineTuning.Quantization.QuantizationAdapter(Quantization(doubleQuantization: false)).Apply(model);
+        new LoRAAdapter(new LoRAOptions { R = 4, Alpha = 8, Seed = 3, Targets = LoRATargets.Names("q_proj", "v_proj") }).Apply(model);
+        using (var generator = new torch.Generator(17, torch.CPU))
+        using (torch.no_grad())
+        {
+            foreach ((string _, LoRALinear layer) in LoRA.Layers(model)) layer.B("default").normal_(0, 0.05, generator);
+        }
+
+        model.eval();
+        IReadOnlyList<int> ids = tokenizer.Encode(Prompts[0], true);
+        float[] adapted = Reference.NextLogits(model, ids);
+        LoRA.MergeAndUnload(model, new MergeOptions { DequantizeQuantizedBase = true });
+        float[] merged = Reference.NextLogits(model, ids);
+        double mergeDiff = adapted.Zip(merged, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(mergeDiff <= 1e-4 * adapted.Max(Math.Abs), $"merging changed the logits by {mergeDiff:G3}");
+
+        string path = folder.File("qlora-merged-f32.gguf");
+        GgufExporter.Save(model, GgufVocabulary.FromLlama2C(tokenizer), path, new GgufExportOptions { TensorType = GgufTensorType.F32 });
+        using var cpp = new LlamaCppRunner(path);
+        foreach (string prompt in Prompts)
+        {
+            Agreement.Measured m = Agreement.Check(cpp, model, tokenizer, tokenizer.Encode(prompt, true), 32, GgufTensorType.F32, requireAllTokens: true);
+            output.WriteLine($"QLoRA merged \"{prompt}\": {m}");
+        }
+    }
+
+    /// <summary>NF4 on every projection but down_proj, whose 172 input features do not split into blocks of 64.</summary>
+    private static FineTuning.Quantization.QuantizationOptions Quantization(bool doubleQuantization) => new()
+    {
+        DoubleQuantization = doubleQuantization,
+        Targets = FineTuning.Quantization.QuantizationTargets.AllLinear.Except("down_proj"),
+    };
+
     private static LlamaForCausalLM Load(string dir) => Llama2CCheckpoint.Load(Path.Combine(dir, "stories260K.bin"));
 
     /// <summary>stories260K with LoRA (r 4) on every linear layer of the blocks, B drawn from N(0, 0.05) so the adapter is not the identity.</summary>

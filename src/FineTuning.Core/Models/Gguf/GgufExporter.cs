@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using FineTuning.Adapters;
 using FineTuning.Generation;
 using FineTuning.Models.Gpt2;
 using FineTuning.Models.Llama;
@@ -16,7 +17,8 @@ namespace FineTuning.Models.Gguf;
 /// the <c>general.*</c> and <c>&lt;arch&gt;.*</c> metadata, the tokenizer, and every weight under llama.cpp's tensor
 /// names in the chosen <see cref="GgufTensorType"/>. LLaMA and Mistral models become the <c>llama</c> architecture
 /// (with the Q/K row permutation llama.cpp expects), Qwen2 models <c>qwen2</c>, GPT-2 models <c>gpt2</c>. The file is written atomically: on any
-/// failure nothing is left at <c>path</c>. See docs/export-gguf.md.
+/// failure nothing is left at <c>path</c>. Layers stored quantized (a QLoRA base, see <see cref="IFrozenLinear"/>) are
+/// dequantized one at a time and written in the chosen type like any other weight. See docs/export-gguf.md.
 /// </summary>
 public static class GgufExporter
 {
@@ -45,8 +47,8 @@ public static class GgufExporter
     /// <param name="options">Tensor types and metadata; null for the defaults (F16).</param>
     /// <returns>What was written, with the type each tensor was stored in.</returns>
     /// <exception cref="NotSupportedException">The model type or a setting (rope scaling) has no GGUF form here.</exception>
-    /// <exception cref="GgufExportException">The vocabulary does not fit the model, a parameter has no GGUF name (adapter or
-    /// quantized layers), or a matrix cannot be quantized and <see cref="GgufExportOptions.FallBackWhenRowsDoNotSplit"/> is off.</exception>
+    /// <exception cref="GgufExportException">The vocabulary does not fit the model, a parameter has no GGUF name (adapter
+    /// layers), or a matrix cannot be quantized and <see cref="GgufExportOptions.FallBackWhenRowsDoNotSplit"/> is off.</exception>
     public static GgufExportResult Save(LlamaForCausalLM model, GgufVocabulary vocabulary, string path, GgufExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -105,17 +107,32 @@ public static class GgufExporter
     }
 
     /// <summary>
-    /// Adds every parameter under its GGUF name: 1-D tensors as F32, the output head (<paramref name="output"/>) in the
+    /// Adds every parameter, and the dequantized weight of every frozen quantized layer (<see cref="IFrozenLinear"/>), under
+    /// its GGUF name: 1-D tensors as F32, the output head (<paramref name="output"/>) in the
     /// output type, other matrices in the chosen type, or F16 when their rows do not split into blocks.
     /// </summary>
     private static void AddTensors(GgufWriter writer, List<GgufExportedTensor> exported, nn.Module model, Func<string, string?> map, string output,
         Func<string, int> permutedHeads, GgufExportOptions o, string path, string arch)
     {
+        // Parameters, then the weights of frozen quantized layers (QLoRA's base without an adapter, a quantized head):
+        // those are not parameters, and are dequantized one at a time as the file is written.
+        var sources = new List<(string Name, long[] Shape, Func<int, GgufTensorType, byte[]> Encode)>();
         foreach ((string name, Parameter parameter) in model.named_parameters())
+            sources.Add((name, parameter.shape, (heads, type) => Encode(parameter, heads, type)));
+        foreach ((string name, nn.Module module) in model.named_modules())
+        {
+            if (module is not IFrozenLinear frozen) continue;
+            sources.Add((name + ".weight", new[] { frozen.OutFeatures, frozen.InFeatures }, (heads, type) =>
+            {
+                using Tensor dense = frozen.DenseWeight(ScalarType.Float32);
+                return Encode(dense, heads, type);
+            }));
+        }
+
+        foreach ((string name, long[] shape, Func<int, GgufTensorType, byte[]> encode) in sources)
         {
             string ggufName = map(name) ?? throw new GgufExportException(
-                $"{path}: parameter \"{name}\" has no tensor in GGUF's {arch} architecture (adapter or quantized layers: merge and unload them, or export the adapter on its own).");
-            long[] shape = parameter.shape;
+                $"{path}: parameter \"{name}\" has no tensor in GGUF's {arch} architecture (adapter layers: merge and unload them, or export the adapter on its own).");
             GgufTensorType wanted = shape.Length == 1 ? GgufTensorType.F32 : ggufName == output ? o.EffectiveOutputType : o.TensorType;
             GgufTensorType type = wanted;
             if (!GgufQuantizer.CanStore(wanted, shape[^1]))
@@ -129,7 +146,7 @@ public static class GgufExporter
             }
 
             int heads = permutedHeads(ggufName);
-            writer.AddTensor(ggufName, shape, type, () => Encode(parameter, heads, type));
+            writer.AddTensor(ggufName, shape, type, () => encode(heads, type));
             exported.Add(new GgufExportedTensor(ggufName, shape, type, type != wanted));
         }
     }

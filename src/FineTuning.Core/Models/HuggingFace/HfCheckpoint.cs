@@ -103,7 +103,8 @@ public static class HfCheckpoint
     /// <param name="model">A model <see cref="Load"/> can return; LoRA layers must be folded in first (<c>LoRA.MergeAndUnload</c>).</param>
     /// <param name="folder">The output folder: new, empty, or (with <see cref="HfSaveOptions.Overwrite"/>) replaced.</param>
     /// <param name="options">Shard size, overwrite, tokenizer and chat template; null uses the defaults.</param>
-    /// <exception cref="ArgumentException">The model is not a supported type, or still carries adapter layers.</exception>
+    /// <exception cref="ArgumentException">The model is not a supported type, still carries adapter layers, or holds layers
+    /// stored quantized (dequantize them first: <see cref="Adapters.QuantizedLayers.Dequantize"/>).</exception>
     /// <exception cref="IOException">The folder exists and is not empty (without overwrite); nothing is written.</exception>
     /// <exception cref="FineTuning.IO.SaveException">Writing failed (full disk, permissions): the folder is as it was, no temporary folder is left.</exception>
     /// <exception cref="NotSupportedException">The tokenizer is of a kind that cannot be written as tokenizer.json yet.</exception>
@@ -113,6 +114,8 @@ public static class HfCheckpoint
         ArgumentException.ThrowIfNullOrEmpty(folder);
         options ??= new HfSaveOptions();
         HfFolderWriter.Check(folder, options);
+        if (Adapters.QuantizedLayers.ExportProblem(model) is { } quantized)
+            throw new ArgumentException($"This model cannot be saved as a Hugging Face folder: {quantized}.", nameof(model));
         ScalarType dtype = FirstFloatingDType(model);
         HfWeightMap map;
         Action<string> writeConfig;
