@@ -47,6 +47,30 @@ internal static unsafe class DequantizeKernel
         Parallel.For(0, parts, p => job.Decode(p * per, Math.Min(blocks, (p + 1) * per)));
     }
 
+    /// <summary>
+    /// Dequantizes the rows listed in <paramref name="rows"/> (each in [0, Rows), checked by the caller) into
+    /// <paramref name="output"/>, a contiguous CPU [rows.Length, in] tensor: output row i is weight row rows[i]. The
+    /// lookup of a quantized embedding; split over libtorch's thread count above 4M values.
+    /// </summary>
+    public static void Gather(QuantizedWeight w, long[] rows, Tensor output)
+    {
+        if (rows.Length == 0) return;
+        var job = new Job(w, 0, Address(output), output.dtype == ScalarType.BFloat16);
+        long blocksPerRow = w.Columns / w.BlockSize;
+        int parts = (int)Math.Min(rows.Length, rows.LongLength * w.Columns < ParallelThreshold ? 1 : torch.get_num_threads());
+        if (parts <= 1)
+        {
+            for (int i = 0; i < rows.Length; i++) job.DecodeRow(rows[i], i, blocksPerRow);
+            return;
+        }
+
+        int per = (rows.Length + parts - 1) / parts;
+        Parallel.For(0, parts, p =>
+        {
+            for (int i = p * per; i < Math.Min(rows.Length, (p + 1) * per); i++) job.DecodeRow(rows[i], i, blocksPerRow);
+        });
+    }
+
     private static nint Address(Tensor t)
     {
         fixed (byte* p = t.bytes) return (nint)p;
@@ -93,8 +117,14 @@ internal static unsafe class DequantizeKernel
             }
         }
 
-        /// <summary>Blocks [from, to) relative to the first block of the call.</summary>
-        public void Decode(long from, long to)
+        /// <summary>Blocks [from, to) relative to the first block of the call, each written at its own place in the output.</summary>
+        public void Decode(long from, long to) => Decode(_firstBlock + from, from, to - from);
+
+        /// <summary>The blocks of weight row <paramref name="row"/> into output row <paramref name="outputRow"/>.</summary>
+        public void DecodeRow(long row, long outputRow, long blocksPerRow) => Decode(row * blocksPerRow, outputRow * blocksPerRow, blocksPerRow);
+
+        /// <summary><paramref name="count"/> blocks from weight block <paramref name="firstBlock"/> into output blocks from <paramref name="firstOutputBlock"/>.</summary>
+        private void Decode(long firstBlock, long firstOutputBlock, long count)
         {
             int bytesPerBlock = _blockSize * _bits / 8;
             Span<float> buffer = _bf16 ? stackalloc float[_blockSize] : default;
@@ -102,17 +132,18 @@ internal static unsafe class DequantizeKernel
             fixed (float* nestedMap = _nestedMap)
             fixed (float* temp = buffer)
             {
-                for (long b = from; b < to; b++)
+                for (long b = 0; b < count; b++)
                 {
-                    long block = _firstBlock + b;
+                    long block = firstBlock + b;
+                    long outBlock = firstOutputBlock + b;
                     float scale = _scaleCodes == 0
                         ? ((float*)_absmax)[block]
                         : (nestedMap[((byte*)_scaleCodes)[block]] * ((float*)_nestedAbsmax)[block / _nestedBlock]) + _offset;
                     byte* src = (byte*)_packed + (block * bytesPerBlock);
-                    float* dst = _bf16 ? temp : (float*)_output + (b * _blockSize);
+                    float* dst = _bf16 ? temp : (float*)_output + (outBlock * _blockSize);
                     if (_bits == 4) Decode4(src, bytesPerBlock, table, scale, dst);
                     else Decode8(src, _blockSize, table, scale, dst);
-                    if (_bf16) ToBFloat16(temp, (ushort*)_output + (b * _blockSize), _blockSize);
+                    if (_bf16) ToBFloat16(temp, (ushort*)_output + (outBlock * _blockSize), _blockSize);
                 }
             }
         }

@@ -8,7 +8,8 @@ using TorchSharp.Modules;
 namespace FineTuning.Quantization;
 
 /// <summary>
-/// Replaces a model's targeted <c>Linear</c> layers with <see cref="QuantizedLinear"/> (frozen, quantized weights).
+/// Replaces a model's targeted <c>Linear</c> layers with <see cref="QuantizedLinear"/> (frozen, quantized weights), and a
+/// token embedding the targets name (<c>embed_tokens</c>) with a <see cref="QuantizedEmbedding"/>.
 /// Used by <c>WithQuantization</c>, or directly: <c>new QuantizationAdapter(options).Apply(model)</c>.
 /// The replaced layers are disposed one by one as they are quantized, and the freed memory is given back to the system,
 /// so a model quantized layer by layer never needs more than its dense form plus one layer's temporaries. <see cref="Reports"/> lists storage and error per layer after <see cref="Apply"/>.
@@ -35,11 +36,33 @@ public sealed class QuantizationAdapter : IModelAdapter
         var problems = new List<string>(_options.Validate());
         if (problems.Count > 0) return problems;
         List<Target> targets = FindTargets(model);
-        if (targets.Count == 0)
+        if (targets.Count == 0 && FindEmbeddingTargets(model).Count == 0)
         {
             string linears = string.Join(", ", model.named_modules().Where(m => m.module is Linear).Select(m => m.name).Take(40));
             problems.Add($"No linear layer matches the quantization targets ({_options.Targets}). Linear layers: [{linears}].");
         }
+        foreach (EmbeddingTarget t in FindEmbeddingTargets(model))
+        {
+            if (model is not Models.Llama.LlamaForCausalLM llama)
+            {
+                problems.Add($"Quantizing the token embedding \"{t.Name}\" of a {model.GetType().Name} is not supported yet (LlamaForCausalLM with an untied head is).");
+                continue;
+            }
+
+            if (llama.Config.TieWordEmbeddings)
+            {
+                problems.Add($"\"{t.Name}\" is tied to the output head (TieWordEmbeddings): quantizing a tied embedding is not supported yet; leave it out of the quantization targets.");
+                continue;
+            }
+
+            torch.Tensor w = t.Layer.weight!;
+            if (w.shape[1] % _options.BlockSize != 0)
+                problems.Add($"Embedding \"{t.Name}\" has rows of {w.shape[1]} values, not a multiple of the quantization block size {_options.BlockSize}.");
+            if (!w.is_floating_point()) problems.Add($"Embedding \"{t.Name}\" has a {w.dtype} table; only floating-point tables can be quantized.");
+            string? problem = ModuleSurgery.CheckReplaceable(t.Parent, t.ParentName, t.ChildName, t.Layer, typeof(QuantizedEmbedding));
+            if (problem is not null) problems.Add(problem);
+        }
+
         foreach (Target t in targets)
         {
             torch.Tensor w = t.Layer.weight!;
@@ -66,6 +89,14 @@ public sealed class QuantizationAdapter : IModelAdapter
             ModuleSurgery.Replace(t.Parent, t.ChildName, t.Layer, q);
             t.Layer.Dispose();
         }
+        foreach (EmbeddingTarget t in FindEmbeddingTargets(model))
+        {
+            QuantizedEmbedding q = QuantizedEmbedding.FromEmbedding(t.Layer, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType);
+            _reports.Add(q.Weight.Measure(t.Layer.weight!, t.Name));
+            ModuleSurgery.Replace(t.Parent, t.ChildName, t.Layer, q);
+            t.Layer.Dispose();
+        }
+
         // Each dense weight is freed as soon as its layer is quantized, but glibc keeps freed heap pages (the weights and
         // the quantization's temporaries) resident: give them back, or they count in the run's peak memory.
         Training.NativeAllocator.Trim();
@@ -86,6 +117,29 @@ public sealed class QuantizationAdapter : IModelAdapter
         }
         return targets;
     }
+
+    /// <summary>
+    /// Token embeddings the targets name: by name or regular expression only, never through "all linear layers" (as
+    /// bitsandbytes, which quantizes embeddings only when asked).
+    /// </summary>
+    private List<EmbeddingTarget> FindEmbeddingTargets(torch.nn.Module model)
+    {
+        var targets = new List<EmbeddingTarget>();
+        if (_options.Targets.ModuleTargets.PeftTargetModules.Contains(ModuleTargets.AllLinearValue, StringComparer.Ordinal)) return targets;
+        foreach ((string parentName, torch.nn.Module parent) in model.named_modules().Prepend((string.Empty, model)))
+        {
+            foreach ((string childName, torch.nn.Module child) in parent.named_children())
+            {
+                if (child is not Embedding embedding) continue;
+                string name = parentName.Length == 0 ? childName : parentName + "." + childName;
+                if (_options.Targets.Matches(name)) targets.Add(new EmbeddingTarget(name, parentName, childName, parent, embedding));
+            }
+        }
+
+        return targets;
+    }
+
+    private sealed record EmbeddingTarget(string Name, string ParentName, string ChildName, torch.nn.Module Parent, Embedding Layer);
 
     private sealed record Target(string Name, string ParentName, string ChildName, torch.nn.Module Parent, Linear Layer);
 }

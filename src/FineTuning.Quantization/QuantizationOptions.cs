@@ -25,7 +25,10 @@ public sealed class QuantizationOptions : IQuantizationConfig
     /// <summary>The dtype the weights are dequantized to and the products computed in; null (default) keeps each layer's weight dtype. The trainer's dtype conversion changes it.</summary>
     public ScalarType? ComputeDType { get; set; }
 
-    /// <summary>Which linear layers are quantized. Default <see cref="QuantizationTargets.AllLinear"/>.</summary>
+    /// <summary>
+    /// Which linear layers are quantized. Default <see cref="QuantizationTargets.AllLinear"/>. A token embedding is quantized
+    /// only when named (<c>embed_tokens</c>) or matched by a regular expression (<see cref="QuantizedEmbedding"/>).
+    /// </summary>
     public QuantizationTargets Targets { get; set; } = QuantizationTargets.AllLinear;
 
     /// <summary>

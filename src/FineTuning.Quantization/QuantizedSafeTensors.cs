@@ -10,7 +10,7 @@ namespace FineTuning.Quantization;
 
 /// <summary>
 /// Saves and loads a model with quantized layers as one safetensors file, using bitsandbytes' tensor names for each
-/// <see cref="QuantizedLinear"/> at path <c>L</c>: <c>L.weight</c> (packed codes, uint8 [n·bits/8, 1]),
+/// <see cref="QuantizedLinear"/> (and <see cref="QuantizedEmbedding"/>, as bitsandbytes' <c>Embedding4bit</c>) at path <c>L</c>: <c>L.weight</c> (packed codes, uint8 [n·bits/8, 1]),
 /// <c>L.weight.absmax</c> (float32 scales, or uint8 codes of the scales with double quantization),
 /// <c>L.weight.quant_map</c> (the format's values), <c>L.weight.nested_absmax</c> and <c>L.weight.nested_quant_map</c>
 /// (double quantization), <c>L.weight.quant_state.bitsandbytes__nf4</c> (JSON in uint8: type, block size, dtype,
@@ -27,9 +27,14 @@ public static class QuantizedSafeTensors
         var tensors = new Dictionary<string, Tensor>(model.state_dict(), StringComparer.Ordinal);
         foreach ((string name, nn.Module m) in WithRoot(model))
         {
-            if (m is not QuantizedLinear q) continue;
+            QuantizedWeight? stored = m switch
+            {
+                QuantizedLinear q => q.Weight,
+                QuantizedEmbedding e => e.Weight,
+                _ => null,
+            };
+            if (stored is not { } w) continue;
             string p = Prefix(name);
-            QuantizedWeight w = q.Weight;
             tensors[p + "weight"] = w.Packed.view(-1, 1);
             tensors[p + "weight.absmax"] = w.Scales is null ? w.Absmax! : w.Scales.Codes;
             tensors[p + "weight.quant_map"] = tensor(w.Type.Table);
@@ -45,7 +50,7 @@ public static class QuantizedSafeTensors
 
     /// <summary>
     /// Loads a file written by <see cref="Save"/> into <paramref name="model"/> (the same architecture): layers stored
-    /// quantized replace the model's <c>Linear</c> (or quantized) layer of that name, every other tensor is copied in.
+    /// quantized replace the model's <c>Linear</c> or <c>Embedding</c> (or quantized) layer of that name, every other tensor is copied in.
     /// Everything is checked before the model changes; all problems are reported together.
     /// </summary>
     /// <exception cref="QuantizationException">The file's quant state is inconsistent or does not fit the model.</exception>

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 
 namespace FineTuning.Quantization;
 
-/// <summary>One quantized layer found in a file, checked against its metadata and the model before anything changes.</summary>
+/// <summary>One quantized layer (linear, or a token embedding) found in a file, checked against its metadata and the model before anything changes.</summary>
 internal sealed class StoredLayer
 {
     private StoredLayer(string module, QuantStateJson state, QuantizationType type, ScalarType dtype, List<string> tensorNames)
@@ -93,14 +93,14 @@ internal sealed class StoredLayer
                 Problem($"\"{p}weight.quant_map\" differs from the {type.Name} values this library decodes with");
         }
         if (!modules.TryGetValue(module, out nn.Module? target)) Problem("the model has no module of that name");
-        else if (target is not (Linear or QuantizedLinear)) Problem($"the model's module is a {target.GetType().Name}, not a linear layer");
+        else if (target is not (Linear or QuantizedLinear or Embedding or QuantizedEmbedding)) Problem($"the model's module is a {target.GetType().Name}, not a linear layer or a token embedding");
         else if (Shape(target) is { } s && (s.Out != state.Shape[0] || s.In != state.Shape[1]))
             Problem($"the file's weight is [{state.Shape[0]}, {state.Shape[1]}] but the model's is [{s.Out}, {s.In}]");
         else if (module.Length == 0) Problem("the model itself cannot be replaced; load into a model that contains the layer");
         else
         {
             (nn.Module parent, string parentName, string child) = Parent(module, modules);
-            string? surgery = ModuleSurgery.CheckReplaceable(parent, parentName, child, target, typeof(QuantizedLinear));
+            string? surgery = ModuleSurgery.CheckReplaceable(parent, parentName, child, target, IsEmbedding(target) ? typeof(QuantizedEmbedding) : typeof(QuantizedLinear));
             if (surgery is not null) Problem(surgery);
         }
         return problems.Count > before ? null : new StoredLayer(module, state, type, dtype!.Value, names);
@@ -121,9 +121,18 @@ internal sealed class StoredLayer
         }
         var weight = new QuantizedWeight(Type, State.BlockSize, State.Shape[0], State.Shape[1], DType, packed,
             scales is null ? absmax : null, scales);
-        Tensor? bias = reader.Contains(Prefix + "bias") ? reader.Load(Prefix + "bias") : null;
-        var layer = new QuantizedLinear(weight, bias, bias?.dtype ?? DType);
         nn.Module old = modules[Module];
+        nn.Module layer;
+        if (IsEmbedding(old))
+        {
+            layer = new QuantizedEmbedding(weight, DType);
+        }
+        else
+        {
+            Tensor? bias = reader.Contains(Prefix + "bias") ? reader.Load(Prefix + "bias") : null;
+            layer = new QuantizedLinear(weight, bias, bias?.dtype ?? DType);
+        }
+
         (nn.Module parent, _, string child) = Parent(Module, modules);
         ModuleSurgery.Replace(parent, child, old, layer);
         old.Dispose();
@@ -134,8 +143,12 @@ internal sealed class StoredLayer
     {
         Linear l => (l.weight!.shape[0], l.weight.shape[1]),
         QuantizedLinear q => (q.OutFeatures, q.InFeatures),
+        Embedding e => (e.weight!.shape[0], e.weight.shape[1]),
+        QuantizedEmbedding q => (q.NumEmbeddings, q.EmbeddingDim),
         _ => null,
     };
+
+    private static bool IsEmbedding(nn.Module m) => m is Embedding or QuantizedEmbedding;
 
     private static (nn.Module Parent, string ParentName, string Child) Parent(string module, Dictionary<string, nn.Module> modules)
     {

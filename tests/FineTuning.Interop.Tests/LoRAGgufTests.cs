@@ -130,6 +130,39 @@ public sealed class LoRAGgufTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [SkippableFact]
+    public void Save_QuantizedTokenEmbedding_LlamaCppMatchesOurModel()
+    {
+        // stories260K ties its head to the embedding, and a tied embedding cannot be quantized: untie a copy first.
+        string dir = ModelFiles.Stories260K();
+        Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(dir, "tok512.bin"), 512);
+        using LlamaForCausalLM tied = Load(dir);
+        using var model = new LlamaForCausalLM(tied.Config with { TieWordEmbeddings = false });
+        Dictionary<string, Parameter> source = tied.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        using (torch.no_grad())
+        {
+            foreach ((string name, Parameter p) in model.named_parameters())
+                p.copy_(source[name == "lm_head.weight" ? "model.embed_tokens.weight" : name]);
+        }
+
+        new FineTuning.Quantization.QuantizationAdapter(new FineTuning.Quantization.QuantizationOptions
+        {
+            Targets = FineTuning.Quantization.QuantizationTargets.Names("embed_tokens", "q_proj", "k_proj", "v_proj", "o_proj"),
+        }).Apply(model);
+        model.eval();
+        Assert.IsType<FineTuning.Quantization.QuantizedEmbedding>(model.named_modules().Single(m => m.name == "model.embed_tokens").module);
+        string path = folder.File("quantized-embedding-f32.gguf");
+        GgufExportResult export = GgufExporter.Save(model, GgufVocabulary.FromLlama2C(tokenizer), path, new GgufExportOptions { TensorType = GgufTensorType.F32 });
+        Assert.Contains(export.Tensors, t => t.Name == "token_embd.weight");
+        Assert.Contains(export.Tensors, t => t.Name == "output.weight");
+        using var cpp = new LlamaCppRunner(path);
+        foreach (string prompt in Prompts)
+        {
+            Agreement.Measured m = Agreement.Check(cpp, model, tokenizer, tokenizer.Encode(prompt, true), 32, GgufTensorType.F32, requireAllTokens: true);
+            output.WriteLine($"quantized embedding \"{prompt}\": {m}");
+        }
+    }
+
     /// <summary>NF4 on every projection but down_proj, whose 172 input features do not split into blocks of 64.</summary>
     private static FineTuning.Quantization.QuantizationOptions Quantization(bool doubleQuantization) => new()
     {

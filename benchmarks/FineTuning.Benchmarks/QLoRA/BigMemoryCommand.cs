@@ -28,9 +28,9 @@ internal static class BigMemoryCommand
 {
     /// <summary>
     /// lora (fp32), lora-bf16, qlora (NF4), qlora-dq (NF4 + double quantization), qlora-head (NF4, lm_head quantized
-    /// too), qlora-from-fp32 (the fp32 model first, then WithQLoRA).
+    /// too), qlora-embed (NF4, lm_head and embed_tokens quantized too), qlora-from-fp32 (the fp32 model first, then WithQLoRA).
     /// </summary>
-    private static readonly string[] AllConfigs = ["lora", "lora-bf16", "qlora", "qlora-dq", "qlora-head", "qlora-from-fp32"];
+    private static readonly string[] AllConfigs = ["lora", "lora-bf16", "qlora", "qlora-dq", "qlora-head", "qlora-embed", "qlora-from-fp32"];
 
     public static int Run(string[] args)
     {
@@ -93,7 +93,13 @@ internal static class BigMemoryCommand
                 Type = QuantizationType.NF4, DoubleQuantization = config == "qlora-dq",
                 // qlora-head: the output head too (as llama.cpp's Q4 files quantize output.weight); the chunked loss
                 // then reads it a block of rows at a time.
-                Targets = config == "qlora-head" ? QuantizationTargets.Names([.. ProjectionNames, "lm_head"]) : QuantizationTargets.AllLinear,
+                // qlora-embed: the token embedding as well (QuantizedEmbedding: the lookup dequantizes only its rows).
+                Targets = config switch
+                {
+                    "qlora-head" => QuantizationTargets.Names([.. ProjectionNames, "lm_head"]),
+                    "qlora-embed" => QuantizationTargets.Names([.. ProjectionNames, "lm_head", "embed_tokens"]),
+                    _ => QuantizationTargets.AllLinear,
+                },
             }
             : null;
         double rssStart = StepRunner.RssMiB();

@@ -33,7 +33,7 @@ internal static class BigModel
         return (2L * config.VocabSize * h) + (config.NumHiddenLayers * perLayer) + h;
     }
 
-    /// <summary>Builds the model in <paramref name="dtype"/>; with <paramref name="quantization"/>, its targets become <see cref="QuantizedLinear"/> layers.</summary>
+    /// <summary>Builds the model in <paramref name="dtype"/>; with <paramref name="quantization"/>, its targets become <see cref="QuantizedLinear"/> layers (and a named embedding a <see cref="QuantizedEmbedding"/>).</summary>
     public static LlamaForCausalLM Build(LlamaConfig config, ScalarType dtype, QuantizationOptions? quantization)
     {
         var model = new LlamaForCausalLM(config, new Device(DeviceType.META));
@@ -50,6 +50,7 @@ internal static class BigModel
             {
                 Linear l when quantization is not null && quantization.Targets.Matches(name) => Quantized(l, quantization, generator),
                 Linear l => Random(nn.Linear(l.weight!.shape[1], l.weight.shape[0], hasBias: false, dtype: dtype), generator),
+                Embedding e when quantization is not null && QuantizesEmbedding(quantization, name) => QuantizedTable(e, quantization, generator),
                 Embedding e => Random(nn.Embedding(e.weight!.shape[0], e.weight.shape[1], dtype: dtype), generator),
                 RmsNorm => new RmsNorm(config.HiddenSize, config.RmsNormEps, null, dtype),
                 _ => throw new InvalidOperationException($"no CPU form for {name} ({module.GetType().Name})"),
@@ -84,6 +85,16 @@ internal static class BigModel
     {
         using Linear dense = Random(nn.Linear(meta.weight!.shape[1], meta.weight.shape[0], hasBias: false), generator);
         return QuantizedLinear.FromLinear(dense, options.Type, options.BlockSize, options.DoubleQuantization);
+    }
+
+    /// <summary>As QuantizationAdapter decides: an embedding only when the targets name it (never through all-linear).</summary>
+    private static bool QuantizesEmbedding(QuantizationOptions options, string name) =>
+        !options.Targets.ModuleTargets.PeftTargetModules.Contains(ModuleTargets.AllLinearValue) && options.Targets.Matches(name);
+
+    private static QuantizedEmbedding QuantizedTable(Embedding meta, QuantizationOptions options, Generator generator)
+    {
+        using Embedding dense = Random(nn.Embedding(meta.weight!.shape[0], meta.weight.shape[1]), generator);
+        return QuantizedEmbedding.FromEmbedding(dense, options.Type, options.BlockSize, options.DoubleQuantization);
     }
 
     private static T Random<T>(T module, Generator generator)

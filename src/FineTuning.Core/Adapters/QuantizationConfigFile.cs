@@ -12,8 +12,8 @@ namespace FineTuning.Adapters;
 /// <summary>
 /// <c>quantization_config.json</c>: how a model's base layers were quantized, written next to files that depend on it
 /// (a LoRA adapter trained over a quantized base). One JSON object: the shared settings (an
-/// <see cref="IQuantizedLinear.QuantizationConfig"/> object) plus <c>quantized_modules</c>, the full module paths of
-/// the quantized linear layers in the plain (un-adapted) model. PEFT ignores the file.
+/// <see cref="IQuantizedModule.QuantizationConfig"/> object) plus <c>quantized_modules</c>, the full module paths of
+/// the quantized modules (linear layers, and a quantized token embedding) in the plain (un-adapted) model. PEFT ignores the file.
 /// </summary>
 public static class QuantizationConfigFile
 {

@@ -9,7 +9,8 @@ namespace FineTuning.Adapters;
 
 /// <summary>
 /// The frozen layers of a model whose weights are stored in another form (<see cref="IFrozenLinear"/>: a quantized
-/// base, QLoRA), found by name, and turned back into plain dense layers (transformers' <c>model.dequantize()</c>).
+/// base, QLoRA; <see cref="IFrozenEmbedding"/>: a quantized token embedding), found by name, and turned back into plain
+/// dense layers (transformers' <c>model.dequantize()</c>).
 /// Exporters use it to refuse a model that still holds such layers: their weights are not parameters, so a file
 /// written from the state dict would silently lack them.
 /// </summary>
@@ -18,21 +19,24 @@ public static class QuantizedLayers
     /// <summary>The registered name an adapter layer gives the layer it wraps (PEFT's <c>base_layer</c>).</summary>
     private const string AdapterBaseName = "base_layer";
 
-    /// <summary>Full names of every <see cref="IFrozenLinear"/> module in <paramref name="model"/>, in module order (the root included).</summary>
+    /// <summary>Full names of every <see cref="IFrozenLinear"/> and <see cref="IFrozenEmbedding"/> module in <paramref name="model"/>, in module order (the root included).</summary>
     /// <param name="model">The model.</param>
     public static IReadOnlyList<string> Names(nn.Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
         var names = new List<string>();
-        if (model is IFrozenLinear) names.Add(string.Empty);
+        if (IsFrozen(model)) names.Add(string.Empty);
         foreach ((string name, nn.Module module) in model.named_modules())
-            if (module is IFrozenLinear) names.Add(name);
+            if (IsFrozen(module)) names.Add(name);
         return names;
     }
 
+    private static bool IsFrozen(nn.Module module) => module is IFrozenLinear or IFrozenEmbedding;
+
     /// <summary>
     /// Replaces every <see cref="IFrozenLinear"/> layer of <paramref name="model"/> by a frozen dense <c>Linear</c> holding its
-    /// dequantized weight (and bias) in <paramref name="dtype"/>, on the device the weight is stored on, so the model is the original architecture again and can be saved as a Hugging Face folder or a GGUF file.
+    /// dequantized weight (and bias) in <paramref name="dtype"/>, and every <see cref="IFrozenEmbedding"/> by a frozen
+    /// <c>Embedding</c>, on the device the weight is stored on, so the model is the original architecture again and can be saved as a Hugging Face folder or a GGUF file.
     /// The outputs stay what the quantized model computed, up to the rounding of the products; the quantization error stays
     /// in the weights. Layers an adapter wraps (named <c>base_layer</c>) are refused: merge or unload the adapter first
     /// (FineTuning.Lora's <c>LoRA.MergeAndUnload</c> with <c>DequantizeQuantizedBase</c> dequantizes them along the way).
@@ -46,13 +50,13 @@ public static class QuantizedLayers
     {
         ArgumentNullException.ThrowIfNull(model);
         if (!is_floating_point(dtype)) throw new ArgumentException($"Weights dequantize to a floating-point dtype, not {dtype}.", nameof(dtype));
-        if (model is IFrozenLinear) throw new InvalidOperationException("The model itself is a quantized layer; there is no parent to put a dense layer in.");
+        if (IsFrozen(model)) throw new InvalidOperationException("The model itself is a quantized layer; there is no parent to put a dense layer in.");
         var sites = new List<(string Name, string ParentName, string ChildName, nn.Module Parent, nn.Module Layer)>();
         foreach ((string parentName, nn.Module parent) in model.named_modules().Prepend((string.Empty, model)))
         {
             foreach ((string childName, nn.Module child) in parent.named_children())
             {
-                if (child is not IFrozenLinear) continue;
+                if (!IsFrozen(child)) continue;
                 string name = parentName.Length == 0 ? childName : parentName + "." + childName;
                 sites.Add((name, parentName, childName, parent, child));
             }
@@ -68,14 +72,14 @@ public static class QuantizedLayers
                 continue;
             }
 
-            string? problem = ModuleSurgery.CheckReplaceable(s.Parent, s.ParentName, s.ChildName, s.Layer, typeof(Linear));
+            string? problem = ModuleSurgery.CheckReplaceable(s.Parent, s.ParentName, s.ChildName, s.Layer, s.Layer is IFrozenEmbedding ? typeof(Embedding) : typeof(Linear));
             if (problem is not null) problems.Add(problem);
         }
 
         if (problems.Count > 0) throw new InvalidOperationException($"Cannot dequantize the model: {string.Join("; ", problems)}.");
         foreach (var s in sites)
         {
-            Linear dense = Dense((IFrozenLinear)s.Layer, dtype);
+            nn.Module dense = s.Layer is IFrozenEmbedding embedding ? Dense(embedding, dtype) : Dense((IFrozenLinear)s.Layer, dtype);
             ModuleSurgery.Replace(s.Parent, s.ChildName, s.Layer, dense);
             s.Layer.Dispose();
         }
@@ -97,6 +101,16 @@ public static class QuantizedLayers
         return $"{names.Count} layer(s) are stored quantized ({listed}), and their weights are not parameters a file can hold. " +
                "Dequantize them first: LoRA.MergeAndUnload(model, new MergeOptions { DequantizeQuantizedBase = true }) for a QLoRA model, " +
                "or QuantizedLayers.Dequantize(model) for a quantized model without adapters";
+    }
+
+    private static Embedding Dense(IFrozenEmbedding layer, ScalarType dtype)
+    {
+        using var noGrad = no_grad();
+        using Tensor weight = layer.DenseWeight(dtype);
+        Embedding embedding = nn.Embedding(layer.NumEmbeddings, layer.EmbeddingDim, device: weight.device, dtype: dtype);
+        embedding.weight!.copy_(weight);
+        embedding.weight.requires_grad = false;
+        return embedding;
     }
 
     private static Linear Dense(IFrozenLinear layer, ScalarType dtype)

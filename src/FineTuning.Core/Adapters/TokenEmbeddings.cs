@@ -16,10 +16,13 @@ internal static class TokenEmbeddings
     /// <summary>Leaf names of the input embedding in the architectures PEFT knows.</summary>
     internal static readonly string[] InputNames = { "embed_tokens", "wte", "word_embeddings", "embed_in" };
 
-    /// <summary>The input embedding: an Embedding (or a wrapper of one) named as in <see cref="InputNames"/>, else the first Embedding; null when none.</summary>
+    /// <summary>
+    /// The input embedding: an Embedding (or a wrapper of one, or a frozen quantized one) named as in
+    /// <see cref="InputNames"/>, else the first such module; null when none.
+    /// </summary>
     internal static (string Name, nn.Module Module)? Input(nn.Module model)
     {
-        var embeddings = model.named_modules().Where(m => m.module is Embedding || m.module is IEmbeddingWrapper { BaseLayer: Embedding }).ToList();
+        var embeddings = model.named_modules().Where(m => m.module is Embedding or IFrozenEmbedding || m.module is IEmbeddingWrapper { BaseLayer: Embedding }).ToList();
         foreach ((string name, nn.Module module) in embeddings)
             if (InputNames.Contains(name[(name.LastIndexOf('.') + 1)..], StringComparer.Ordinal)) return (name, module);
         return embeddings.Count > 0 ? embeddings[0] : null;
@@ -30,7 +33,7 @@ internal static class TokenEmbeddings
         model.named_modules().Where(m => m.name == "lm_head" && (m.module is Linear || m.module is IEmbeddingWrapper { BaseLayer: Linear }))
             .Select(m => ((string, nn.Module)?)(m.name, m.module)).FirstOrDefault();
 
-    /// <summary>The weight the module computes with now (a wrapper's adapted one), detached, in the caller's dispose scope.</summary>
+    /// <summary>The weight the module computes with now (a wrapper's adapted one, a frozen embedding's dequantized one), detached, in the caller's dispose scope.</summary>
     internal static Tensor Weight(nn.Module module)
     {
         using var noGrad = torch.no_grad();
@@ -39,6 +42,7 @@ internal static class TokenEmbeddings
             Embedding e => e.weight!.detach(),
             Linear l => l.weight!.detach(),
             IEmbeddingWrapper w => w.EffectiveWeight().detach(),
+            IFrozenEmbedding f => f.DenseWeight(ScalarType.Float32),
             _ => throw new ArgumentException($"{module.GetType().Name} is not a token embedding or output head.", nameof(module)),
         };
     }

@@ -29,7 +29,7 @@ public static partial class PeftAdapter
 
     /// <summary>
     /// Writes adapter <paramref name="adapterName"/> of <paramref name="model"/> to <paramref name="directory"/>. When the
-    /// model has quantized base layers (<see cref="IQuantizedLinear"/>, QLoRA), their settings and paths are written to
+    /// model has quantized base modules (<see cref="IQuantizedModule"/>: linear layers, QLoRA, or a quantized embedding), their settings and paths are written to
     /// <c>quantization_config.json</c> beside the adapter (<see cref="QuantizationConfigFile"/>; a stale one is removed
     /// otherwise), so that <see cref="Load(nn.Module, string, string)"/> can refuse a base quantized differently.
     /// </summary>
@@ -53,9 +53,9 @@ public static partial class PeftAdapter
             R = (int)first.A(adapterName).shape[0], Alpha = first.Scaling(adapterName) * first.A(adapterName).shape[0],
         };
 
-        List<(string Name, IQuantizedLinear Layer)> quantized = QuantizedLayers(model);
+        List<(string Name, IQuantizedModule Layer)> quantized = QuantizedLayers(model);
         JsonObject? quantization = quantized.Count == 0 ? null : quantized[0].Layer.QuantizationConfig();
-        foreach ((string name, IQuantizedLinear layer) in quantized)
+        foreach ((string name, IQuantizedModule layer) in quantized)
         {
             if (layer.Mismatch(quantization!) is { } difference)
                 throw new NotSupportedException($"Saving an adapter over layers quantized with different settings is not supported yet: \"{name}\" differs from \"{quantized[0].Name}\" ({difference}).");
@@ -259,14 +259,14 @@ public static partial class PeftAdapter
         return false;
     }
 
-    /// <summary>The quantized linear layers, named by their path in the plain model (a LoRA wrapper's base_layer by the wrapper's path).</summary>
-    private static List<(string Name, IQuantizedLinear Layer)> QuantizedLayers(nn.Module model)
+    /// <summary>The quantized modules (linear layers and embeddings), named by their path in the plain model (a LoRA wrapper's base_layer by the wrapper's path).</summary>
+    private static List<(string Name, IQuantizedModule Layer)> QuantizedLayers(nn.Module model)
     {
         const string BaseSuffix = "." + LoRALinear.BaseLayerName;
-        var found = new List<(string, IQuantizedLinear)>();
+        var found = new List<(string, IQuantizedModule)>();
         foreach ((string name, nn.Module module) in model.named_modules())
         {
-            if (module is IQuantizedLinear q) found.Add((name.EndsWith(BaseSuffix, StringComparison.Ordinal) ? name[..^BaseSuffix.Length] : name, q));
+            if (module is IQuantizedModule q) found.Add((name.EndsWith(BaseSuffix, StringComparison.Ordinal) ? name[..^BaseSuffix.Length] : name, q));
         }
         return found;
     }
@@ -276,11 +276,11 @@ public static partial class PeftAdapter
     {
         if (!File.Exists(path)) return;
         (JsonObject recorded, IReadOnlyList<string> modules) = QuantizationConfigFile.Read(path);
-        Dictionary<string, IQuantizedLinear> present = QuantizedLayers(model).ToDictionary(q => q.Name, q => q.Layer, StringComparer.Ordinal);
+        Dictionary<string, IQuantizedModule> present = QuantizedLayers(model).ToDictionary(q => q.Name, q => q.Layer, StringComparer.Ordinal);
         var problems = new List<string>();
         foreach (string module in modules)
         {
-            if (!present.TryGetValue(module, out IQuantizedLinear? layer)) problems.Add($"\"{module}\" is not a quantized layer of this model");
+            if (!present.TryGetValue(module, out IQuantizedModule? layer)) problems.Add($"\"{module}\" is not a quantized layer of this model");
             else if (layer.Mismatch(recorded) is { } difference) problems.Add($"\"{module}\": {difference}");
         }
         if (problems.Count == 0) return;

@@ -48,6 +48,13 @@ internal static class TrainableTokenTargets
 
             foreach (var hit in hits)
             {
+                if (hit.Module is IFrozenEmbedding or IFrozenLinear)
+                {
+                    problems.Add($"trainable_token_indices: \"{hit.Name}\" is stored quantized ({hit.Module.GetType().Name}); trainable tokens over a quantized " +
+                                 "embedding or head are not supported yet: leave it out of the quantization targets.");
+                    continue;
+                }
+
                 if (hit.Module is TrainableTokensWrapper)
                 {
                     problems.Add($"trainable_token_indices: \"{hit.Name}\" already has trainable tokens.");
@@ -78,7 +85,7 @@ internal static class TrainableTokenTargets
 
     private static List<(string, torch.nn.Module, string, torch.nn.Module)> InputEmbedding(List<(string Name, torch.nn.Module Parent, string Child, torch.nn.Module Module)> candidates)
     {
-        var embeddings = candidates.Where(c => c.Module is Embedding or TrainableTokensWrapper { BaseLayer: Embedding }).ToList();
+        var embeddings = candidates.Where(c => c.Module is Embedding or IFrozenEmbedding or TrainableTokensWrapper { BaseLayer: Embedding }).ToList();
         var named = embeddings.Where(c => TokenEmbeddings.InputNames.Contains(c.Child, StringComparer.Ordinal)).Take(1).ToList();
         return named.Count > 0 ? named : embeddings.Take(1).ToList();
     }
@@ -92,7 +99,7 @@ internal static class TrainableTokenTargets
             if (parent is LoRALinear or TrainableTokensLayer) continue;
             foreach ((string childName, torch.nn.Module child) in parent.named_children())
             {
-                if (child is not (Embedding or Linear or TrainableTokensWrapper)) continue;
+                if (child is not (Embedding or Linear or TrainableTokensWrapper or IFrozenEmbedding or IFrozenLinear)) continue;
                 found.Add((parentName.Length == 0 ? childName : parentName + "." + childName, parent, childName, child));
             }
         }

@@ -17,7 +17,8 @@ namespace FineTuning.Models.Gguf;
 /// the <c>general.*</c> and <c>&lt;arch&gt;.*</c> metadata, the tokenizer, and every weight under llama.cpp's tensor
 /// names in the chosen <see cref="GgufTensorType"/>. LLaMA and Mistral models become the <c>llama</c> architecture
 /// (with the Q/K row permutation llama.cpp expects), Qwen2 models <c>qwen2</c>, GPT-2 models <c>gpt2</c>. The file is written atomically: on any
-/// failure nothing is left at <c>path</c>. Layers stored quantized (a QLoRA base, see <see cref="IFrozenLinear"/>) are
+/// failure nothing is left at <c>path</c>. Layers stored quantized (a QLoRA base, a quantized embedding: see
+/// <see cref="IFrozenLinear"/> and <see cref="IFrozenEmbedding"/>) are
 /// dequantized one at a time and written in the chosen type like any other weight. See docs/export-gguf.md.
 /// </summary>
 public static class GgufExporter
@@ -107,7 +108,8 @@ public static class GgufExporter
     }
 
     /// <summary>
-    /// Adds every parameter, and the dequantized weight of every frozen quantized layer (<see cref="IFrozenLinear"/>), under
+    /// Adds every parameter, and the dequantized weight of every frozen quantized layer (<see cref="IFrozenLinear"/>,
+    /// <see cref="IFrozenEmbedding"/>), under
     /// its GGUF name: 1-D tensors as F32, the output head (<paramref name="output"/>) in the
     /// output type, other matrices in the chosen type, or F16 when their rows do not split into blocks.
     /// </summary>
@@ -121,12 +123,22 @@ public static class GgufExporter
             sources.Add((name, parameter.shape, (heads, type) => Encode(parameter, heads, type)));
         foreach ((string name, nn.Module module) in model.named_modules())
         {
-            if (module is not IFrozenLinear frozen) continue;
-            sources.Add((name + ".weight", new[] { frozen.OutFeatures, frozen.InFeatures }, (heads, type) =>
+            if (module is IFrozenLinear frozen)
             {
-                using Tensor dense = frozen.DenseWeight(ScalarType.Float32);
-                return Encode(dense, heads, type);
-            }));
+                sources.Add((name + ".weight", new[] { frozen.OutFeatures, frozen.InFeatures }, (heads, type) =>
+                {
+                    using Tensor dense = frozen.DenseWeight(ScalarType.Float32);
+                    return Encode(dense, heads, type);
+                }));
+            }
+            else if (module is IFrozenEmbedding embedding)
+            {
+                sources.Add((name + ".weight", new[] { embedding.NumEmbeddings, embedding.EmbeddingDim }, (heads, type) =>
+                {
+                    using Tensor dense = embedding.DenseWeight(ScalarType.Float32);
+                    return Encode(dense, heads, type);
+                }));
+            }
         }
 
         foreach ((string name, long[] shape, Func<int, GgufTensorType, byte[]> encode) in sources)

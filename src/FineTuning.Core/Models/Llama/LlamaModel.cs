@@ -35,7 +35,12 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
     internal void ResizeEmbedding(int rows)
     {
         if (embed_tokens is not Embedding old)
-            throw new InvalidOperationException($"The token embedding is wrapped by an adapter ({embed_tokens.GetType().Name}); resize the vocabulary before applying adapters.");
+        {
+            throw new InvalidOperationException(embed_tokens is Adapters.IFrozenEmbedding
+                ? $"The token embedding is stored quantized ({embed_tokens.GetType().Name}); resizing it is not supported yet: resize the vocabulary before quantizing."
+                : $"The token embedding is wrapped by an adapter ({embed_tokens.GetType().Name}); resize the vocabulary before applying adapters.");
+        }
+
         Adapters.ModuleSurgery.Replace(this, nameof(embed_tokens), old, EmbeddingResizer.Resize(old, rows));
         old.Dispose();
     }
