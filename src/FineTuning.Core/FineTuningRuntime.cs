@@ -54,6 +54,31 @@ public static class FineTuningRuntime
     }
 
     /// <summary>
+    /// The low-memory allocator for the whole process, set before the model is built or loaded: on Linux/glibc every
+    /// native buffer of <paramref name="mmapThresholdBytes"/> or more is then mapped fresh and returned to the system when
+    /// freed (glibc's <c>M_MMAP_THRESHOLD</c>, what <c>MALLOC_MMAP_THRESHOLD_</c> sets from process start). Call it first
+    /// thing, before building or quantizing a model: the heap a build leaves behind is full of holes that freed tensors
+    /// cannot reuse, and a threshold set later (<see cref="Training.TrainingOptions.TuneNativeAllocator"/>, applied when
+    /// <c>Train</c> starts) cannot undo them. On the 374M-parameter QLoRA model of docs/benchmarks/qlora-memory.md, 1 MiB
+    /// from the start took the step's peak from 1,187 to about 790 MiB; the price is fresh zeroed pages for every large
+    /// activation, which costs most where activations are large (docs/training.md#memory). Process-wide, like
+    /// <c>mallopt</c> itself.
+    /// </summary>
+    /// <param name="mmapThresholdBytes">From 65536 (64 KiB) to 33554432 (32 MiB), glibc's range. Default 1 MiB.</param>
+    /// <returns>True when this call changed the threshold; false where the C library is not glibc, or when it was already set to this value.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The threshold is outside glibc's range.</exception>
+    public static bool UseLowMemoryAllocator(int mmapThresholdBytes = 1024 * 1024)
+    {
+        if (mmapThresholdBytes is < 64 * 1024 or > 32 * 1024 * 1024)
+        {
+            throw new ArgumentOutOfRangeException(nameof(mmapThresholdBytes), mmapThresholdBytes,
+                "The mmap threshold must be from 65536 (64 KiB) to 33554432 (32 MiB) bytes, glibc's range.");
+        }
+
+        return Training.NativeAllocator.Tune(mmapThresholdBytes);
+    }
+
+    /// <summary>
     /// Runs the load path as soon as FineTuning.Core is first used, so a notebook or app that touches any FineTuning
     /// type before TorchSharp works without a call of its own. It never throws (a module initializer that threw would
     /// make the assembly unusable); the entry points call <see cref="EnsureLoaded"/> again and report the error.

@@ -43,10 +43,11 @@ internal static class LoRAUnloader
                 throw new InvalidOperationException($"Quantized layer(s) {string.Join(", ", wrapped.Take(5).Select(n => $"\"{n}\""))} are wrapped by another adapter; unload it before dequantizing. Nothing was merged.");
         }
 
+        // The dtype of the layers dequantized without an adapter: the adapter's (the base's compute dtype), as for the merged ones.
+        ScalarType dtype = sites.Select(s => s.Layer.ActiveAdapter is string a ? (ScalarType?)s.Layer.A(a).dtype : null).FirstOrDefault(d => d is not null) ?? ScalarType.Float32;
+
         // Compute and check every merge before writing any weight, so that a refused (non-finite) merge leaves the
         // model exactly as it was.
-        // The dtype of the dense layers: the adapter's (the base's compute dtype), as for the merged layers.
-        ScalarType dtype = sites.Select(s => s.Layer.ActiveAdapter is string a ? (ScalarType?)s.Layer.A(a).dtype : null).FirstOrDefault(d => d is not null) ?? ScalarType.Float32;
         var dense = new Dictionary<LoRALinear, Linear>();
         if (merge)
         {

@@ -154,6 +154,24 @@ public sealed class QuantizedExportTests : IDisposable
     }
 
     [Fact]
+    public void MergeAndUnload_QuantizedLayerWrappedByAnotherAdapter_RefusedAndNothingMerged()
+    {
+        using LlamaForCausalLM model = Quantized();
+        new FineTuning.Lora.IA3.IA3Adapter(new FineTuning.Lora.IA3.IA3Options
+        {
+            Targets = ModuleTargets.Names("up_proj", "down_proj"), FeedforwardModules = ModuleTargets.Names("down_proj"),
+        }).Apply(model);
+        new LoRAAdapter(new LoRAOptions { R = 2, Alpha = 4, Targets = LoRATargets.Names("q_proj") }).Apply(model);
+
+        var e = Assert.Throws<InvalidOperationException>(() => LoRA.MergeAndUnload(model, new MergeOptions { DequantizeQuantizedBase = true }));
+
+        Assert.Contains("\"model.layers.0.mlp.up_proj.base_layer\"", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Nothing was merged", e.Message, StringComparison.Ordinal);
+        Assert.Equal(2, LoRA.Layers(model).Count);
+        Assert.Equal(15, QuantizedLayers.Names(model).Count);
+    }
+
+    [Fact]
     public void HfCheckpointSave_QuantizedLayers_RefusedNamingThemAndNothingWritten()
     {
         using LlamaForCausalLM model = Quantized();

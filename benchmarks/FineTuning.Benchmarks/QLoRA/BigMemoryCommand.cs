@@ -58,9 +58,12 @@ internal static class BigMemoryCommand
                 : option.StartsWith("mmap=", StringComparison.Ordinal)
                     ? new Dictionary<string, string>(StringComparer.Ordinal) { ["MALLOC_MMAP_THRESHOLD_"] = (long.Parse(option["mmap=".Length..], CultureInfo.InvariantCulture) * 1024).ToString(CultureInfo.InvariantCulture) }
                     : null;
-            string lowMemory = option.StartsWith("lowmem=", StringComparison.Ordinal) ? " --lowmem " + option["lowmem=".Length..] : string.Empty;
+            // "name:early=KiB" with FineTuningRuntime.UseLowMemoryAllocator(KiB) called before the model is built.
+            string lowMemory = option.StartsWith("lowmem=", StringComparison.Ordinal) ? " --lowmem " + option["lowmem=".Length..]
+                : option.StartsWith("early=", StringComparison.Ordinal) ? " --early " + option["early=".Length..]
+                : string.Empty;
             if (option.Length > 0 && environment is null && lowMemory.Length == 0)
-                throw new ArgumentException($"configuration '{config}': expected name, name:glibc, name:mmap=KiB or name:lowmem=KiB");
+                throw new ArgumentException($"configuration '{config}': expected name, name:glibc, name:mmap=KiB, name:lowmem=KiB or name:early=KiB");
             string output = ThroughputCommand.Child($"big-memory-child {parts[0]} {common}{lowMemory}", environment);
             string line = output.Split('\n').Last(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
             Dictionary<string, string> fields = line.Split(' ').Skip(2).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
@@ -83,6 +86,7 @@ internal static class BigMemoryCommand
         string config = args[0];
         int Int(string name) => int.Parse(Option(args, name)!, CultureInfo.InvariantCulture);
         int layers = Int("layers"), warmup = Int("warmup"), steps = Int("steps");
+        if (Option(args, "early") is not null) FineTuningRuntime.UseLowMemoryAllocator(Int("early") * 1024);
         set_num_threads(Int("threads"));
         manual_seed(1234);
         LlamaConfig llama = BigModel.Config(layers, Int("vocab"), Int("seq"));
