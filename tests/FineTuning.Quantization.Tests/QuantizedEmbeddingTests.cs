@@ -349,5 +349,11 @@ public sealed class QuantizedEmbeddingTests : IDisposable
         new QuantizationAdapter(new QuantizationOptions { Targets = QuantizationTargets.Names("embed_tokens", "lm_head") }).Apply(model);
         IReadOnlyList<UntrainedToken> found = UntrainedTokens.Find(model, new[] { 7, 8 });
         Assert.Equal(new[] { (7, "model.embed_tokens") }, found.Select(u => (u.Id, u.Module)));
+
+        // The end-of-run check reads single rows: looked up, not the whole table dequantized, and the same values.
+        using var scope = NewDisposeScope();
+        var q = (QuantizedEmbedding)model.named_modules().Single(m => m.name == "model.embed_tokens").module;
+        Tensor row = TokenEmbeddings.Row(q, 8);
+        Assert.True(row.equal(q.DenseWeight(ScalarType.Float32)[8]).all().item<bool>());
     }
 }

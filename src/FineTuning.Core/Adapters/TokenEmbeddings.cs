@@ -47,6 +47,24 @@ internal static class TokenEmbeddings
         };
     }
 
+    /// <summary>
+    /// Row <paramref name="id"/> of the weight the module computes with now, detached, in the caller's dispose scope. A
+    /// frozen (quantized) embedding looks the one row up instead of dequantizing its whole table.
+    /// </summary>
+    internal static Tensor Row(nn.Module module, long id)
+    {
+        using var noGrad = torch.no_grad();
+        if (module is IFrozenEmbedding and nn.Module<Tensor, Tensor> lookup)
+        {
+            using Tensor ids = torch.tensor(new[] { id });
+            using Tensor rows = lookup.call(ids);
+            return rows[0].to(ScalarType.Float32);
+        }
+
+        using Tensor weight = Weight(module);
+        return weight[id];
+    }
+
     /// <summary>The input embedding and the untied head, whichever exist.</summary>
     internal static IEnumerable<(string Name, nn.Module Module)> Both(nn.Module model)
     {

@@ -62,6 +62,6 @@ internal sealed class UntrainedTokenCheck : ITrainingCallback, IRunEndCheck, IDi
     {
         using var scope = torch.NewDisposeScope();
         nn.Module m = model.named_modules().First(x => x.name == module).module;
-        return TokenEmbeddings.Weight(m)[id].clone().MoveToOuterDisposeScope();
+        return TokenEmbeddings.Row(m, id).clone().MoveToOuterDisposeScope();
     }
 }
