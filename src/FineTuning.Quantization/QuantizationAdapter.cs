@@ -112,7 +112,7 @@ public sealed class QuantizationAdapter : IModelAdapter
             {
                 if (child is not Linear linear) continue;
                 string name = parentName.Length == 0 ? childName : parentName + "." + childName;
-                if (_options.Targets.Matches(name)) targets.Add(new Target(name, parentName, childName, parent, linear));
+                if (IsLinearTarget(name)) targets.Add(new Target(name, parentName, childName, parent, linear));
             }
         }
         return targets;
@@ -125,18 +125,49 @@ public sealed class QuantizationAdapter : IModelAdapter
     private List<EmbeddingTarget> FindEmbeddingTargets(torch.nn.Module model)
     {
         var targets = new List<EmbeddingTarget>();
-        if (_options.Targets.ModuleTargets.PeftTargetModules.Contains(ModuleTargets.AllLinearValue, StringComparer.Ordinal)) return targets;
         foreach ((string parentName, torch.nn.Module parent) in model.named_modules().Prepend((string.Empty, model)))
         {
             foreach ((string childName, torch.nn.Module child) in parent.named_children())
             {
                 if (child is not Embedding embedding) continue;
                 string name = parentName.Length == 0 ? childName : parentName + "." + childName;
-                if (_options.Targets.Matches(name)) targets.Add(new EmbeddingTarget(name, parentName, childName, parent, embedding));
+                if (IsEmbeddingTarget(name)) targets.Add(new EmbeddingTarget(name, parentName, childName, parent, embedding));
             }
         }
 
         return targets;
+    }
+
+    private bool IsLinearTarget(string name) => _options.Targets.Matches(name);
+
+    private bool IsEmbeddingTarget(string name) =>
+        !_options.Targets.ModuleTargets.PeftTargetModules.Contains(ModuleTargets.AllLinearValue, StringComparer.Ordinal) && _options.Targets.Matches(name);
+
+    /// <summary>
+    /// The quantized form of one layer whose weights were just read (loading straight into quantized layers), or null
+    /// when the targets keep it; the same choice <see cref="Apply"/> makes for a layer of that name and kind.
+    /// </summary>
+    internal torch.nn.Module? QuantizeOne(string name, torch.nn.Module module)
+    {
+        switch (module)
+        {
+            case Linear linear when IsLinearTarget(name):
+            {
+                QuantizedLinear q = QuantizedLinear.FromLinear(linear, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType);
+                _reports.Add(q.Weight.Measure(linear.weight!, name));
+                return q;
+            }
+
+            case Embedding embedding when IsEmbeddingTarget(name):
+            {
+                QuantizedEmbedding q = QuantizedEmbedding.FromEmbedding(embedding, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType);
+                _reports.Add(q.Weight.Measure(embedding.weight!, name));
+                return q;
+            }
+
+            default:
+                return null;
+        }
     }
 
     private sealed record EmbeddingTarget(string Name, string ParentName, string ChildName, torch.nn.Module Parent, Embedding Layer);

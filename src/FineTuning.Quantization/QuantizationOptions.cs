@@ -9,9 +9,10 @@ namespace FineTuning.Quantization;
 /// <summary>
 /// Quantization settings, named after bitsandbytes' / transformers' <c>BitsAndBytesConfig</c>
 /// (<c>bnb_4bit_quant_type</c>, <c>bnb_4bit_use_double_quant</c>, <c>bnb_4bit_compute_dtype</c>, block size 64).
-/// As an <see cref="IQuantizationConfig"/> it is the first argument of FineTuning.Lora's <c>WithQLoRA</c>.
+/// As an <see cref="IQuantizationConfig"/> it is the first argument of FineTuning.Lora's <c>WithQLoRA</c>; as an
+/// <see cref="ILoadTimeQuantization"/> it makes <c>HfCheckpoint.Load</c> read a checkpoint straight into quantized layers.
 /// </summary>
-public sealed class QuantizationOptions : IQuantizationConfig
+public sealed class QuantizationOptions : ILoadTimeQuantization
 {
     /// <summary>The format. Default <see cref="QuantizationType.NF4"/>.</summary>
     public QuantizationType Type { get; set; } = QuantizationType.NF4;
@@ -55,6 +56,15 @@ public sealed class QuantizationOptions : IQuantizationConfig
 
     /// <summary>A new <see cref="QuantizationAdapter"/> with a copy of these settings.</summary>
     public IModelAdapter CreateAdapter() => new QuantizationAdapter(this);
+
+    /// <inheritdoc />
+    /// <remarks>What <see cref="QuantizationAdapter.Validate"/> reports for these settings.</remarks>
+    IEnumerable<string> ILoadTimeQuantization.Validate(TorchSharp.torch.nn.Module model) => new QuantizationAdapter(this).Validate(model);
+
+    /// <inheritdoc />
+    /// <remarks>The layers <see cref="QuantizationAdapter.Apply"/> would quantize, one at a time: <see cref="QuantizedLinear"/> and <see cref="QuantizedEmbedding"/>.</remarks>
+    TorchSharp.torch.nn.Module? ILoadTimeQuantization.Quantize(string name, TorchSharp.torch.nn.Module module, TorchSharp.torch.nn.Module model) =>
+        new QuantizationAdapter(this).QuantizeOne(name, module);
 
     internal QuantizationOptions Clone() => (QuantizationOptions)MemberwiseClone();
 

@@ -39,6 +39,15 @@ internal static class BigMemoryCommand
         int vocab = int.Parse(Get("vocab", "32000"), CultureInfo.InvariantCulture), seq = int.Parse(Get("seq", "256"), CultureInfo.InvariantCulture);
         string common = $"--layers {layers} --vocab {vocab} --seq {seq} --steps {Get("steps", "2")} --warmup {Get("warmup", "1")} --threads {Get("threads", "2")} --trim {Get("trim", "10")}" + (args.Contains("--phases") ? " --phases" : string.Empty);
         string[] configs = Get("configs", string.Join(",", AllConfigs)).Split(',');
+        // "-load" configurations read the model from a Hugging Face folder, written once by a child of its own (so that the
+        // measured processes never held the writer's copy).
+        if (configs.Any(c => c.Split(':')[0].EndsWith("-load", StringComparison.Ordinal)))
+        {
+            string folder = Path.Combine(Path.GetTempPath(), $"ft-big-memory-hf-{layers}-{vocab}-{seq}");
+            if (!File.Exists(Path.Combine(folder, "config.json"))) ThroughputCommand.Child($"big-memory-child save-hf --layers {layers} --vocab {vocab} --seq {seq} --folder {folder}", null);
+            common += $" --folder {folder}";
+        }
+
         var lines = new List<string>
         {
             $"CPU: {ThroughputCommand.CpuModel()}; {Get("threads", "2")} threads; load at start {ThroughputCommand.Load()}",
@@ -85,6 +94,13 @@ internal static class BigMemoryCommand
     {
         string config = args[0];
         int Int(string name) => int.Parse(Option(args, name)!, CultureInfo.InvariantCulture);
+        if (config == "save-hf")
+        {
+            using LlamaForCausalLM fp32 = BigModel.Build(BigModel.Config(Int("layers"), Int("vocab"), Int("seq")), ScalarType.Float32, null);
+            FineTuning.Models.HuggingFace.HfCheckpoint.Save(fp32, Option(args, "folder")!, new FineTuning.Models.HuggingFace.HfSaveOptions { Overwrite = true });
+            return 0;
+        }
+
         int layers = Int("layers"), warmup = Int("warmup"), steps = Int("steps");
         if (Option(args, "early") is not null) FineTuningRuntime.UseLowMemoryAllocator(Int("early") * 1024);
         set_num_threads(Int("threads"));
@@ -101,13 +117,29 @@ internal static class BigMemoryCommand
                 Targets = config switch
                 {
                     "qlora-head" => QuantizationTargets.Names([.. ProjectionNames, "lm_head"]),
-                    "qlora-embed" => QuantizationTargets.Names([.. ProjectionNames, "lm_head", "embed_tokens"]),
+                    "qlora-embed" or "qlora-embed-load" or "qlora-embed-dense-load" => QuantizationTargets.Names([.. ProjectionNames, "lm_head", "embed_tokens"]),
                     _ => QuantizationTargets.AllLinear,
                 },
             }
             : null;
         double rssStart = StepRunner.RssMiB();
-        using LlamaForCausalLM model = config == "qlora-from-fp32" ? BigModel.FromFp32(llama) : BigModel.Build(llama, dtype, quantization);
+        // qlora-embed-load: HfCheckpoint.Load straight into quantized layers; qlora-embed-dense-load: loaded dense, then
+        // quantized by WithQLoRA, the usual flow without load-time quantization; lora-load: loaded dense for LoRA.
+        using LlamaForCausalLM model = config switch
+        {
+            "qlora-from-fp32" => BigModel.FromFp32(llama),
+            "qlora-embed-load" => FineTuning.Models.HuggingFace.HfCheckpoint.Load<LlamaForCausalLM>(Option(args, "folder")!, ScalarType.Float32, quantization),
+            "qlora-embed-dense-load" or "lora-load" => FineTuning.Models.HuggingFace.HfCheckpoint.Load<LlamaForCausalLM>(Option(args, "folder")!),
+            _ => BigModel.Build(llama, dtype, quantization),
+        };
+        if (config.EndsWith("-load", StringComparison.Ordinal))
+        {
+            // Loaded models come back in eval mode; the tables were allocated at construction like a built model's.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            Training.NativeAllocator.Trim();
+        }
+
         double rssBuilt = StepRunner.RssMiB();
         // The peak while building (and quantizing, for qlora-from-fp32: that happens in WithQLoRA's Train below) apart from
         // the steps' own.
@@ -116,7 +148,7 @@ internal static class BigMemoryCommand
         Console.WriteLine($"built rss={rssBuilt:F0} MiB build_peak={buildPeak:F0} MiB {PhaseProfile.Heap()}");
         FineTuner<TokenSequence> tuner = FineTuner.For(model);
         // Built quantized, the base only gets LoRA; qlora-from-fp32 quantizes in WithQLoRA as a user's loaded model would.
-        tuner = config == "qlora-from-fp32" ? tuner.WithQLoRA(quantization!, r: 16, alpha: 32) : tuner.WithLoRA(r: 16, alpha: 32);
+        tuner = config is "qlora-from-fp32" or "qlora-embed-dense-load" ? tuner.WithQLoRA(quantization!, r: 16, alpha: 32) : tuner.WithLoRA(r: 16, alpha: 32);
         PhaseProfile? profile = args.Contains("--phases") ? new PhaseProfile(phasePeaks: true) : null;
         if (profile is not null) tuner = tuner.WithObjective(profile.Wrap(model.DefaultObjective));
         var times = new List<double>();

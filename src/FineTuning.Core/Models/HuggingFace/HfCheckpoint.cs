@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using FineTuning.Models.Bert;
 using FineTuning.Models.Gpt2;
 using FineTuning.Models.Llama;
@@ -25,7 +26,7 @@ public static class HfCheckpoint
     /// <summary>Hugging Face's default shard size for <see cref="Save"/> (5 GB).</summary>
     public const long DefaultMaxShardBytes = 5_000_000_000;
 
-    /// <summary>The <c>model_type</c> values <see cref="Load"/> understands.</summary>
+    /// <summary>The <c>model_type</c> values <see cref="Load(string, ScalarType?)"/> understands.</summary>
     public static IReadOnlyList<string> SupportedModelTypes { get; } = new[] { "llama", "mistral", "qwen2", "gpt2", "bert" };
 
     /// <summary>
@@ -38,7 +39,24 @@ public static class HfCheckpoint
     /// <exception cref="ModelConfigException"><c>config.json</c> is malformed, invalid, or of an unsupported <c>model_type</c>.</exception>
     /// <exception cref="SafeTensorsFormatException">A weights file is malformed or truncated.</exception>
     /// <exception cref="CheckpointWeightsException">The tensors do not fit the model (names, shapes, dtypes).</exception>
-    public static nn.Module Load(string folder, ScalarType? dtype = ScalarType.Float32)
+    public static nn.Module Load(string folder, ScalarType? dtype = ScalarType.Float32) => Load(folder, dtype, null);
+
+    /// <summary>
+    /// Like <see cref="Load(string, ScalarType?)"/>, reading the checkpoint straight into quantized layers (transformers'
+    /// <c>from_pretrained(..., quantization_config=...)</c>): the model is laid out without storage, then each layer is
+    /// read, handed to <paramref name="quantization"/> (FineTuning.Quantization's <c>QuantizationOptions</c>) and, when it
+    /// is quantized, its dense weight freed before the next layer is read, so the dense model never exists whole. The
+    /// result is the same model, bit for bit, as loading it dense and then applying the same quantization. Train it
+    /// with <c>WithLoRA</c> (its base is already quantized; <c>WithQLoRA</c> would find nothing left to quantize).
+    /// LLaMA-family folders only (llama, mistral, qwen2).
+    /// </summary>
+    /// <param name="folder">The checkpoint folder.</param>
+    /// <param name="dtype">Dtype of the layers kept dense (and of the quantized layers' computation): float32 by default; null keeps the file's floating dtype.</param>
+    /// <param name="quantization">Which layers to quantize and how; null loads every layer dense.</param>
+    /// <returns>The model, owned by the caller.</returns>
+    /// <exception cref="NotSupportedException">A quantized load of a model type other than llama, mistral or qwen2.</exception>
+    /// <exception cref="Training.InvalidConfigurationException">The quantization settings do not fit the model (checked before any weight is read).</exception>
+    public static nn.Module Load(string folder, ScalarType? dtype, Adapters.ILoadTimeQuantization? quantization)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         FineTuningRuntime.EnsureLoaded();
@@ -54,18 +72,31 @@ public static class HfCheckpoint
             throw new ModelConfigException($"'{configPath}': model_type \"{modelType}\" is not supported; supported: {string.Join(", ", SupportedModelTypes)}.");
         }
 
+        if (quantization is not null && modelType is "gpt2" or "bert")
+            throw new NotSupportedException($"Loading a {modelType} checkpoint straight into quantized layers is not supported yet (llama, mistral and qwen2 are); load it dense and quantize it.");
         using ISafeTensorsReader reader = OpenWeights(folder);
         ScalarType target = dtype ?? HfWeightLoader.CommonDType(folder, reader);
         HfWeightMap map = modelType switch
         {
             "gpt2" => Gpt2Folder.Create(configPath, json, reader, target),
             "bert" => BertFolder.Create(configPath, json, root, reader, target),
-            _ => LlamaFamilyFolder.Create(configPath, json, root, modelType, reader, target),
+            _ => LlamaFamilyFolder.Create(configPath, json, root, modelType, reader, target, quantization is null ? null : new Device(DeviceType.META)),
         };
 
         try
         {
-            HfWeightLoader.Load(folder, reader, map);
+            if (quantization is null)
+            {
+                HfWeightLoader.Load(folder, reader, map);
+            }
+            else
+            {
+                var llama = (LlamaForCausalLM)map.Model;
+                List<string> problems = quantization.Validate(llama).ToList();
+                if (problems.Count > 0) throw new Training.InvalidConfigurationException(problems);
+                HfWeightLoader.LoadQuantizing(folder, reader, map, quantization, (name, meta) => LlamaFamilyFolder.Materialize(llama.Config, name, meta, target));
+            }
+
             map.Model.eval();
             if (map.Model is IPretrainedModel pretrained) pretrained.NameOrPath = folder;
             return map.Model;
@@ -77,16 +108,26 @@ public static class HfCheckpoint
         }
     }
 
-    /// <summary>Like <see cref="Load"/>, for a caller that knows which model the folder holds.</summary>
+    /// <summary>Like <see cref="Load(string, ScalarType?)"/>, for a caller that knows which model the folder holds.</summary>
     /// <typeparam name="TModel">The expected model type, e.g. <see cref="LlamaForCausalLM"/>.</typeparam>
     /// <param name="folder">The checkpoint folder.</param>
     /// <param name="dtype">Parameter dtype: float32 by default; null keeps the file's floating dtype.</param>
     /// <returns>The model, owned by the caller.</returns>
-    /// <exception cref="ModelConfigException">The folder holds another kind of model (or see <see cref="Load"/>).</exception>
+    /// <exception cref="ModelConfigException">The folder holds another kind of model (or see <see cref="Load(string, ScalarType?)"/>).</exception>
     public static TModel Load<TModel>(string folder, ScalarType? dtype = ScalarType.Float32)
+        where TModel : nn.Module => Load<TModel>(folder, dtype, null);
+
+    /// <summary>Like <see cref="Load(string, ScalarType?, Adapters.ILoadTimeQuantization?)"/>, for a caller that knows which model the folder holds.</summary>
+    /// <typeparam name="TModel">The expected model type, e.g. <see cref="LlamaForCausalLM"/>.</typeparam>
+    /// <param name="folder">The checkpoint folder.</param>
+    /// <param name="dtype">Parameter dtype: float32 by default; null keeps the file's floating dtype.</param>
+    /// <param name="quantization">Which layers to quantize while loading; null loads every layer dense.</param>
+    /// <returns>The model, owned by the caller.</returns>
+    /// <exception cref="ModelConfigException">The folder holds another kind of model (or see <see cref="Load(string, ScalarType?)"/>).</exception>
+    public static TModel Load<TModel>(string folder, ScalarType? dtype, Adapters.ILoadTimeQuantization? quantization)
         where TModel : nn.Module
     {
-        nn.Module model = Load(folder, dtype);
+        nn.Module model = Load(folder, dtype, quantization);
         if (model is TModel typed) return typed;
         string actual = model.GetType().Name;
         model.Dispose();
@@ -94,13 +135,13 @@ public static class HfCheckpoint
     }
 
     /// <summary>
-    /// Writes <paramref name="model"/> as a Hugging Face folder that transformers (and <see cref="Load"/>) read:
+    /// Writes <paramref name="model"/> as a Hugging Face folder that transformers (and <see cref="Load(string, ScalarType?)"/>) read:
     /// <c>config.json</c>, <c>generation_config.json</c>, the weights as <c>model.safetensors</c> (or shards plus
     /// <c>model.safetensors.index.json</c> above <see cref="HfSaveOptions.MaxShardBytes"/>) in the model's dtype and HF
     /// layout (GPT-2's Conv1D weights transposed back, tied heads omitted), and with <see cref="HfSaveOptions.Tokenizer"/>
     /// the tokenizer files. The folder is written under a temporary name and renamed into place when complete.
     /// </summary>
-    /// <param name="model">A model <see cref="Load"/> can return; LoRA layers must be folded in first (<c>LoRA.MergeAndUnload</c>).</param>
+    /// <param name="model">A model <see cref="Load(string, ScalarType?)"/> can return; LoRA layers must be folded in first (<c>LoRA.MergeAndUnload</c>).</param>
     /// <param name="folder">The output folder: new, empty, or (with <see cref="HfSaveOptions.Overwrite"/>) replaced.</param>
     /// <param name="options">Shard size, overwrite, tokenizer and chat template; null uses the defaults.</param>
     /// <exception cref="ArgumentException">The model is not a supported type, still carries adapter layers, or holds layers

@@ -31,6 +31,74 @@ internal static class HfWeightLoader
 
     internal static void Load(string folder, ISafeTensorsReader reader, HfWeightMap map)
     {
+        Dictionary<string, SafeTensorInfo> sources = Check(folder, reader, map);
+        Dictionary<string, Tensor> targets = map.Model.state_dict();
+        using var noGrad = torch.no_grad();
+        foreach ((string key, SafeTensorInfo info) in sources)
+        {
+            using var scope = torch.NewDisposeScope();
+            Tensor source = reader.Load(info.Name);
+            if (map.IsTransposed(key)) source = source.t();
+            Tensor target = targets[key];
+            target.copy_(source.to_type(target.dtype));
+        }
+    }
+
+    /// <summary>
+    /// Loads into a model built on the meta device (shapes and dtypes, no storage), one layer at a time: each leaf
+    /// module is rebuilt on the CPU by <paramref name="materialize"/>, its tensors read into it, and then offered to
+    /// <paramref name="quantization"/>, whose replacement takes its place while the dense layer is freed. The dense model
+    /// never exists whole. Everything is checked first, as <see cref="Load"/> does.
+    /// </summary>
+    internal static void LoadQuantizing(string folder, ISafeTensorsReader reader, HfWeightMap map, Adapters.ILoadTimeQuantization quantization,
+        Func<string, nn.Module, nn.Module> materialize)
+    {
+        Dictionary<string, SafeTensorInfo> sources = Check(folder, reader, map);
+        nn.Module model = map.Model;
+        var leaves = model.named_modules().Prepend((name: string.Empty, module: model))
+            .SelectMany(p => p.module.named_children().Where(c => !c.module.named_children().Any())
+                .Select(c => (Name: p.name.Length == 0 ? c.name : p.name + "." + c.name, Parent: p.module, Child: c.name, Module: c.module)))
+            .Where(l => l.Module.parameters().Any() || l.Module.buffers().Any())
+            .ToList();
+        int replaced = 0;
+        using var noGrad = torch.no_grad();
+        foreach ((string name, nn.Module parent, string child, nn.Module meta) in leaves)
+        {
+            nn.Module dense = materialize(name, meta);
+            using (var scope = torch.NewDisposeScope())
+            {
+                foreach ((string tensorName, Tensor target) in dense.state_dict())
+                {
+                    string key = name + "." + tensorName;
+                    if (!sources.TryGetValue(key, out SafeTensorInfo? info)) continue; // a tied head, or a buffer computed from the config
+                    Tensor source = reader.Load(info.Name);
+                    if (map.IsTransposed(key)) source = source.t();
+                    target.copy_(source.to_type(target.dtype));
+                }
+            }
+
+            nn.Module? quantized = quantization.Quantize(name, dense, model);
+            nn.Module replacement = quantized ?? dense;
+            Adapters.ModuleSurgery.Replace(parent, child, meta, replacement);
+            meta.Dispose();
+            if (quantized is not null)
+            {
+                dense.Dispose();
+                // The dense weight was freed, but glibc keeps freed heap pages resident: give them back every few layers.
+                if (++replaced % 8 == 0) Training.NativeAllocator.Trim();
+            }
+        }
+
+        // TorchSharp 0.107 builds nn.Embedding(device: meta) on the CPU and then moves it: the CPU table stays resident until
+        // its finalizer runs.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Training.NativeAllocator.Trim();
+    }
+
+    /// <summary>Every model key's source tensor, checked (names, shapes, dtypes, tied heads); all problems reported together.</summary>
+    private static Dictionary<string, SafeTensorInfo> Check(string folder, ISafeTensorsReader reader, HfWeightMap map)
+    {
         var problems = new List<string>();
         var names = new List<string>();
         Dictionary<string, Tensor> targets = map.Model.state_dict();
@@ -88,15 +156,7 @@ internal static class HfWeightLoader
         }
 
         if (problems.Count > 0) throw new CheckpointWeightsException(folder, problems, names);
-        using var noGrad = torch.no_grad();
-        foreach ((string key, SafeTensorInfo info) in sources)
-        {
-            using var scope = torch.NewDisposeScope();
-            Tensor source = reader.Load(info.Name);
-            if (map.IsTransposed(key)) source = source.t();
-            Tensor target = targets[key];
-            target.copy_(source.to_type(target.dtype));
-        }
+        return sources;
     }
 
     /// <summary>Whether the file tensor <paramref name="info"/> has the dtype, shape and bytes of one of <paramref name="names"/>.</summary>

@@ -9,7 +9,7 @@ namespace FineTuning.Models.HuggingFace;
 /// <summary><c>llama</c> (also SmolLM, TinyLlama), <c>mistral</c> and <c>qwen2</c> folders: HF names are our state-dict keys.</summary>
 internal static class LlamaFamilyFolder
 {
-    internal static HfWeightMap Create(string configPath, string json, JsonElement root, string modelType, ISafeTensorsReader reader, ScalarType dtype)
+    internal static HfWeightMap Create(string configPath, string json, JsonElement root, string modelType, ISafeTensorsReader reader, ScalarType dtype, Device? device = null)
     {
         LlamaConfig config = HfConfigFile.Parse(configPath, () => LlamaConfig.FromJson(json));
         HfSizeCheck.RequireFits(configPath, reader, config);
@@ -21,9 +21,18 @@ internal static class LlamaFamilyFolder
             config = config with { AttentionBias = true, OutputProjectionBias = false, SlidingWindow = sliding ? config.SlidingWindow : null };
         }
 
-        var model = new LlamaForCausalLM(config, dtype: dtype);
+        var model = new LlamaForCausalLM(config, device, dtype);
         return Map(model);
     }
+
+    /// <summary>A CPU module of the same kind and shape as <paramref name="meta"/>, a leaf of a LLaMA built on the meta device (its weights are read next).</summary>
+    internal static nn.Module Materialize(LlamaConfig config, string name, nn.Module meta, ScalarType dtype) => meta switch
+    {
+        TorchSharp.Modules.Linear l => nn.Linear(l.weight!.shape[1], l.weight.shape[0], hasBias: l.bias is not null, dtype: dtype),
+        TorchSharp.Modules.Embedding e => nn.Embedding(e.weight!.shape[0], e.weight.shape[1], dtype: dtype),
+        RmsNorm => new RmsNorm(config.HiddenSize, config.RmsNormEps, null, dtype),
+        _ => throw new System.NotSupportedException($"Loading \"{name}\" ({meta.GetType().Name}) layer by layer is not supported yet."),
+    };
 
     /// <summary>
     /// HF names are the state-dict keys. <c>*.rotary_emb.inv_freq</c>, a buffer older transformers versions saved
