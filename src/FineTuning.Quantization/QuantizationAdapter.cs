@@ -152,19 +152,9 @@ public sealed class QuantizationAdapter : IModelAdapter
         switch (module)
         {
             case Linear linear when IsLinearTarget(name):
-            {
-                QuantizedLinear q = QuantizedLinear.FromLinear(linear, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType);
-                _reports.Add(q.Weight.Measure(linear.weight!, name));
-                return q;
-            }
-
+                return QuantizedLinear.FromLinear(linear, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType);
             case Embedding embedding when IsEmbeddingTarget(name):
-            {
-                QuantizedEmbedding q = QuantizedEmbedding.FromEmbedding(embedding, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType);
-                _reports.Add(q.Weight.Measure(embedding.weight!, name));
-                return q;
-            }
-
+                return QuantizedEmbedding.FromEmbedding(embedding, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType);
             default:
                 return null;
         }

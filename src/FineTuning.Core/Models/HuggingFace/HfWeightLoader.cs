@@ -55,6 +55,10 @@ internal static class HfWeightLoader
     {
         Dictionary<string, SafeTensorInfo> sources = Check(folder, reader, map);
         nn.Module model = map.Model;
+
+        // TorchSharp 0.107 builds nn.Embedding(device: meta) on the CPU and then moves it: the CPU table stays resident
+        // until its finalizer runs. Collect it before the first layer is read, not after the last.
+        CollectNativeGarbage();
         var leaves = model.named_modules().Prepend((name: string.Empty, module: model))
             .SelectMany(p => p.module.named_children().Where(c => !c.module.named_children().Any())
                 .Select(c => (Name: p.name.Length == 0 ? c.name : p.name + "." + c.name, Parent: p.module, Child: c.name, Module: c.module)))
@@ -83,16 +87,25 @@ internal static class HfWeightLoader
             meta.Dispose();
             if (quantized is not null)
             {
+                long denseBytes = dense.parameters().Sum(p => p.NumberOfElements * p.ElementSize);
                 dense.Dispose();
-                // The dense weight was freed, but glibc keeps freed heap pages resident: give them back every few layers.
-                if (++replaced % 8 == 0) Training.NativeAllocator.Trim();
+                // The dense weight was freed, but glibc keeps freed heap pages resident: give them back after every large
+                // layer (an embedding, a head) and every few small ones.
+                if (denseBytes >= LargeLayerBytes || ++replaced % 8 == 0) Training.NativeAllocator.Trim();
             }
         }
 
-        // TorchSharp 0.107 builds nn.Embedding(device: meta) on the CPU and then moves it: the CPU table stays resident until
-        // its finalizer runs.
+        CollectNativeGarbage();
+    }
+
+    /// <summary>A quantized layer whose dense form had this many bytes or more is followed by a heap trim at once.</summary>
+    private const long LargeLayerBytes = 16L << 20;
+
+    private static void CollectNativeGarbage()
+    {
         GC.Collect();
         GC.WaitForPendingFinalizers();
+        GC.Collect();
         Training.NativeAllocator.Trim();
     }
 
