@@ -204,9 +204,12 @@ internal static class BigMemoryCommand
         };
         foreach ((string name, Dictionary<string, string> r) in results)
         {
-            // Each row against the fp32 LoRA row run the same way ("lora:glibc" for a ":glibc" row), else against "lora".
+            // Each row against the fp32 LoRA row run the same way ("lora:glibc" for a ":glibc" row; "lora-load" for a row
+            // loaded from a folder), else against "lora".
             string suffix = name.Contains(':', StringComparison.Ordinal) ? name[name.IndexOf(':', StringComparison.Ordinal)..] : string.Empty;
-            Dictionary<string, string>? baseline = results.FirstOrDefault(b => b.Name == "lora" + suffix).Fields ?? results.FirstOrDefault(b => b.Name == "lora").Fields;
+            string lora = name.Split(':')[0].EndsWith("-load", StringComparison.Ordinal) ? "lora-load" : "lora";
+            Dictionary<string, string>? baseline = results.FirstOrDefault(b => b.Name == lora + suffix).Fields
+                ?? results.FirstOrDefault(b => b.Name == "lora" + suffix).Fields ?? results.FirstOrDefault(b => b.Name == "lora").Fields;
             string Ratio(string key, string format) => baseline is null ? "-" : (Number(r, key) / Number(baseline, key)).ToString(format, CultureInfo.InvariantCulture);
             double[] stepPeaks = r["step_peaks_mib"].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => double.Parse(p, CultureInfo.InvariantCulture)).ToArray();
             string later = stepPeaks.Length > 1 ? FormattableString.Invariant($"{stepPeaks.Skip(1).Max():F0} MiB") : "-";

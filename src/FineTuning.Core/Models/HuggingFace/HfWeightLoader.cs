@@ -74,7 +74,9 @@ internal static class HfWeightLoader
                 foreach ((string tensorName, Tensor target) in dense.state_dict())
                 {
                     string key = name + "." + tensorName;
-                    if (!sources.TryGetValue(key, out SafeTensorInfo? info)) continue; // a tied head, or a buffer computed from the config
+                    // Check matched every key of the meta model to a file tensor, and a rebuilt layer has its meta layer's keys.
+                    if (!sources.TryGetValue(key, out SafeTensorInfo? info))
+                        throw new InvalidOperationException($"The rebuilt layer \"{name}\" has a tensor \"{tensorName}\" the model laid out on the meta device did not have.");
                     Tensor source = reader.Load(info.Name);
                     if (map.IsTransposed(key)) source = source.t();
                     target.copy_(source.to_type(target.dtype));
