@@ -8,8 +8,8 @@ out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 dotnet build -c Release benchmarks/FineTuning.Benchmarks > /dev/null
 dotnet run -c Release --no-build --project benchmarks/FineTuning.Benchmarks -- big-memory --layers 1 --vocab 512 --seq 16 --steps 1 --warmup 0 --threads 1 \
-  --configs lora,lora-bf16,qlora,qlora-dq,qlora-head,qlora-from-fp32,qlora:glibc,qlora-head:mmap=1024,qlora-from-fp32:lowmem=1024,qlora-embed:early=1024 --phases --out "$out"
-for name in lora lora-bf16 qlora qlora-dq qlora-head qlora-from-fp32 qlora:glibc qlora-head:mmap=1024 qlora-from-fp32:lowmem=1024 qlora-embed:early=1024; do
+  --configs lora,lora-bf16,qlora,qlora-dq,qlora-head,qlora-from-fp32,qlora:glibc,qlora-head:mmap=1024,qlora-from-fp32:lowmem=1024,qlora-embed:early=1024,lora-load,qlora-embed-load:early=1024 --phases --out "$out"
+for name in lora lora-bf16 qlora qlora-dq qlora-head qlora-from-fp32 qlora:glibc qlora-head:mmap=1024 qlora-from-fp32:lowmem=1024 qlora-embed:early=1024 lora-load qlora-embed-load:early=1024; do
   if ! grep -E "^\| ${name} \| [0-9]+ MiB \|" "$out" > /dev/null; then
     echo "no result row for $name in:" >&2
     cat "$out" >&2
@@ -22,4 +22,4 @@ if ! grep -E "qlinear fwd\+bwd +[0-9.]+ ms" <<< "$profile" > /dev/null; then
   echo "$profile" >&2
   exit 1
 fi
-echo "QLoRA benchmark smoke run: 10 configurations and the profile measured"
+echo "QLoRA benchmark smoke run: 12 configurations and the profile measured"
