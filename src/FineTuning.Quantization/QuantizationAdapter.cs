@@ -102,41 +102,22 @@ public sealed class QuantizationAdapter : IModelAdapter
         Training.NativeAllocator.Trim();
     }
 
-    private List<Target> FindTargets(torch.nn.Module model)
-    {
-        var targets = new List<Target>();
-        // TorchSharp's named_modules() omits the root itself: add it.
-        foreach ((string parentName, torch.nn.Module parent) in model.named_modules().Prepend((string.Empty, model)))
-        {
-            foreach ((string childName, torch.nn.Module child) in parent.named_children())
-            {
-                if (child is not Linear linear) continue;
-                string name = parentName.Length == 0 ? childName : parentName + "." + childName;
-                if (IsLinearTarget(name)) targets.Add(new Target(name, parentName, childName, parent, linear));
-            }
-        }
-        return targets;
-    }
+    private List<Target> FindTargets(torch.nn.Module model) =>
+        Children(model).Where(c => c.Child is Linear && IsLinearTarget(c.Name))
+            .Select(c => new Target(c.Name, c.ParentName, c.ChildName, c.Parent, (Linear)c.Child)).ToList();
 
     /// <summary>
     /// Token embeddings the targets name: by name or regular expression only, never through "all linear layers" (as
     /// bitsandbytes, which quantizes embeddings only when asked).
     /// </summary>
-    private List<EmbeddingTarget> FindEmbeddingTargets(torch.nn.Module model)
-    {
-        var targets = new List<EmbeddingTarget>();
-        foreach ((string parentName, torch.nn.Module parent) in model.named_modules().Prepend((string.Empty, model)))
-        {
-            foreach ((string childName, torch.nn.Module child) in parent.named_children())
-            {
-                if (child is not Embedding embedding) continue;
-                string name = parentName.Length == 0 ? childName : parentName + "." + childName;
-                if (IsEmbeddingTarget(name)) targets.Add(new EmbeddingTarget(name, parentName, childName, parent, embedding));
-            }
-        }
+    private List<EmbeddingTarget> FindEmbeddingTargets(torch.nn.Module model) =>
+        Children(model).Where(c => c.Child is Embedding && IsEmbeddingTarget(c.Name))
+            .Select(c => new EmbeddingTarget(c.Name, c.ParentName, c.ChildName, c.Parent, (Embedding)c.Child)).ToList();
 
-        return targets;
-    }
+    /// <summary>Every child module with its full name and parent (TorchSharp's named_modules() omits the root itself: it is added).</summary>
+    private static IEnumerable<(string Name, string ParentName, string ChildName, torch.nn.Module Parent, torch.nn.Module Child)> Children(torch.nn.Module model) =>
+        model.named_modules().Prepend((string.Empty, model)).SelectMany(p => p.Item2.named_children()
+            .Select(c => (p.Item1.Length == 0 ? c.name : p.Item1 + "." + c.name, p.Item1, c.name, p.Item2, c.module)));
 
     private bool IsLinearTarget(string name) => _options.Targets.Matches(name);
 

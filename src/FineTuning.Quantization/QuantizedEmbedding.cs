@@ -1,5 +1,4 @@
 using System;
-using System.Text.Json.Nodes;
 using FineTuning.Adapters;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -11,23 +10,16 @@ namespace FineTuning.Quantization;
 /// A frozen token embedding whose [rows, dim] table is block-quantized (bitsandbytes' <c>Embedding4bit</c>; llama.cpp
 /// files quantize <c>token_embd</c> the same way). The lookup dequantizes only the rows it returns, straight from the
 /// codes, so the table is never held dense: at NF4 with blocks of 64 it takes 4.5 bits per value instead of 32. The
-/// output is in <see cref="ComputeDType"/> (it follows <c>module.to(dtype)</c>) and never requires a gradient.
+/// output is in <see cref="QuantizedModule.ComputeDType"/> (it follows <c>module.to(dtype)</c>) and never requires a gradient.
 /// Quantize one by naming it in <see cref="QuantizationOptions.Targets"/> (<c>embed_tokens</c>); see docs/quantization.md.
 /// </summary>
-public sealed class QuantizedEmbedding : nn.Module<Tensor, Tensor>, IFrozenEmbedding, IQuantizedModule
+public sealed class QuantizedEmbedding : QuantizedModule, IFrozenEmbedding
 {
-    private QuantizedWeight _weight;
-    private ScalarType _computeDType;
-
     /// <summary>Takes ownership of <paramref name="weight"/> ([rows, dim]: one row per token).</summary>
     /// <exception cref="QuantizationException">The compute dtype is not floating-point.</exception>
     public QuantizedEmbedding(QuantizedWeight weight, ScalarType computeDType)
-        : base(nameof(QuantizedEmbedding))
+        : base(nameof(QuantizedEmbedding), weight, computeDType)
     {
-        ArgumentNullException.ThrowIfNull(weight);
-        if (!is_floating_point(computeDType)) throw new QuantizationException($"The compute dtype must be floating-point, not {computeDType}.");
-        _weight = weight;
-        _computeDType = computeDType;
         RegisterComponents();
     }
 
@@ -45,34 +37,13 @@ public sealed class QuantizedEmbedding : nn.Module<Tensor, Tensor>, IFrozenEmbed
     }
 
     /// <inheritdoc />
-    public long NumEmbeddings => _weight.Rows;
+    public long NumEmbeddings => Weight.Rows;
 
     /// <inheritdoc />
-    public long EmbeddingDim => _weight.Columns;
-
-    /// <summary>The quantized table (owned by this module).</summary>
-    public QuantizedWeight Weight => _weight;
-
-    /// <summary>The dtype of the rows the lookup returns.</summary>
-    public ScalarType ComputeDType => _computeDType;
+    public long EmbeddingDim => Weight.Columns;
 
     /// <inheritdoc />
-    public Tensor DenseWeight(ScalarType dtype) => _weight.Dequantize(dtype);
-
-    /// <inheritdoc />
-    public JsonObject QuantizationConfig() => Config.ToJson();
-
-    /// <inheritdoc />
-    public string? Mismatch(JsonObject config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        QuantizationConfigJson? recorded = QuantizationConfigJson.Parse(config, out string? problem);
-        if (recorded is null) return $"the recorded quantization config cannot be used: {problem}";
-        string? difference = recorded.StorageDifference(Config);
-        return difference is null ? null : $"it is quantized with {difference} (recorded)";
-    }
-
-    private QuantizationConfigJson Config => new(_weight.Type, _weight.BlockSize, _weight.IsDoubleQuantized, _computeDType);
+    public Tensor DenseWeight(ScalarType dtype) => Weight.Dequantize(dtype);
 
     /// <summary>The rows of <paramref name="input"/>'s token ids: [..., dim] for ids of any shape.</summary>
     /// <exception cref="QuantizationException">The ids are not integers, or one is outside [0, NumEmbeddings).</exception>
@@ -92,45 +63,22 @@ public sealed class QuantizedEmbedding : nn.Module<Tensor, Tensor>, IFrozenEmbed
         long[] shape = new long[input.dim() + 1];
         input.shape.CopyTo(shape, 0);
         shape[^1] = EmbeddingDim;
-        ObjectDisposedException.ThrowIf(_weight.Packed.IsInvalid, this);
-        Device device = _weight.Packed.device;
-        ScalarType kernelDType = _computeDType == ScalarType.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
-        if (DequantizeKernel.Supports(_weight, kernelDType))
+        ObjectDisposedException.ThrowIf(Weight.Packed.IsInvalid, this);
+        Device device = Weight.Packed.device;
+        ScalarType kernelDType = ComputeDType == ScalarType.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        if (DequantizeKernel.Supports(Weight, kernelDType))
         {
             using Tensor rows = empty(new[] { ids.LongLength, EmbeddingDim }, kernelDType, device);
-            DequantizeKernel.Gather(_weight, ids, rows);
-            if (kernelDType == _computeDType) return rows.view(shape);
-            using Tensor converted = rows.to(_computeDType);
+            DequantizeKernel.Gather(Weight, ids, rows);
+            if (kernelDType == ComputeDType) return rows.view(shape);
+            using Tensor converted = rows.to(ComputeDType);
             return converted.view(shape);
         }
 
         // Off the CPU kernel's path (another device): the whole table dense for one lookup, then freed.
-        using Tensor table = _weight.Dequantize(_computeDType);
+        using Tensor table = Weight.Dequantize(ComputeDType);
         using Tensor index = tensor(ids, device: device);
         using Tensor selected = table.index_select(0, index);
         return selected.view(shape);
-    }
-
-    /// <summary>Converting the module to a floating dtype changes the compute dtype; the codes and scales never change.</summary>
-    protected override nn.Module _to(ScalarType dtype, bool non_blocking = false)
-    {
-        base._to(dtype, non_blocking);
-        if (is_floating_point(dtype)) _computeDType = dtype;
-        return this;
-    }
-
-    /// <inheritdoc cref="_to(ScalarType, bool)" />
-    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking = false)
-    {
-        base._to(device, dtype, non_blocking);
-        if (is_floating_point(dtype)) _computeDType = dtype;
-        return this;
-    }
-
-    /// <inheritdoc />
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) _weight.Dispose();
-        base.Dispose(disposing);
     }
 }

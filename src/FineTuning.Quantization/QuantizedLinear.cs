@@ -1,5 +1,4 @@
 using System;
-using System.Text.Json.Nodes;
 using FineTuning.Adapters;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -12,29 +11,23 @@ namespace FineTuning.Quantization;
 /// Forward and backward each dequantize W into a temporary dense copy for one GEMM (very large weights chunk by chunk of
 /// output rows) and keep nothing dense between them; the input gets
 /// its gradient, W never has one, and the optional bias is a frozen parameter (<c>bias</c> in the state dict).
-/// The layer computes in <see cref="ComputeDType"/>, which follows <c>module.to(dtype)</c>; an input of another
+/// The layer computes in <see cref="QuantizedModule.ComputeDType"/>, which follows <c>module.to(dtype)</c>; an input of another
 /// dtype is refused (as <c>Linear</c> refuses it). Implements <see cref="IQuantizedLinear"/> so LoRA can wrap it (QLoRA)
 /// and record its settings next to a saved adapter.
 /// </summary>
-public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IQuantizedLinear, IRequantizableLinear
+public sealed class QuantizedLinear : QuantizedModule, IQuantizedLinear, IRequantizableLinear
 {
 #pragma warning disable IDE1006, SA1300 // field name is the state-dict key
     private Parameter? bias;
 #pragma warning restore IDE1006, SA1300
-    private QuantizedWeight _weight;
-    private ScalarType _computeDType;
 
     /// <summary>Takes ownership of <paramref name="weight"/>; copies <paramref name="bias"/> ([out], or null).</summary>
     /// <exception cref="QuantizationException">The bias does not fit or the compute dtype is not floating-point.</exception>
     public QuantizedLinear(QuantizedWeight weight, Tensor? bias, ScalarType computeDType)
-        : base(nameof(QuantizedLinear))
+        : base(nameof(QuantizedLinear), weight, computeDType)
     {
-        ArgumentNullException.ThrowIfNull(weight);
-        if (!is_floating_point(computeDType)) throw new QuantizationException($"The compute dtype must be floating-point, not {computeDType}.");
         if (bias is not null && (bias.dim() != 1 || bias.shape[0] != weight.Rows))
             throw new QuantizationException($"The bias must be [{weight.Rows}]; it is [{string.Join(", ", bias.shape)}].");
-        _weight = weight;
-        _computeDType = computeDType;
         if (bias is not null)
         {
             using var noGrad = no_grad();
@@ -58,19 +51,13 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IQuantizedLinea
     }
 
     /// <inheritdoc />
-    public long InFeatures => _weight.Columns;
+    public long InFeatures => Weight.Columns;
 
     /// <inheritdoc />
-    public long OutFeatures => _weight.Rows;
-
-    /// <summary>The quantized weight (owned by this layer).</summary>
-    public QuantizedWeight Weight => _weight;
+    public long OutFeatures => Weight.Rows;
 
     /// <summary>The frozen bias, or null.</summary>
     public Tensor? Bias => bias;
-
-    /// <summary>The dtype the weight is dequantized to and the product computed in.</summary>
-    public ScalarType ComputeDType => _computeDType;
 
     internal DequantizeMethod Method { get; set; } = DequantizeMethod.Kernel;
 
@@ -83,7 +70,7 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IQuantizedLinea
     internal long ChunkElements { get; set; } = 1L << 26;
 
     /// <inheritdoc />
-    public Tensor DenseWeight(ScalarType dtype) => _weight.Dequantize(dtype);
+    public Tensor DenseWeight(ScalarType dtype) => Weight.Dequantize(dtype);
 
     /// <inheritdoc />
     /// <remarks>
@@ -95,7 +82,7 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IQuantizedLinea
         if (start < 0 || count < 1 || start + count > OutFeatures)
             throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {start + count}) are not a non-empty range inside [0, {OutFeatures}).");
         if (!is_floating_point(dtype)) throw new QuantizationException($"Weights dequantize to a floating-point dtype, not {dtype}.");
-        return QuantizedMatmulFunction.Dense(_weight, start, count, dtype, Method);
+        return QuantizedMatmulFunction.Dense(Weight, start, count, dtype, Method);
     }
 
     /// <inheritdoc />
@@ -105,71 +92,32 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IQuantizedLinea
         ArgumentNullException.ThrowIfNull(weight);
         if (weight.dim() != 2 || weight.shape[0] != OutFeatures || weight.shape[1] != InFeatures)
             throw new QuantizationException($"A requantized weight must be [{OutFeatures}, {InFeatures}]; it is [{string.Join(", ", weight.shape)}].");
-        BlockQuantizer.CheckWeight(weight, _weight.BlockSize, "The requantized weight");
-        QuantizedWeight next = QuantizedWeight.Quantize(weight.to(_weight.Packed.device), _weight.Type, _weight.BlockSize, _weight.IsDoubleQuantized);
-        QuantizedWeight old = _weight;
-        _weight = next;
-        old.Dispose();
+        QuantizedWeight current = Weight;
+        BlockQuantizer.CheckWeight(weight, current.BlockSize, "The requantized weight");
+        StoredWeight = QuantizedWeight.Quantize(weight.to(current.Packed.device), current.Type, current.BlockSize, current.IsDoubleQuantized);
+        current.Dispose();
     }
 
     /// <inheritdoc />
     public Tensor? DenseBias(ScalarType dtype) => bias?.detach().to(dtype).clone();
 
     /// <inheritdoc />
-    public JsonObject QuantizationConfig() => Config.ToJson();
-
-    /// <inheritdoc />
-    public string? Mismatch(JsonObject config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        QuantizationConfigJson? recorded = QuantizationConfigJson.Parse(config, out string? problem);
-        if (recorded is null) return $"the recorded quantization config cannot be used: {problem}";
-        string? difference = recorded.StorageDifference(Config);
-        return difference is null ? null : $"it is quantized with {difference} (recorded)";
-    }
-
-    private QuantizationConfigJson Config => new(_weight.Type, _weight.BlockSize, _weight.IsDoubleQuantized, _computeDType);
-
-    /// <inheritdoc />
     /// <remarks>True: the forward returns the new tensor its product wrote (not a view), and its backward saves no tensor.</remarks>
     public bool OutputWritableInPlace => true;
 
     /// <inheritdoc />
-    /// <exception cref="QuantizationException">The input's last dimension is not InFeatures or its dtype is not <see cref="ComputeDType"/>.</exception>
+    /// <exception cref="QuantizationException">The input's last dimension is not InFeatures or its dtype is not <see cref="QuantizedModule.ComputeDType"/>.</exception>
     public override Tensor forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
         // Checked here: an exception inside the autograd node's backward would end the process.
         if (input.dim() < 1 || input.shape[^1] != InFeatures)
             throw new QuantizationException($"The input's last dimension must be {InFeatures}; its shape is [{string.Join(", ", input.shape)}].");
-        if (input.dtype != _computeDType)
+        if (input.dtype != ComputeDType)
             throw new QuantizationException(
-                $"Mixed dtypes: the input is {input.dtype} but the quantized layer computes in {_computeDType}; convert the input or the model (module.to(dtype)).");
-        if (input.device_type != _weight.Packed.device_type)
-            throw new QuantizationException($"The input is on {input.device} but the quantized weight is on {_weight.Packed.device}.");
-        return QuantizedMatmulFunction.apply(input, new QuantizedMatmulFunction.Frozen(_weight, bias, _computeDType, Method, Math.Clamp(ChunkElements / InFeatures, 1, OutFeatures)));
-    }
-
-    /// <summary>Converting the module to a floating dtype changes the compute dtype (and the bias); the codes and scales never change.</summary>
-    protected override nn.Module _to(ScalarType dtype, bool non_blocking = false)
-    {
-        base._to(dtype, non_blocking);
-        if (is_floating_point(dtype)) _computeDType = dtype;
-        return this;
-    }
-
-    /// <inheritdoc cref="_to(ScalarType, bool)" />
-    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking = false)
-    {
-        base._to(device, dtype, non_blocking);
-        if (is_floating_point(dtype)) _computeDType = dtype;
-        return this;
-    }
-
-    /// <inheritdoc />
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) _weight.Dispose();
-        base.Dispose(disposing);
+                $"Mixed dtypes: the input is {input.dtype} but the quantized layer computes in {ComputeDType}; convert the input or the model (module.to(dtype)).");
+        if (input.device_type != Weight.Packed.device_type)
+            throw new QuantizationException($"The input is on {input.device} but the quantized weight is on {Weight.Packed.device}.");
+        return QuantizedMatmulFunction.apply(input, new QuantizedMatmulFunction.Frozen(Weight, bias, ComputeDType, Method, Math.Clamp(ChunkElements / InFeatures, 1, OutFeatures)));
     }
 }
