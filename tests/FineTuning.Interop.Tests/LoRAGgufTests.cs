@@ -80,20 +80,13 @@ public sealed class LoRAGgufTests(ITestOutputHelper output) : IDisposable
         // A quantized model (NF4 projections and head, no adapter): the exporter dequantizes each layer as it writes it.
         // Before, those weights were skipped, because they are not parameters, and llama.cpp refused the file.
         string dir = ModelFiles.Stories260K();
-        Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(dir, "tok512.bin"), 512);
+        Llama2CTokenizer tokenizer = Tokenizer(dir);
         using LlamaForCausalLM model = Load(dir);
         new FineTuning.Quantization.QuantizationAdapter(Quantization(doubleQuantization: true)).Apply(model);
         model.eval();
-        string path = folder.File("quantized-f32.gguf");
-        GgufExportResult export = GgufExporter.Save(model, GgufVocabulary.FromLlama2C(tokenizer), path, new GgufExportOptions { TensorType = GgufTensorType.F32 });
-        Assert.Equal(5 * 7, export.Tensors.Count(t => t.Name.StartsWith("blk.", StringComparison.Ordinal) && t.Shape.Count == 2));
         Assert.Equal(5 * 6, model.named_modules().Count(m => m.module is FineTuning.Quantization.QuantizedLinear));
-        using var cpp = new LlamaCppRunner(path);
-        foreach (string prompt in Prompts)
-        {
-            Agreement.Measured m = Agreement.Check(cpp, model, tokenizer, tokenizer.Encode(prompt, true), 32, GgufTensorType.F32, requireAllTokens: true);
-            output.WriteLine($"quantized base \"{prompt}\": {m}");
-        }
+        GgufExportResult export = ExportF32AndCompare(model, tokenizer, "quantized-f32.gguf", "quantized base");
+        Assert.Equal(5 * 7, export.Tensors.Count(t => t.Name.StartsWith("blk.", StringComparison.Ordinal) && t.Shape.Count == 2));
     }
 
     [SkippableFact]
@@ -102,7 +95,7 @@ public sealed class LoRAGgufTests(ITestOutputHelper output) : IDisposable
         // QLoRA with LoRA on q_proj and v_proj only: merging with DequantizeQuantizedBase dequantizes the other
         // quantized projections too, so the merged model exports whole.
         string dir = ModelFiles.Stories260K();
-        Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(dir, "tok512.bin"), 512);
+        Llama2CTokenizer tokenizer = Tokenizer(dir);
         using LlamaForCausalLM model = Load(dir);
         new FineTuning.Quantization.QuantizationAdapter(Quantization(doubleQuantization: false)).Apply(model);
         new LoRAAdapter(new LoRAOptions { R = 4, Alpha = 8, Seed = 3, Targets = LoRATargets.Names("q_proj", "v_proj") }).Apply(model);
@@ -120,14 +113,7 @@ public sealed class LoRAGgufTests(ITestOutputHelper output) : IDisposable
         double mergeDiff = adapted.Zip(merged, (a, b) => Math.Abs(a - b)).Max();
         Assert.True(mergeDiff <= 1e-4 * adapted.Max(Math.Abs), $"merging changed the logits by {mergeDiff:G3}");
 
-        string path = folder.File("qlora-merged-f32.gguf");
-        GgufExporter.Save(model, GgufVocabulary.FromLlama2C(tokenizer), path, new GgufExportOptions { TensorType = GgufTensorType.F32 });
-        using var cpp = new LlamaCppRunner(path);
-        foreach (string prompt in Prompts)
-        {
-            Agreement.Measured m = Agreement.Check(cpp, model, tokenizer, tokenizer.Encode(prompt, true), 32, GgufTensorType.F32, requireAllTokens: true);
-            output.WriteLine($"QLoRA merged \"{prompt}\": {m}");
-        }
+        ExportF32AndCompare(model, tokenizer, "qlora-merged-f32.gguf", "QLoRA merged");
     }
 
     [SkippableFact]
@@ -135,7 +121,7 @@ public sealed class LoRAGgufTests(ITestOutputHelper output) : IDisposable
     {
         // stories260K ties its head to the embedding, and a tied embedding cannot be quantized: untie a copy first.
         string dir = ModelFiles.Stories260K();
-        Llama2CTokenizer tokenizer = Llama2CTokenizer.Load(Path.Combine(dir, "tok512.bin"), 512);
+        Llama2CTokenizer tokenizer = Tokenizer(dir);
         using LlamaForCausalLM tied = Load(dir);
         using var model = new LlamaForCausalLM(tied.Config with { TieWordEmbeddings = false });
         Dictionary<string, Parameter> source = tied.named_parameters().ToDictionary(p => p.name, p => p.parameter);
@@ -151,17 +137,27 @@ public sealed class LoRAGgufTests(ITestOutputHelper output) : IDisposable
         }).Apply(model);
         model.eval();
         Assert.IsType<FineTuning.Quantization.QuantizedEmbedding>(model.named_modules().Single(m => m.name == "model.embed_tokens").module);
-        string path = folder.File("quantized-embedding-f32.gguf");
-        GgufExportResult export = GgufExporter.Save(model, GgufVocabulary.FromLlama2C(tokenizer), path, new GgufExportOptions { TensorType = GgufTensorType.F32 });
+        GgufExportResult export = ExportF32AndCompare(model, tokenizer, "quantized-embedding-f32.gguf", "quantized embedding");
         Assert.Contains(export.Tensors, t => t.Name == "token_embd.weight");
         Assert.Contains(export.Tensors, t => t.Name == "output.weight");
+    }
+
+    /// <summary>Writes <paramref name="model"/> as an F32 GGUF file and checks llama.cpp's greedy tokens and first logits against it for every prompt.</summary>
+    private GgufExportResult ExportF32AndCompare(LlamaForCausalLM model, Llama2CTokenizer tokenizer, string file, string label)
+    {
+        string path = folder.File(file);
+        GgufExportResult export = GgufExporter.Save(model, GgufVocabulary.FromLlama2C(tokenizer), path, new GgufExportOptions { TensorType = GgufTensorType.F32 });
         using var cpp = new LlamaCppRunner(path);
         foreach (string prompt in Prompts)
         {
             Agreement.Measured m = Agreement.Check(cpp, model, tokenizer, tokenizer.Encode(prompt, true), 32, GgufTensorType.F32, requireAllTokens: true);
-            output.WriteLine($"quantized embedding \"{prompt}\": {m}");
+            output.WriteLine($"{label} \"{prompt}\": {m}");
         }
+
+        return export;
     }
+
+    private static Llama2CTokenizer Tokenizer(string dir) => Llama2CTokenizer.Load(Path.Combine(dir, "tok512.bin"), 512);
 
     /// <summary>NF4 on every projection but down_proj, whose 172 input features do not split into blocks of 64.</summary>
     private static FineTuning.Quantization.QuantizationOptions Quantization(bool doubleQuantization) => new()

@@ -29,12 +29,7 @@ public sealed class QLoRAMergeTests
         return model;
     }
 
-    private static Tensor Logits(LlamaForCausalLM model)
-    {
-        using var noGrad = no_grad();
-        using Tensor ids = tensor(new long[] { 3, 4, 5, 6, 7, 20, 30, 1 }, new long[] { 2, 4 });
-        return model.Forward(ids).detach();
-    }
+    private static Tensor Logits(LlamaForCausalLM model) => TinyLlamas.Logits(model);
 
     [Theory]
     [InlineData(false)]

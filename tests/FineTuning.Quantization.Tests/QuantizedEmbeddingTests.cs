@@ -28,25 +28,12 @@ namespace FineTuning.Quantization.Tests;
 /// </summary>
 public sealed class QuantizedEmbeddingTests : IDisposable
 {
-    private static readonly string[] Projections = { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" };
+    private static readonly string[] Projections = TinyLlamas.Projections;
     private readonly TempDirectory folder = new("ft-qembed-");
 
     public void Dispose() => folder.Dispose();
 
-    private static LlamaConfig Config(bool tied = false) => new()
-    {
-        HiddenSize = 64, IntermediateSize = 128, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2,
-        VocabSize = 48, MaxPositionEmbeddings = 64, TieWordEmbeddings = tied,
-    };
-
-    private static LlamaForCausalLM Model(bool tied = false, ulong seed = 5)
-    {
-        var model = new LlamaForCausalLM(Config(tied));
-        using var g = new Generator(seed);
-        model.InitializeWeights(g, std: 0.3);
-        model.eval();
-        return model;
-    }
+    private static LlamaForCausalLM Model(bool tied = false, ulong seed = 5) => TinyLlamas.Create(tied, seed);
 
     private static QuantizationOptions WithEmbedding(bool doubleQuantization = true) => new()
     {
@@ -56,12 +43,7 @@ public sealed class QuantizedEmbeddingTests : IDisposable
 
     private static Tensor Ids() => tensor(new long[] { 3, 4, 5, 6, 7, 20, 30, 1 }, new long[] { 2, 4 });
 
-    private static Tensor Logits(nn.Module model)
-    {
-        using var noGrad = no_grad();
-        using Tensor ids = Ids();
-        return ((LlamaForCausalLM)model).Forward(ids).detach();
-    }
+    private static Tensor Logits(nn.Module model) => TinyLlamas.Logits((LlamaForCausalLM)model);
 
     [Property(MaxTest = 25)]
     public Property Lookup_AnyIdsFormatAndShape_IsTheDequantizedRows(int seed, byte typeByte, bool doubleQuantization, byte rowsByte, byte lengthByte)
@@ -239,7 +221,7 @@ public sealed class QuantizedEmbeddingTests : IDisposable
         }).ToArray();
 
         using LlamaForCausalLM model = Model();
-        var everything = new QuantizationOptions { Targets = QuantizationTargets.Names(Projections.Concat(new[] { "lm_head", "embed_tokens" }).ToArray()) };
+        var everything = new QuantizationOptions { Targets = QuantizationTargets.Names(TinyLlamas.Everything) };
         using TrainingRun run = FineTuner.For(model)
             .WithQLoRA(everything, r: 8, alpha: 16)
             .WithOptions(o =>

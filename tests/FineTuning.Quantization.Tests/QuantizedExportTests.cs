@@ -21,7 +21,6 @@ namespace FineTuning.Quantization.Tests;
 /// </summary>
 public sealed class QuantizedExportTests : IDisposable
 {
-    private static readonly string[] ProjectionNames = { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" };
     private readonly TempDirectory folder = new("ft-qexport-");
 
     public void Dispose() => folder.Dispose();
@@ -29,28 +28,16 @@ public sealed class QuantizedExportTests : IDisposable
     /// <summary>A small untied LLaMA with every projection and the head quantized (NF4, double quantization).</summary>
     private static LlamaForCausalLM Quantized()
     {
-        var model = new LlamaForCausalLM(new LlamaConfig
-        {
-            HiddenSize = 64, IntermediateSize = 128, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2,
-            VocabSize = 48, MaxPositionEmbeddings = 64, TieWordEmbeddings = false,
-        });
-        using var g = new Generator(5);
-        model.InitializeWeights(g, std: 0.3);
+        LlamaForCausalLM model = TinyLlamas.Create(tied: false, seed: 5);
         new QuantizationAdapter(new QuantizationOptions
         {
             DoubleQuantization = true,
-            Targets = QuantizationTargets.Names(ProjectionNames.Append("lm_head").ToArray()),
+            Targets = QuantizationTargets.Names(TinyLlamas.Projections.Append("lm_head").ToArray()),
         }).Apply(model);
-        model.eval();
         return model;
     }
 
-    private static Tensor Logits(LlamaForCausalLM model)
-    {
-        using var noGrad = no_grad();
-        using Tensor ids = tensor(new long[] { 3, 4, 5, 6, 7, 20, 30, 1 }, new long[] { 2, 4 });
-        return model.Forward(ids).detach();
-    }
+    private static Tensor Logits(LlamaForCausalLM model) => TinyLlamas.Logits(model);
 
     /// <summary>Both sides multiply by the same fp32 dequantized weights; only the association of the sums may differ.</summary>
     private static void AssertSameLogits(Tensor expected, Tensor actual)

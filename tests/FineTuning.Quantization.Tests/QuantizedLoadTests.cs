@@ -22,7 +22,6 @@ namespace FineTuning.Quantization.Tests;
 /// </summary>
 public sealed class QuantizedLoadTests : IDisposable
 {
-    private static readonly string[] Projections = { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" };
     private readonly TempDirectory folder = new("ft-qload-");
 
     public void Dispose() => folder.Dispose();
@@ -30,24 +29,13 @@ public sealed class QuantizedLoadTests : IDisposable
     /// <summary>A small LLaMA saved as a Hugging Face folder; returns the folder.</summary>
     private string Saved(bool tied, string name = "hf")
     {
-        using var model = new LlamaForCausalLM(new LlamaConfig
-        {
-            HiddenSize = 64, IntermediateSize = 128, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2,
-            VocabSize = 48, MaxPositionEmbeddings = 64, TieWordEmbeddings = tied,
-        });
-        using var g = new Generator(21);
-        model.InitializeWeights(g, std: 0.3);
+        using LlamaForCausalLM model = TinyLlamas.Create(tied, seed: 21);
         string path = folder.File(name);
         HfCheckpoint.Save(model, path);
         return path;
     }
 
-    private static Tensor Logits(LlamaForCausalLM model)
-    {
-        using var noGrad = no_grad();
-        using Tensor ids = tensor(new long[] { 3, 4, 5, 6, 7, 20, 30, 1 }, new long[] { 2, 4 });
-        return model.Forward(ids).detach();
-    }
+    private static Tensor Logits(LlamaForCausalLM model) => TinyLlamas.Logits(model);
 
     [Theory]
     [InlineData(false, false)]
@@ -59,7 +47,7 @@ public sealed class QuantizedLoadTests : IDisposable
         QuantizationOptions Options() => new()
         {
             DoubleQuantization = true,
-            Targets = everything ? QuantizationTargets.Names(Projections.Concat(new[] { "lm_head", "embed_tokens" }).ToArray()) : QuantizationTargets.AllLinear,
+            Targets = everything ? QuantizationTargets.Names(TinyLlamas.Everything) : QuantizationTargets.AllLinear,
         };
 
         using LlamaForCausalLM expected = HfCheckpoint.Load<LlamaForCausalLM>(path);
