@@ -94,7 +94,7 @@ public static class HfCheckpoint
                 var llama = (LlamaForCausalLM)map.Model;
                 List<string> problems = quantization.Validate(llama).ToList();
                 if (problems.Count > 0) throw new Training.InvalidConfigurationException(problems);
-                HfWeightLoader.LoadQuantizing(folder, reader, map, quantization, (name, meta) => LlamaFamilyFolder.Materialize(llama.Config, name, meta, target));
+                HfWeightLoader.LoadQuantizing(folder, reader, map, quantization, (name, meta, read) => LlamaFamilyFolder.Materialize(llama.Config, name, meta, read));
             }
 
             map.Model.eval();

@@ -46,12 +46,13 @@ internal static class HfWeightLoader
 
     /// <summary>
     /// Loads into a model built on the meta device (shapes and dtypes, no storage), one layer at a time: each leaf
-    /// module is rebuilt on the CPU by <paramref name="materialize"/>, its tensors read into it, and then offered to
+    /// module is rebuilt on the CPU by <paramref name="materialize"/> from its tensors as read from the file (the
+    /// function it is given reads one by its name in the layer), and then offered to
     /// <paramref name="quantization"/>, whose replacement takes its place while the dense layer is freed. The dense model
     /// never exists whole. Everything is checked first, as <see cref="Load"/> does.
     /// </summary>
     internal static void LoadQuantizing(string folder, ISafeTensorsReader reader, HfWeightMap map, Adapters.ILoadTimeQuantization quantization,
-        Func<string, nn.Module, nn.Module> materialize)
+        Func<string, nn.Module, Func<string, Tensor>, nn.Module> materialize)
     {
         Dictionary<string, SafeTensorInfo> sources = Check(folder, reader, map);
         nn.Module model = map.Model;
@@ -68,20 +69,19 @@ internal static class HfWeightLoader
         using var noGrad = torch.no_grad();
         foreach ((string name, nn.Module parent, string child, nn.Module meta) in leaves)
         {
-            nn.Module dense = materialize(name, meta);
-            using (var scope = torch.NewDisposeScope())
+            // The layer's tensors as the file holds them, in the meta layer's dtypes (Check matched every key to a file tensor).
+            Tensor Read(string tensorName)
             {
-                foreach ((string tensorName, Tensor target) in dense.state_dict())
-                {
-                    string key = name + "." + tensorName;
-                    // Check matched every key of the meta model to a file tensor, and a rebuilt layer has its meta layer's keys.
-                    if (!sources.TryGetValue(key, out SafeTensorInfo? info))
-                        throw new InvalidOperationException($"The rebuilt layer \"{name}\" has a tensor \"{tensorName}\" the model laid out on the meta device did not have.");
-                    Tensor source = reader.Load(info.Name);
-                    if (map.IsTransposed(key)) source = source.t();
-                    target.copy_(source.to_type(target.dtype));
-                }
+                string key = name + "." + tensorName;
+                Tensor metaTensor = meta.state_dict()[tensorName];
+                Tensor source = reader.Load(sources[key].Name);
+                if (map.IsTransposed(key)) source = source.t();
+                // It becomes the rebuilt layer's parameter: out of any dispose scope the caller has open.
+                if (source.dtype == metaTensor.dtype && source.is_contiguous()) return source.DetachFromDisposeScope();
+                using (source) return source.to_type(metaTensor.dtype).contiguous().DetachFromDisposeScope();
             }
+
+            nn.Module dense = materialize(name, meta, Read);
 
             nn.Module? quantized = quantization.Quantize(name, dense, model);
             nn.Module replacement = quantized ?? dense;

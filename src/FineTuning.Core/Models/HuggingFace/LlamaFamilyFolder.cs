@@ -25,14 +25,39 @@ internal static class LlamaFamilyFolder
         return Map(model);
     }
 
-    /// <summary>A CPU module of the same kind and shape as <paramref name="meta"/>, a leaf of a LLaMA built on the meta device (its weights are read next).</summary>
-    internal static nn.Module Materialize(LlamaConfig config, string name, nn.Module meta, ScalarType dtype) => meta switch
+    /// <summary>
+    /// A CPU module of the same kind as <paramref name="meta"/>, a leaf of a LLaMA built on the meta device, holding the
+    /// tensors <paramref name="read"/> returns for it (read from the file, no random initialisation first).
+    /// </summary>
+    internal static nn.Module Materialize(LlamaConfig config, string name, nn.Module meta, System.Func<string, Tensor> read)
     {
-        TorchSharp.Modules.Linear l => nn.Linear(l.weight!.shape[1], l.weight.shape[0], hasBias: l.bias is not null, dtype: dtype),
-        TorchSharp.Modules.Embedding e => nn.Embedding(e.weight!.shape[0], e.weight.shape[1], dtype: dtype),
-        RmsNorm => new RmsNorm(config.HiddenSize, config.RmsNormEps, null, dtype),
-        _ => throw new System.NotSupportedException($"Loading \"{name}\" ({meta.GetType().Name}) layer by layer is not supported yet."),
-    };
+        switch (meta)
+        {
+            case TorchSharp.Modules.Linear l:
+                return nn.Linear(new TorchSharp.Modules.Parameter(read("weight")), l.bias is null ? null : new TorchSharp.Modules.Parameter(read("bias")));
+            case TorchSharp.Modules.Embedding e:
+            {
+                // Built with Embedding_from_pretrained on the loaded table, the model's logits differed from the dense load
+                // in the bit-for-bit test (cause not pinned down): build the module and copy the table in.
+                var embedding = nn.Embedding(e.weight!.shape[0], e.weight.shape[1], dtype: e.weight.dtype);
+                using var noGrad = TorchSharp.torch.no_grad();
+                using Tensor table = read("weight");
+                embedding.weight!.copy_(table);
+                return embedding;
+            }
+            case RmsNorm norm:
+            {
+                var rebuilt = new RmsNorm(config.HiddenSize, config.RmsNormEps, null, norm.Weight.dtype);
+                using var noGrad = TorchSharp.torch.no_grad();
+                using Tensor weight = read("weight");
+                rebuilt.Weight.copy_(weight);
+                return rebuilt;
+            }
+
+            default:
+                throw new System.NotSupportedException($"Loading \"{name}\" ({meta.GetType().Name}) layer by layer is not supported yet.");
+        }
+    }
 
     /// <summary>
     /// HF names are the state-dict keys. <c>*.rotary_emb.inv_freq</c>, a buffer older transformers versions saved
