@@ -36,42 +36,46 @@ public sealed class QuantizationAdapter : IModelAdapter
         var problems = new List<string>(_options.Validate());
         if (problems.Count > 0) return problems;
         List<Target> targets = FindTargets(model);
-        if (targets.Count == 0 && FindEmbeddingTargets(model).Count == 0)
+        if (targets.Count == 0)
         {
             string linears = string.Join(", ", model.named_modules().Where(m => m.module is Linear).Select(m => m.name).Take(40));
             problems.Add($"No linear layer matches the quantization targets ({_options.Targets}). Linear layers: [{linears}].");
         }
-        foreach (EmbeddingTarget t in FindEmbeddingTargets(model))
+
+        foreach (Target t in targets)
         {
-            if (model is not Models.Llama.LlamaForCausalLM llama)
+            bool embedding = t.Layer is Embedding;
+            if (embedding && model is not Models.Llama.LlamaForCausalLM)
             {
                 problems.Add($"Quantizing the token embedding \"{t.Name}\" of a {model.GetType().Name} is not supported yet (LlamaForCausalLM with an untied head is).");
                 continue;
             }
 
-            if (llama.Config.TieWordEmbeddings)
+            if (embedding && model is Models.Llama.LlamaForCausalLM { Config.TieWordEmbeddings: true })
             {
                 problems.Add($"\"{t.Name}\" is tied to the output head (TieWordEmbeddings): quantizing a tied embedding is not supported yet; leave it out of the quantization targets.");
                 continue;
             }
 
-            torch.Tensor w = t.Layer.weight!;
+            torch.Tensor w = t.Weight;
             if (w.shape[1] % _options.BlockSize != 0)
-                problems.Add($"Embedding \"{t.Name}\" has rows of {w.shape[1]} values, not a multiple of the quantization block size {_options.BlockSize}.");
-            if (!w.is_floating_point()) problems.Add($"Embedding \"{t.Name}\" has a {w.dtype} table; only floating-point tables can be quantized.");
-            string? problem = ModuleSurgery.CheckReplaceable(t.Parent, t.ParentName, t.ChildName, t.Layer, typeof(QuantizedEmbedding));
+            {
+                problems.Add(embedding
+                    ? $"Embedding \"{t.Name}\" has rows of {w.shape[1]} values, not a multiple of the quantization block size {_options.BlockSize}."
+                    : $"Layer \"{t.Name}\" has {w.shape[1]} input features, not a multiple of the quantization block size {_options.BlockSize}.");
+            }
+
+            if (!w.is_floating_point())
+            {
+                problems.Add(embedding
+                    ? $"Embedding \"{t.Name}\" has a {w.dtype} table; only floating-point tables can be quantized."
+                    : $"Layer \"{t.Name}\" has a {w.dtype} weight; only floating-point weights can be quantized.");
+            }
+
+            string? problem = ModuleSurgery.CheckReplaceable(t.Parent, t.ParentName, t.ChildName, t.Layer, embedding ? typeof(QuantizedEmbedding) : typeof(QuantizedLinear));
             if (problem is not null) problems.Add(problem);
         }
 
-        foreach (Target t in targets)
-        {
-            torch.Tensor w = t.Layer.weight!;
-            if (w.shape[1] % _options.BlockSize != 0)
-                problems.Add($"Layer \"{t.Name}\" has {w.shape[1]} input features, not a multiple of the quantization block size {_options.BlockSize}.");
-            if (!w.is_floating_point()) problems.Add($"Layer \"{t.Name}\" has a {w.dtype} weight; only floating-point weights can be quantized.");
-            string? problem = ModuleSurgery.CheckReplaceable(t.Parent, t.ParentName, t.ChildName, t.Layer, typeof(QuantizedLinear));
-            if (problem is not null) problems.Add(problem);
-        }
         return problems;
     }
 
@@ -84,15 +88,8 @@ public sealed class QuantizationAdapter : IModelAdapter
         _reports.Clear();
         foreach (Target t in FindTargets(model))
         {
-            QuantizedLinear q = QuantizedLinear.FromLinear(t.Layer, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType);
-            _reports.Add(q.Weight.Measure(t.Layer.weight!, t.Name));
-            ModuleSurgery.Replace(t.Parent, t.ChildName, t.Layer, q);
-            t.Layer.Dispose();
-        }
-        foreach (EmbeddingTarget t in FindEmbeddingTargets(model))
-        {
-            QuantizedEmbedding q = QuantizedEmbedding.FromEmbedding(t.Layer, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType);
-            _reports.Add(q.Weight.Measure(t.Layer.weight!, t.Name));
+            QuantizedModule q = QuantizeOne(t.Name, t.Layer)!;
+            _reports.Add(q.Weight.Measure(t.Weight, t.Name));
             ModuleSurgery.Replace(t.Parent, t.ChildName, t.Layer, q);
             t.Layer.Dispose();
         }
@@ -102,22 +99,16 @@ public sealed class QuantizationAdapter : IModelAdapter
         Training.NativeAllocator.Trim();
     }
 
-    private List<Target> FindTargets(torch.nn.Module model) =>
-        Children(model).Where(c => c.Child is Linear && IsLinearTarget(c.Name))
-            .Select(c => new Target(c.Name, c.ParentName, c.ChildName, c.Parent, (Linear)c.Child)).ToList();
-
     /// <summary>
-    /// Token embeddings the targets name: by name or regular expression only, never through "all linear layers" (as
-    /// bitsandbytes, which quantizes embeddings only when asked).
+    /// The targeted linear layers, and token embeddings the targets name: by name or regular expression only, never
+    /// through "all linear layers" (as bitsandbytes, which quantizes embeddings only when asked). In module order.
     /// </summary>
-    private List<EmbeddingTarget> FindEmbeddingTargets(torch.nn.Module model) =>
-        Children(model).Where(c => c.Child is Embedding && IsEmbeddingTarget(c.Name))
-            .Select(c => new EmbeddingTarget(c.Name, c.ParentName, c.ChildName, c.Parent, (Embedding)c.Child)).ToList();
-
-    /// <summary>Every child module with its full name and parent (TorchSharp's named_modules() omits the root itself: it is added).</summary>
-    private static IEnumerable<(string Name, string ParentName, string ChildName, torch.nn.Module Parent, torch.nn.Module Child)> Children(torch.nn.Module model) =>
-        model.named_modules().Prepend((string.Empty, model)).SelectMany(p => p.Item2.named_children()
-            .Select(c => (p.Item1.Length == 0 ? c.name : p.Item1 + "." + c.name, p.Item1, c.name, p.Item2, c.module)));
+    private List<Target> FindTargets(torch.nn.Module model) =>
+        model.named_modules().Prepend((string.Empty, model))
+            .SelectMany(p => p.Item2.named_children().Select(c => (Name: p.Item1.Length == 0 ? c.name : p.Item1 + "." + c.name, ParentName: p.Item1, ChildName: c.name, Parent: p.Item2, Child: c.module)))
+            .Where(c => (c.Child is Linear && IsLinearTarget(c.Name)) || (c.Child is Embedding && IsEmbeddingTarget(c.Name)))
+            .Select(c => new Target(c.Name, c.ParentName, c.ChildName, c.Parent, c.Child, c.Child is Linear l ? l.weight! : ((Embedding)c.Child).weight!))
+            .ToList();
 
     private bool IsLinearTarget(string name) => _options.Targets.Matches(name);
 
@@ -125,23 +116,15 @@ public sealed class QuantizationAdapter : IModelAdapter
         !_options.Targets.ModuleTargets.PeftTargetModules.Contains(ModuleTargets.AllLinearValue, StringComparer.Ordinal) && _options.Targets.Matches(name);
 
     /// <summary>
-    /// The quantized form of one layer whose weights were just read (loading straight into quantized layers), or null
-    /// when the targets keep it; the same choice <see cref="Apply"/> makes for a layer of that name and kind.
+    /// The quantized form of one layer (its weights just read, when loading straight into quantized layers), or null when
+    /// the targets keep it; the choice <see cref="Apply"/> makes for every layer.
     /// </summary>
-    internal torch.nn.Module? QuantizeOne(string name, torch.nn.Module module)
+    internal QuantizedModule? QuantizeOne(string name, torch.nn.Module module) => module switch
     {
-        switch (module)
-        {
-            case Linear linear when IsLinearTarget(name):
-                return QuantizedLinear.FromLinear(linear, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType);
-            case Embedding embedding when IsEmbeddingTarget(name):
-                return QuantizedEmbedding.FromEmbedding(embedding, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType);
-            default:
-                return null;
-        }
-    }
+        Linear linear when IsLinearTarget(name) => QuantizedLinear.FromLinear(linear, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType),
+        Embedding embedding when IsEmbeddingTarget(name) => QuantizedEmbedding.FromEmbedding(embedding, _options.Type, _options.BlockSize, _options.DoubleQuantization, _options.ComputeDType),
+        _ => null,
+    };
 
-    private sealed record EmbeddingTarget(string Name, string ParentName, string ChildName, torch.nn.Module Parent, Embedding Layer);
-
-    private sealed record Target(string Name, string ParentName, string ChildName, torch.nn.Module Parent, Linear Layer);
+    private sealed record Target(string Name, string ParentName, string ChildName, torch.nn.Module Parent, torch.nn.Module Layer, torch.Tensor Weight);
 }
