@@ -69,11 +69,8 @@ public static class FineTuningRuntime
     /// <exception cref="ArgumentOutOfRangeException">The threshold is outside glibc's range.</exception>
     public static bool UseLowMemoryAllocator(int mmapThresholdBytes = 1024 * 1024)
     {
-        if (mmapThresholdBytes is < 64 * 1024 or > 32 * 1024 * 1024)
-        {
-            throw new ArgumentOutOfRangeException(nameof(mmapThresholdBytes), mmapThresholdBytes,
-                "The mmap threshold must be from 65536 (64 KiB) to 33554432 (32 MiB) bytes, glibc's range.");
-        }
+        if (Training.NativeAllocator.ThresholdProblem(mmapThresholdBytes) is { } problem)
+            throw new ArgumentOutOfRangeException(nameof(mmapThresholdBytes), mmapThresholdBytes, "The mmap threshold " + problem);
 
         return Training.NativeAllocator.Tune(mmapThresholdBytes);
     }

@@ -14,6 +14,13 @@ namespace FineTuning.Training;
 internal static class NativeAllocator
 {
     private const int MMmapThreshold = -3;
+
+    /// <summary>
+    /// Null when <paramref name="bytes"/> is in glibc's range for the mmap threshold (64 KiB to 32 MiB); otherwise the
+    /// end of a sentence saying so, for the caller to start with the setting's name.
+    /// </summary>
+    internal static string? ThresholdProblem(int bytes) =>
+        bytes is < 64 * 1024 or > 32 * 1024 * 1024 ? $"must be from 65536 (64 KiB) to 33554432 (32 MiB) bytes, glibc's range (was {bytes})." : null;
     private static int _applied;
 
     /// <summary>

@@ -178,8 +178,8 @@ public sealed class TrainingOptions
             yield return $"DTypePolicy is Auto but ParameterDType is set to {ParameterDType}: choose one (Auto picks the dtype itself).";
         if (LogEverySteps < 0) yield return $"LogEverySteps must not be negative (was {LogEverySteps}).";
         if (HeapTrimEverySteps < 0) yield return $"HeapTrimEverySteps must not be negative (was {HeapTrimEverySteps}).";
-        if (NativeAllocatorMmapThreshold is < 64 * 1024 or > 32 * 1024 * 1024)
-            yield return $"NativeAllocatorMmapThreshold must be from 65536 (64 KiB) to 33554432 (32 MiB) bytes, glibc's range (was {NativeAllocatorMmapThreshold}).";
+        if (NativeAllocator.ThresholdProblem(NativeAllocatorMmapThreshold) is { } threshold)
+            yield return "NativeAllocatorMmapThreshold " + threshold;
         if (EvaluateEverySteps < 0) yield return $"EvaluateEverySteps must not be negative (was {EvaluateEverySteps}).";
         if (CheckpointEverySteps < 0) yield return $"CheckpointEverySteps must not be negative (was {CheckpointEverySteps}).";
         if (KeepCheckpoints < 1) yield return $"KeepCheckpoints must be at least 1 (was {KeepCheckpoints}).";

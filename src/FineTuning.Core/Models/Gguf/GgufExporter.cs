@@ -123,22 +123,18 @@ public static class GgufExporter
             sources.Add((name, parameter.shape, (heads, type) => Encode(parameter, heads, type)));
         foreach ((string name, nn.Module module) in model.named_modules())
         {
-            if (module is IFrozenLinear frozen)
+            (long[] Shape, Func<Tensor> Dense)? frozen = module switch
             {
-                sources.Add((name + ".weight", new[] { frozen.OutFeatures, frozen.InFeatures }, (heads, type) =>
-                {
-                    using Tensor dense = frozen.DenseWeight(ScalarType.Float32);
-                    return Encode(dense, heads, type);
-                }));
-            }
-            else if (module is IFrozenEmbedding embedding)
+                IFrozenLinear l => (new[] { l.OutFeatures, l.InFeatures }, () => l.DenseWeight(ScalarType.Float32)),
+                IFrozenEmbedding e => (new[] { e.NumEmbeddings, e.EmbeddingDim }, () => e.DenseWeight(ScalarType.Float32)),
+                _ => null,
+            };
+            if (frozen is not { } f) continue;
+            sources.Add((name + ".weight", f.Shape, (heads, type) =>
             {
-                sources.Add((name + ".weight", new[] { embedding.NumEmbeddings, embedding.EmbeddingDim }, (heads, type) =>
-                {
-                    using Tensor dense = embedding.DenseWeight(ScalarType.Float32);
-                    return Encode(dense, heads, type);
-                }));
-            }
+                using Tensor dense = f.Dense();
+                return Encode(dense, heads, type);
+            }));
         }
 
         foreach ((string name, long[] shape, Func<int, GgufTensorType, byte[]> encode) in sources)
