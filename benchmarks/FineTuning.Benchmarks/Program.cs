@@ -36,6 +36,6 @@ internal static class Program
         }
 
         var shape = new ThroughputShape(Batch: Option("batch"), Sequence: Option("seq"));
-        return StepRunner.Run(ThroughputConfig.Parse(args[1]), shape, Option("warmup"), Option("steps"), Option("threads"));
+        return StepRunner.Run(ThroughputConfig.Parse(args[1]), shape, Option("warmup"), Option("steps"), Option("threads"), Array.IndexOf(args, "--lockstep") > 0);
     }
 }

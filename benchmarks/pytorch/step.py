@@ -7,6 +7,7 @@ fine-tuning, cross-entropy of the next token, gradient clipping at 1.0, AdamW. W
 (PyTorch 1.13: no scaled_dot_product_attention, so attention is the explicit masked softmax). Prints one RESULT line.
 """
 import argparse
+import sys
 import math
 import resource
 import time
@@ -102,6 +103,7 @@ def main():
     p.add_argument("--seq", type=int, default=256)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bf16", action="store_true")
+    p.add_argument("--lockstep", action="store_true", help="print WAIT and read a line before each step, STEP <seconds> after it")
     p.add_argument("--hidden", type=int, default=512)
     p.add_argument("--layers", type=int, default=8)
     p.add_argument("--heads", type=int, default=8)
@@ -119,6 +121,10 @@ def main():
     ids = torch.randint(0, a.vocab, (a.batch, a.seq), generator=generator)
     times = []
     for _ in range(a.warmup + a.steps):
+        if a.lockstep:
+            print("WAIT", flush=True)
+            if not sys.stdin.readline():
+                raise SystemExit("lockstep: the parent closed standard input")
         start = time.perf_counter()
         logits = model(ids)
         loss = F.cross_entropy(logits[:, :-1].reshape(-1, a.vocab).float(), ids[:, 1:].reshape(-1))
@@ -128,6 +134,8 @@ def main():
         optimizer.zero_grad(set_to_none=True)
         del logits, loss
         times.append(time.perf_counter() - start)
+        if a.lockstep:
+            print(f"STEP {times[-1]!r}", flush=True)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     seconds = ",".join(repr(t) for t in times[a.warmup:])
     print(f"RESULT {a.name} peak_rss_mib={peak_mib:.0f} step_seconds={seconds}", flush=True)

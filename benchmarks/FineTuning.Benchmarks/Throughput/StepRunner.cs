@@ -19,12 +19,13 @@ namespace FineTuning.Benchmarks.Throughput;
 /// </summary>
 internal static class StepRunner
 {
-    public static int Run(ThroughputConfig config, ThroughputShape shape, int warmup, int steps, int threads)
+    public static int Run(ThroughputConfig config, ThroughputShape shape, int warmup, int steps, int threads, bool lockstep = false)
     {
         torch.set_num_threads(threads);
         torch.manual_seed(1234); // module initialisers draw from the global generator (benchmark code may seed it)
         var faults = new List<long>();
-        List<double> times = config.Kind == "plain" ? Plain(config, shape, warmup + steps, faults) : Ours(config, shape, warmup + steps, faults);
+        var gate = new StepGate(lockstep);
+        List<double> times = config.Kind == "plain" ? Plain(config, shape, warmup + steps, faults, gate) : Ours(config, shape, warmup + steps, faults, gate);
         string seconds = string.Join(",", times.Skip(warmup).Select(t => t.ToString("R", CultureInfo.InvariantCulture)));
         // Minor page faults of each timed step: fresh pages a step touches cost time too (about 2 us each here).
         string faulted = string.Join(",", faults.Skip(warmup));
@@ -40,7 +41,7 @@ internal static class StepRunner
             .ToList();
     }
 
-    private static List<double> Ours(ThroughputConfig config, ThroughputShape shape, int totalSteps, List<long> faults)
+    private static List<double> Ours(ThroughputConfig config, ThroughputShape shape, int totalSteps, List<long> faults, StepGate gate)
     {
         var llama = new LlamaConfig
         {
@@ -64,7 +65,9 @@ internal static class StepRunner
             _ => throw new ArgumentException($"unknown adapter '{config.Adapter}' in configuration {config.Name}"),
         };
         var times = new List<double>();
-        TimeSpan last = TimeSpan.Zero;
+        // A step is the time from the end of one progress report to the next (the trainer's own work counts); in
+        // lockstep mode the wait for the parent's go sits between the two and is not counted.
+        var clock = new Stopwatch();
         long lastFaults = 0;
         PhaseProfile? profile = config.Profile ? new PhaseProfile() : null;
         if (profile is not null) tuner = tuner.WithObjective(profile.Wrap(model.DefaultObjective));
@@ -78,19 +81,24 @@ internal static class StepRunner
             if (config.TuneAllocator is { } tune) o.TuneNativeAllocator = tune;
             if (config.TrimEverySteps is { } trim) o.HeapTrimEverySteps = trim;
             if (profile is not null) o.Optimizer = profile.Wrap(o.Optimizer);
-        }).WithProgress(new SyncProgress(p =>
+        }).WithProgress(new SyncProgress(_ =>
         {
-            times.Add((p.Elapsed - last).TotalSeconds);
-            last = p.Elapsed;
-            long now = MinorFaults();
-            faults.Add(now - lastFaults);
-            lastFaults = now;
+            times.Add(clock.Elapsed.TotalSeconds);
+            faults.Add(MinorFaults() - lastFaults);
+            gate.Done(times[^1], faults[^1]);
+            if (times.Count < totalSteps) gate.Wait();
+            lastFaults = MinorFaults();
+            clock.Restart();
         }));
-        using TrainingRun run = tuner.Train(Data(shape, shape.Batch * totalSteps));
+        List<TokenSequence> data = Data(shape, shape.Batch * totalSteps);
+        gate.Wait();
+        lastFaults = MinorFaults();
+        clock.Start();
+        using TrainingRun run = tuner.Train(data);
         return times;
     }
 
-    private static List<double> Plain(ThroughputConfig config, ThroughputShape shape, int totalSteps, List<long> faults)
+    private static List<double> Plain(ThroughputConfig config, ThroughputShape shape, int totalSteps, List<long> faults, StepGate gate)
     {
         bool lora = config.Adapter == "lora";
         if (!lora && config.Adapter != "full") throw new ArgumentException($"the plain loop has LoRA or full fine-tuning, not '{config.Adapter}'");
@@ -103,6 +111,7 @@ internal static class StepRunner
         var times = new List<double>();
         for (int step = 0; step < totalSteps; step++)
         {
+            gate.Wait();
             var clock = Stopwatch.StartNew();
             long before = MinorFaults();
             using (var scope = torch.NewDisposeScope())
@@ -120,6 +129,7 @@ internal static class StepRunner
 
             times.Add(clock.Elapsed.TotalSeconds);
             faults.Add(MinorFaults() - before);
+            gate.Done(times[^1], faults[^1]);
         }
 
         return times;
@@ -165,6 +175,26 @@ internal static class StepRunner
         if (!File.Exists(status)) return null;
         string line = File.ReadLines(status).First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
         return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
+
+    /// <summary>
+    /// Lockstep mode (<c>throughput --lockstep true</c>): before each step the child prints <c>WAIT</c> and blocks until
+    /// the parent writes a line; after it, it prints <c>STEP seconds faults</c>. The parent runs one step of each
+    /// configuration in turn, so every configuration's step k meets the same machine conditions.
+    /// </summary>
+    internal sealed class StepGate(bool enabled)
+    {
+        public void Wait()
+        {
+            if (!enabled) return;
+            Console.WriteLine("WAIT");
+            if (Console.In.ReadLine() is null) throw new InvalidOperationException("lockstep: the parent closed standard input");
+        }
+
+        public void Done(double seconds, long faults)
+        {
+            if (enabled) Console.WriteLine(FormattableString.Invariant($"STEP {seconds:R} {faults}"));
+        }
     }
 
     internal sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>

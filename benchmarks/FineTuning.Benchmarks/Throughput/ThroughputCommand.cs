@@ -9,8 +9,10 @@ namespace FineTuning.Benchmarks.Throughput;
 
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/FineTuning.Benchmarks -- throughput [options]</c>: times whole training
-/// steps of every configuration, each in its own process (so each peak RSS is its own), interleaved round by round,
-/// and prints a markdown table of medians, tokens/s, ratios and MFU against this machine's measured fp32 matmul peak.
+/// steps of every configuration, each in its own process (so each peak RSS is its own), interleaved step by step
+/// (<c>--lockstep true</c>, the default: every process is started, then one step of each runs in turn) or round by
+/// round (<c>--lockstep false</c>: one process after the other), and prints a markdown table of medians, tokens/s,
+/// ratios and MFU against this machine's measured fp32 matmul peak; in lockstep also the paired step ratios.
 /// See docs/benchmarks/throughput.md.
 /// </summary>
 internal static class ThroughputCommand
@@ -44,48 +46,121 @@ internal static class ThroughputCommand
         double peak = Peak(Child("throughput-matmul --threads " + threads.ToString(CultureInfo.InvariantCulture), null));
         var times = configs.ToDictionary(c => c.Name, _ => new List<double>());
         var rss = configs.ToDictionary(c => c.Name, _ => new List<double>());
+        bool lockstep = bool.Parse(Get("lockstep", "true"));
         for (int round = 0; round < rounds; round++)
         {
             // Rotate the order each round so no configuration always runs first (or right after the heaviest one).
-            foreach (ThroughputConfig config in configs.Skip(round % configs.Count).Concat(configs.Take(round % configs.Count)))
+            List<ThroughputConfig> order = configs.Skip(round % configs.Count).Concat(configs.Take(round % configs.Count)).ToList();
+            string load = Load();
+            IEnumerable<(ThroughputConfig Config, string Output)> outputs = lockstep
+                ? Lockstep(order, common, threads, Get("python", "python3"), warmup + steps)
+                : order.Select(config => (config, RunProcess(StartInfo(config, common, threads, Get("python", "python3")))));
+            foreach ((ThroughputConfig config, string output) in outputs)
             {
-                string load = Load();
-                (double[] seconds, double peakRss, string faults) = Parse(config.Kind == "pytorch"
-                    ? Python(Get("python", "python3"), config, common, threads)
-                    : Child($"throughput-step {config.Name} {common}", config.Environment()));
+                (double[] seconds, double peakRss, string faults) = Parse(output);
                 times[config.Name].AddRange(seconds);
                 rss[config.Name].Add(peakRss);
                 string line = FormattableString.Invariant($"round {round + 1} {config.Name}: steps {string.Join(" ", seconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture)))} s, peak RSS {peakRss:F0} MiB, minor faults {faults}, load before {load}");
                 Console.WriteLine(line);
                 log.Add(line);
+                load = Load();
             }
         }
 
         double peakEnd = Peak(Child("throughput-matmul --threads " + threads.ToString(CultureInfo.InvariantCulture), null));
         log.Add(FormattableString.Invariant($"fp32 matmul 2048^3: {peak:F1} GFLOP/s at start, {peakEnd:F1} at end; load at end {Load()}"));
         string table = ThroughputTable.Format(configs, shape, times, rss, Math.Max(peak, peakEnd));
+        if (lockstep) table += Environment.NewLine + ThroughputTable.Paired(configs, times, options.GetValueOrDefault("reference"));
         string report = table + Environment.NewLine + string.Join(Environment.NewLine, log.Select(l => "    " + l)) + Environment.NewLine;
         Console.WriteLine(report);
         if (options.TryGetValue("out", out string? path)) File.WriteAllText(path, report);
         return 0;
     }
 
-    internal static string Child(string arguments, IReadOnlyDictionary<string, string>? environment)
+    internal static string Child(string arguments, IReadOnlyDictionary<string, string>? environment) => RunProcess(DotnetChild(arguments, environment));
+
+    private static ProcessStartInfo DotnetChild(string arguments, IReadOnlyDictionary<string, string>? environment)
     {
         string dll = typeof(ThroughputCommand).Assembly.Location;
         var start = new ProcessStartInfo("dotnet", $"\"{dll}\" {arguments}") { RedirectStandardOutput = true, UseShellExecute = false };
         foreach ((string name, string value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
-        return RunProcess(start);
+        return start;
     }
 
-    private static string Python(string python, ThroughputConfig config, string common, int threads)
+    /// <summary>The child process that runs one configuration: this benchmark's <c>throughput-step</c>, or step.py.</summary>
+    private static ProcessStartInfo StartInfo(ThroughputConfig config, string common, int threads, string python)
     {
+        if (config.Kind != "pytorch") return DotnetChild($"throughput-step {config.Name} {common}", config.Environment());
         string script = FindUp(Path.Combine("benchmarks", "pytorch", "step.py"));
-        string flags = (config.DType == TorchSharp.torch.ScalarType.BFloat16 ? " --bf16" : string.Empty);
-        var start = new ProcessStartInfo(python, $"\"{script}\" --name {config.Name} --adapter {config.Adapter} {common}{flags}") { RedirectStandardOutput = true, UseShellExecute = false };
+        string flags = (config.DType == TorchSharp.torch.ScalarType.BFloat16 ? " --bf16" : string.Empty) + (common.Contains("--lockstep", StringComparison.Ordinal) ? " --lockstep" : string.Empty);
+        string pythonCommon = common.Replace(" --lockstep", string.Empty, StringComparison.Ordinal);
+        var start = new ProcessStartInfo(python, $"\"{script}\" --name {config.Name} --adapter {config.Adapter} {pythonCommon}{flags}") { RedirectStandardOutput = true, UseShellExecute = false };
         // Debian's PyTorch multiplies through OpenBLAS, whose own thread pool ignores torch.set_num_threads.
         start.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
-        return RunProcess(start);
+        return start;
+    }
+
+    /// <summary>
+    /// One round in lockstep: every configuration's process is started at once (each keeps its own memory and peak),
+    /// then step k of each runs in turn, one process at a time, the order rotating each step; the others wait for
+    /// their turn without computing. So step k of every configuration meets the same machine, and the ratio of two
+    /// configurations' step k (<see cref="ThroughputTable.Paired"/>) cancels slow drifts of the host's load that the
+    /// round-by-round order cannot.
+    /// </summary>
+    private static List<(ThroughputConfig Config, string Output)> Lockstep(List<ThroughputConfig> configs, string common, int threads, string python, int totalSteps)
+    {
+        var processes = new List<Process>();
+        try
+        {
+            foreach (ThroughputConfig config in configs)
+            {
+                ProcessStartInfo start = StartInfo(config, common + " --lockstep", threads, python);
+                start.RedirectStandardInput = true;
+                processes.Add(Process.Start(start) ?? throw new InvalidOperationException($"could not start {start.FileName}"));
+            }
+
+            for (int step = 0; step < totalSteps; step++)
+            {
+                for (int i = 0; i < processes.Count; i++)
+                {
+                    Process process = processes[(i + step) % processes.Count];
+                    ReadUntil(process, "WAIT");
+                    process.StandardInput.WriteLine("go");
+                    process.StandardInput.Flush();
+                    ReadUntil(process, "STEP ");
+                }
+            }
+
+            var outputs = new List<(ThroughputConfig, string)>();
+            for (int i = 0; i < processes.Count; i++)
+            {
+                string rest = processes[i].StandardOutput.ReadToEnd();
+                processes[i].WaitForExit();
+                if (processes[i].ExitCode != 0) throw new InvalidOperationException($"{configs[i].Name} exited with {processes[i].ExitCode}: {rest}");
+                outputs.Add((configs[i], rest));
+            }
+
+            return outputs;
+        }
+        finally
+        {
+            foreach (Process process in processes)
+            {
+                if (!process.HasExited) process.Kill(entireProcessTree: true);
+                process.Dispose();
+            }
+        }
+    }
+
+    private static void ReadUntil(Process process, string prefix)
+    {
+        while (process.StandardOutput.ReadLine() is { } line)
+        {
+            if (line.StartsWith(prefix, StringComparison.Ordinal)) return;
+        }
+
+        process.WaitForExit();
+        throw new InvalidOperationException($"{process.StartInfo.Arguments}: ended (exit code {process.ExitCode}) before printing {prefix.Trim()}");
     }
 
     private static string RunProcess(ProcessStartInfo start)

@@ -37,6 +37,9 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
     /// <summary>Run the child with <see cref="GlibcTunables"/> in its environment.</summary>
     public bool Glibc { get; init; }
 
+    /// <summary>Run the child with <c>THP_MEM_ALLOC_ENABLE=1</c>: libtorch aligns tensors of 2 MiB or more to 2 MiB and advises transparent huge pages for them.</summary>
+    public bool HugePages { get; init; }
+
     /// <summary>
     /// glibc tunables that turn off the per-thread cache and the fast bins, whose small chunks (the remainders of
     /// libtorch's aligned allocations) otherwise sit between freed tensors and keep them from merging.
@@ -49,6 +52,7 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
     public Dictionary<string, string> Environment()
     {
         Dictionary<string, string> environment = Glibc ? GlibcEnvironment() : new(StringComparer.Ordinal);
+        if (HugePages) environment["THP_MEM_ALLOC_ENABLE"] = "1";
         if (MmapThresholdMiB is { } mib) environment["MALLOC_MMAP_THRESHOLD_"] = (mib * 1024L * 1024L).ToString(CultureInfo.InvariantCulture);
         return environment;
     }
@@ -77,7 +81,8 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
                 "unfused" => config with { Unfused = true },
                 "ckpt" => config with { Checkpointing = true },
                 "glibc" => config with { Glibc = true },
-                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, tune=true|false, trim=N, profile, unfused, ckpt, glibc)"),
+                "thp" => config with { HugePages = true },
+                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, tune=true|false, trim=N, profile, unfused, ckpt, glibc, thp)"),
             };
         }
 

@@ -36,6 +36,43 @@ internal static class ThroughputTable
         return text.ToString();
     }
 
+    /// <summary>
+    /// Lockstep runs only: for each configuration with a plain or PyTorch reference, the ratios reference step k /
+    /// configuration step k (steps run back to back), their median, quartiles and how many exceed 1. These are the
+    /// speed ratios to quote: each pair met the same machine, so a drift of the host's load between rounds cancels.
+    /// </summary>
+    public static string Paired(IReadOnlyList<ThroughputConfig> configs, Dictionary<string, List<double>> times, string? reference = null)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("| configuration | reference | paired steps | median ratio | quartiles | pairs above 1.0x |");
+        text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: |");
+        foreach (ThroughputConfig c in configs)
+        {
+            if (c.Kind != "ours" || c.Name == reference) continue;
+            string adapter = c.Adapter == "qlora" ? "lora" : c.Adapter;
+            string[] references = reference is null ? [$"plain-{adapter}", $"pytorch-{adapter}"] : [reference];
+            foreach (string r in references)
+            {
+                if (!times.TryGetValue(r, out List<double>? baseline) || baseline.Count != times[c.Name].Count) continue;
+                List<double> ratios = baseline.Zip(times[c.Name], (b, t) => b / t).ToList();
+                double[] sorted = ratios.Order().ToArray();
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {c.Name} | {r} | {ratios.Count} | {Median(ratios):F3}x | {Quantile(sorted, 0.25):F3}-{Quantile(sorted, 0.75):F3}x | {ratios.Count(r => r > 1)} of {ratios.Count} |");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Linear interpolation between the closest ranks of sorted values.</summary>
+    private static double Quantile(double[] sorted, double q)
+    {
+        double position = q * (sorted.Length - 1);
+        int low = (int)System.Math.Floor(position);
+        int high = System.Math.Min(low + 1, sorted.Length - 1);
+        return sorted[low] + ((position - low) * (sorted[high] - sorted[low]));
+    }
+
     private static string Ratio(double? reference, double median) => reference is { } r ? (r / median).ToString("F2", CultureInfo.InvariantCulture) + "x" : "-";
 
     private static string RssRatio(double? reference, double value) => reference is { } r ? (value / r).ToString("P0", CultureInfo.InvariantCulture) : "-";
