@@ -2,7 +2,8 @@
 # Consumer check: packs the library packages to a temporary local feed, creates a NEW console app outside the
 # repository, adds the packages with exactly the `dotnet add package` lines of the README's Install section, and runs
 # .ci/checks/consumer-app/Program.cs (LoRA on stories260K or a tiny LLaMA: the loss must fall, then it generates, and
-# WithReport from FineTuning.Reporting must write the HTML report with its charts).
+# WithReport from FineTuning.Reporting must write the HTML report with its charts); then a .NET 10 file-based app
+# (`dotnet run app.cs`, `#:package` lines, reflection-based JSON off) runs .ci/checks/consumer-app/FileBased.cs.
 # Exits non-zero on any failure. Takes about 2-4 minutes (most of it packing and building).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -47,3 +48,15 @@ cp "$repo/.ci/checks/consumer-app/Program.cs" Program.cs
 echo "consumer-app: building and running"
 dotnet build -c Release -v quiet -nologo >"$work/build.log" 2>&1 || { cat "$work/build.log"; echo "consumer-app: build failed" >&2; exit 1; }
 timeout 300 dotnet run -c Release --no-build
+
+# A file-based app: the same local feed, the packages as #:package directives. Such apps turn reflection-based JSON
+# off by default, which the library's checkpoints, adapter files and Hugging Face configs must survive.
+mkdir "$work/app-file"
+cp nuget.config "$work/app-file/nuget.config"
+{
+  for package in FineTuning.Lora FineTuning.Quantization FineTuning.Runtime.Cpu; do echo "#:package $package@$version"; done
+  cat "$repo/.ci/checks/consumer-app/FileBased.cs"
+} > "$work/app-file/app.cs"
+cd "$work/app-file"
+echo "consumer-app: running a file-based app (dotnet run app.cs)"
+timeout 600 dotnet run -c Release app.cs

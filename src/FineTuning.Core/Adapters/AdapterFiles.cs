@@ -61,7 +61,7 @@ public static class AdapterFiles
         IReadOnlyDictionary<string, Tensor> state = adapter.AdapterState(model);
         if (state.Count == 0) throw new InvalidOperationException($"The {adapter.PeftType} adapter has no tensors in this model to save; apply it (or train with it) first.");
         var tensors = state.ToDictionary(p => KeyPrefix + p.Key, p => p.Value.detach().cpu(), StringComparer.Ordinal);
-        byte[] json = Encoding.UTF8.GetBytes(sorted.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        byte[] json = Encoding.UTF8.GetBytes(sorted.ToJsonString(Json.JsonReflection.Options(indented: true)) + "\n");
         // One atomic folder save, as for LoRA adapters: a crash or a full disk never pairs new weights with an old config;
         // other files in the folder (a README, a tokenizer) are kept.
         FineTuning.IO.AtomicFolder.Write(directory, temp =>

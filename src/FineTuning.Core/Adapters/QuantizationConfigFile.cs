@@ -36,7 +36,7 @@ public static class QuantizationConfigFile
         var file = (JsonObject)config.DeepClone();
         file[ModulesKey] = new JsonArray(names.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray());
         string temporary = path + ".tmp";
-        File.WriteAllText(temporary, file.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        File.WriteAllText(temporary, file.ToJsonString(Json.JsonReflection.Options(indented: true)) + "\n");
         File.Move(temporary, path, overwrite: true);
     }
 

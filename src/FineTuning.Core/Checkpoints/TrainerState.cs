@@ -38,7 +38,7 @@ internal sealed record TrainerState(
 
             try
             {
-                state = document.RootElement.Deserialize<TrainerState>();
+                state = document.RootElement.Deserialize<TrainerState>(Json.JsonReflection.Options());
             }
             catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
             {

@@ -29,7 +29,7 @@ public static class TrainingCheckpoint
 
     private const string ModelFileName = "model.safetensors";
     private const string OptimizerFileName = "optimizer.safetensors";
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = FineTuning.Json.JsonReflection.Options(indented: true);
 
     /// <summary>
     /// The newest checkpoint in <paramref name="path"/>: the folder itself when it holds a trainer_state.json,

@@ -79,7 +79,7 @@ public sealed partial record PeftAdapterConfig
             ["use_rslora"] = UseRsLoRA,
         };
         WriteFeatures(json);
-        File.WriteAllText(path, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        File.WriteAllText(path, JsonSerializer.Serialize(json, FineTuning.Json.JsonReflection.Options(indented: true)) + "\n");
     }
 
     /// <summary>Largest <c>lora_alpha</c> accepted: the scale alpha / r multiplies float32 activations, so it must stay far

@@ -11,7 +11,7 @@ namespace FineTuning.Models.Bert;
 /// </summary>
 public sealed class BertConfig
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions JsonOptions = Json.JsonReflection.Options(indented: true);
 
     /// <summary>Number of rows of the word embedding table.</summary>
     [JsonPropertyName("vocab_size")]

@@ -72,7 +72,7 @@ public sealed record Gpt2Config
         Gpt2Config? config;
         try
         {
-            config = JsonSerializer.Deserialize<Gpt2Config>(json);
+            config = JsonSerializer.Deserialize<Gpt2Config>(json, Json.JsonReflection.Options());
         }
         catch (JsonException e)
         {

@@ -11,9 +11,8 @@ namespace FineTuning.Models.HuggingFace;
 /// <summary>Reading and writing <c>config.json</c>: the file's text, its <c>model_type</c>, error wrapping, dtype names.</summary>
 internal static class HfConfigFile
 {
-    internal static readonly JsonSerializerOptions WriteOptions = new()
+    internal static readonly JsonSerializerOptions WriteOptions = new(Json.JsonReflection.Options(indented: true))
     {
-        WriteIndented = true,
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
     };
 

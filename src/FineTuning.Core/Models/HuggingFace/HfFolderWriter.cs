@@ -18,9 +18,8 @@ internal static class HfFolderWriter
     internal const string TokenizerConfigFileName = "tokenizer_config.json";
     internal const string GenerationConfigFileName = "generation_config.json";
 
-    private static readonly JsonSerializerOptions Indented = new()
+    private static readonly JsonSerializerOptions Indented = new(Json.JsonReflection.Options(indented: true))
     {
-        WriteIndented = true,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 

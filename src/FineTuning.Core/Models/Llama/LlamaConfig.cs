@@ -179,5 +179,5 @@ public sealed record LlamaConfig
         return problems;
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { NumberHandling = JsonNumberHandling.AllowReadingFromString };
+    private static readonly JsonSerializerOptions JsonOptions = new(Json.JsonReflection.Options()) { NumberHandling = JsonNumberHandling.AllowReadingFromString };
 }

@@ -55,7 +55,7 @@ internal static class HfPreTokenizers
 
     private static JsonElement Regex(string pattern)
     {
-        using JsonDocument doc = JsonDocument.Parse(JsonSerializer.Serialize(new Dictionary<string, string> { ["Regex"] = pattern }));
+        using JsonDocument doc = JsonDocument.Parse(JsonSerializer.Serialize(new Dictionary<string, string> { ["Regex"] = pattern }, Json.JsonReflection.Options()));
         return doc.RootElement.Clone();
     }
 

@@ -170,7 +170,7 @@ public sealed class Llama2CTokenizer : IContinuationTokenizer
     /// <returns>The JSON text.</returns>
     /// <exception cref="NotSupportedException">Two pieces differ only by a space versus U+2581.</exception>
     public string ToTokenizerJson() =>
-        Llama2CTokenizerJson.TokenizerJson(pieces, scores).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        Llama2CTokenizerJson.TokenizerJson(pieces, scores).ToJsonString(new System.Text.Json.JsonSerializerOptions(Json.JsonReflection.Options(indented: true)) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     /// <summary>The merge score of <paramref name="id"/> (higher merges first).</summary>
     /// <param name="id">Token id.</param>
     /// <returns>The score stored in the file.</returns>
