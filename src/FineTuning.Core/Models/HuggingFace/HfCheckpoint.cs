@@ -80,21 +80,22 @@ public static class HfCheckpoint
         {
             "gpt2" => Gpt2Folder.Create(configPath, json, reader, target),
             "bert" => BertFolder.Create(configPath, json, root, reader, target),
-            _ => LlamaFamilyFolder.Create(configPath, json, root, modelType, reader, target, quantization is null ? null : new Device(DeviceType.META)),
+            // LLaMA-family models are laid out on the meta device and built layer by layer from the file's tensors: no
+            // random initialisation that the file then overwrites, and never two copies of a layer.
+            _ => LlamaFamilyFolder.Create(configPath, json, root, modelType, reader, target, new Device(DeviceType.META)),
         };
 
         try
         {
-            if (quantization is null)
+            if (map.Model is LlamaForCausalLM llama)
             {
-                HfWeightLoader.Load(folder, reader, map);
+                List<string> problems = quantization?.Validate(llama).ToList() ?? new List<string>();
+                if (problems.Count > 0) throw new Training.InvalidConfigurationException(problems);
+                HfWeightLoader.LoadLayerByLayer(folder, reader, map, quantization, (name, meta, read) => LlamaFamilyFolder.Materialize(llama.Config, name, meta, read));
             }
             else
             {
-                var llama = (LlamaForCausalLM)map.Model;
-                List<string> problems = quantization.Validate(llama).ToList();
-                if (problems.Count > 0) throw new Training.InvalidConfigurationException(problems);
-                HfWeightLoader.LoadQuantizing(folder, reader, map, quantization, (name, meta, read) => LlamaFamilyFolder.Materialize(llama.Config, name, meta, read));
+                HfWeightLoader.Load(folder, reader, map);
             }
 
             map.Model.eval();

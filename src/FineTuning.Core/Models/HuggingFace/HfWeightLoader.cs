@@ -47,11 +47,12 @@ internal static class HfWeightLoader
     /// <summary>
     /// Loads into a model built on the meta device (shapes and dtypes, no storage), one layer at a time: each leaf
     /// module is rebuilt on the CPU by <paramref name="materialize"/> from its tensors as read from the file (the
-    /// function it is given reads one by its name in the layer), and then offered to
-    /// <paramref name="quantization"/>, whose replacement takes its place while the dense layer is freed. The dense model
-    /// never exists whole. Everything is checked first, as <see cref="Load"/> does.
+    /// function it is given reads one by its name in the layer), and then, with a <paramref name="quantization"/>,
+    /// offered to it: its replacement takes the layer's place while the dense layer is freed, so the dense model never
+    /// exists whole. Without one the rebuilt dense layers take the meta layers' places. Everything is checked first,
+    /// as <see cref="Load"/> does.
     /// </summary>
-    internal static void LoadQuantizing(string folder, ISafeTensorsReader reader, HfWeightMap map, Adapters.ILoadTimeQuantization quantization,
+    internal static void LoadLayerByLayer(string folder, ISafeTensorsReader reader, HfWeightMap map, Adapters.ILoadTimeQuantization? quantization,
         Func<string, nn.Module, Func<string, Tensor>, nn.Module> materialize)
     {
         Dictionary<string, SafeTensorInfo> sources = Check(folder, reader, map);
@@ -83,7 +84,7 @@ internal static class HfWeightLoader
 
             nn.Module dense = materialize(name, meta, Read);
 
-            nn.Module? quantized = quantization.Quantize(name, dense, model);
+            nn.Module? quantized = quantization?.Quantize(name, dense, model);
             nn.Module replacement = quantized ?? dense;
             Adapters.ModuleSurgery.Replace(parent, child, meta, replacement);
             meta.Dispose();
