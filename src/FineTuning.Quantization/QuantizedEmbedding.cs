@@ -45,6 +45,19 @@ public sealed class QuantizedEmbedding : QuantizedModule, IFrozenEmbedding
     /// <inheritdoc />
     public Tensor DenseWeight(ScalarType dtype) => Weight.Dequantize(dtype);
 
+    /// <inheritdoc />
+    /// <exception cref="ArgumentOutOfRangeException">The rows are not a non-empty range of the table.</exception>
+    /// <exception cref="QuantizationException"><paramref name="dtype"/> is not a floating-point dtype.</exception>
+    public Tensor DenseWeightRows(long start, long count, ScalarType dtype)
+    {
+        if (start < 0 || count < 1 || start + count > NumEmbeddings)
+            throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {start + count}) are not a non-empty range inside [0, {NumEmbeddings}).");
+        if (!is_floating_point(dtype)) throw new QuantizationException($"Weights dequantize to a floating-point dtype, not {dtype}.");
+        Tensor rows = empty(new[] { count, EmbeddingDim }, dtype, Weight.Packed.device);
+        Weight.DequantizeRowsInto(start, count, rows, DequantizeMethod.Kernel);
+        return rows;
+    }
+
     /// <summary>The rows of <paramref name="input"/>'s token ids: [..., dim] for ids of any shape.</summary>
     /// <exception cref="QuantizationException">The ids are not integers, or one is outside [0, NumEmbeddings).</exception>
     public override Tensor forward(Tensor input)

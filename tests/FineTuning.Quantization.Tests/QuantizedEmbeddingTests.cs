@@ -64,6 +64,33 @@ public sealed class QuantizedEmbeddingTests : IDisposable
         return same.Label($"{type.Name}, double quantization {doubleQuantization}, {rows} rows, ids [3, {length}]: rows equal bit for bit, no gradient");
     }
 
+    [Property(MaxTest = 25)]
+    public Property DenseWeightRows_AnyRangeFormatAndDType_IsThoseRowsOfTheDenseTable(int seed, byte typeByte, bool doubleQuantization, byte rowsByte, byte startByte, byte countByte, bool bf16)
+    {
+        using var scope = NewDisposeScope();
+        QuantizationType type = QuantizationType.All[typeByte % QuantizationType.All.Count];
+        long rows = 1 + (rowsByte % 40);
+        long start = startByte % rows;
+        long count = 1 + (countByte % (rows - start));
+        ScalarType dtype = bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        using var g = new Generator((ulong)(uint)seed);
+        using var embedding = new QuantizedEmbedding(QuantizedWeight.Quantize(randn(new[] { rows, 128L }, generator: g), type, 64, doubleQuantization), ScalarType.Float32);
+
+        Tensor block = ((IFrozenEmbedding)embedding).DenseWeightRows(start, count, dtype);
+
+        Tensor expected = embedding.DenseWeight(dtype).narrow(0, start, count);
+        bool same = block.dtype == dtype && block.shape.SequenceEqual(expected.shape) && block.equal(expected).all().item<bool>();
+        return same.Label($"{type.Name}, double quantization {doubleQuantization}, rows [{start}, {start + count}) of {rows}, {dtype}: equal bit for bit");
+    }
+
+    [Fact]
+    public void DenseWeightRows_OutsideTheTable_TypedErrorNamingTheRange()
+    {
+        using var embedding = new QuantizedEmbedding(QuantizedWeight.Quantize(randn(10, 64), QuantizationType.NF4, 64, false), ScalarType.Float32);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => embedding.DenseWeightRows(8, 3, ScalarType.Float32));
+        Assert.Contains("Rows [8, 11) are not a non-empty range inside [0, 10)", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Lookup_ManyTokens_SplitOverThreadsAndStillTheDequantizedRows()
     {
@@ -372,6 +399,8 @@ public sealed class QuantizedEmbeddingTests : IDisposable
         new QuantizationAdapter(new QuantizationOptions { Targets = QuantizationTargets.Names("embed_tokens", "lm_head") }).Apply(model);
         IReadOnlyList<UntrainedToken> found = UntrainedTokens.Find(model, new[] { 7, 8 });
         Assert.Equal(new[] { (7, "model.embed_tokens") }, found.Select(u => (u.Id, u.Module)));
+        // Read by blocks of rows (never the whole table dequantized), the findings are the same.
+        Assert.Equal(found, UntrainedTokens.Find(model, new[] { 7, 8 }, blockElements: 3 * 64));
 
         // The end-of-run check reads single rows: looked up, not the whole table dequantized, and the same values.
         using var scope = NewDisposeScope();

@@ -19,4 +19,20 @@ public interface IFrozenEmbedding
 
     /// <summary>The weight as a new dense [rows, dim] tensor of <paramref name="dtype"/> (the caller disposes it).</summary>
     Tensor DenseWeight(ScalarType dtype);
+
+    /// <summary>
+    /// Rows [<paramref name="start"/>, start + <paramref name="count"/>) of the table as a new dense [count, dim]
+    /// tensor of <paramref name="dtype"/> (the caller disposes it), for reading a large table by blocks without
+    /// holding it dense. The default copies those rows of <see cref="DenseWeight"/>.
+    /// </summary>
+    /// <param name="start">The first row.</param>
+    /// <param name="count">How many rows.</param>
+    /// <param name="dtype">The floating dtype to return.</param>
+    /// <returns>The rows, owned by the caller.</returns>
+    Tensor DenseWeightRows(long start, long count, ScalarType dtype)
+    {
+        using Tensor all = DenseWeight(dtype);
+        using Tensor rows = all.narrow(0, start, count);
+        return rows.clone();
+    }
 }

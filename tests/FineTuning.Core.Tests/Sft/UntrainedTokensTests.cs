@@ -62,6 +62,27 @@ public sealed class UntrainedTokensTests : IDisposable
         if (flagged) Assert.Contains($"{others} other rows lie within 5 %", UntrainedTokens.Find(model, new[] { 2 })[0].Reason, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(16)] // one row per block
+    [InlineData(48)] // three rows per block: 259 rows end in a partial block
+    [InlineData(1024)]
+    public void Find_ByBlocksOfRows_SameFindingsAsOneBlock(long blockElements)
+    {
+        using LlamaForCausalLM model = SftFixture.Model();
+        SetRows(model, w =>
+        {
+            w[5].zero_();
+            for (int i = 100; i < 110; i++) w[i].copy_(w[2]);
+        });
+        int[] ids = { 2, 3, 5, 200, 258 };
+
+        var whole = UntrainedTokens.Find(model, ids, long.MaxValue);
+        var blocks = UntrainedTokens.Find(model, ids, blockElements);
+
+        Assert.Equal(new[] { 2, 5 }, whole.Select(f => f.Id));
+        Assert.Equal(whole, blocks);
+    }
+
     [Fact]
     public void Find_IdOutsideVocabulary_ArgumentExceptionNamesIt()
     {
