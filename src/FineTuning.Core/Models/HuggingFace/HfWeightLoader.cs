@@ -37,11 +37,21 @@ internal static class HfWeightLoader
         foreach ((string key, SafeTensorInfo info) in sources)
         {
             using var scope = torch.NewDisposeScope();
-            Tensor source = reader.Load(info.Name);
-            if (map.IsTransposed(key)) source = source.t();
             Tensor target = targets[key];
-            target.copy_(source.to_type(target.dtype));
+            target.copy_(Read(reader, info, map.IsTransposed(key), target.dtype));
         }
+    }
+
+    /// <summary>
+    /// The file tensor <paramref name="info"/> in the model's layout (transposed where the format stores it so) and
+    /// <paramref name="dtype"/>, contiguous, in the caller's dispose scope: the file's own tensor when nothing needs
+    /// changing.
+    /// </summary>
+    private static Tensor Read(ISafeTensorsReader reader, SafeTensorInfo info, bool transposed, ScalarType dtype)
+    {
+        Tensor source = reader.Load(info.Name);
+        if (transposed) source = source.t();
+        return source.dtype == dtype && source.is_contiguous() ? source : source.to_type(dtype).contiguous();
     }
 
     /// <summary>
@@ -71,18 +81,16 @@ internal static class HfWeightLoader
         foreach ((string name, nn.Module parent, string child, nn.Module meta) in leaves)
         {
             // The layer's tensors as the file holds them, in the meta layer's dtypes (Check matched every key to a file tensor).
-            Tensor Read(string tensorName)
+            Tensor ReadLayerTensor(string tensorName)
             {
                 string key = name + "." + tensorName;
-                Tensor metaTensor = meta.state_dict()[tensorName];
-                Tensor source = reader.Load(sources[key].Name);
-                if (map.IsTransposed(key)) source = source.t();
-                // It becomes the rebuilt layer's parameter: out of any dispose scope the caller has open.
-                if (source.dtype == metaTensor.dtype && source.is_contiguous()) return source.DetachFromDisposeScope();
-                using (source) return source.to_type(metaTensor.dtype).contiguous().DetachFromDisposeScope();
+                ScalarType dtype = meta.state_dict()[tensorName].dtype;
+                // It becomes the rebuilt layer's parameter: kept out of any dispose scope; what reading it made is freed.
+                using var scope = torch.NewDisposeScope();
+                return Read(reader, sources[key], map.IsTransposed(key), dtype).DetachFromDisposeScope();
             }
 
-            nn.Module dense = materialize(name, meta, Read);
+            nn.Module dense = materialize(name, meta, ReadLayerTensor);
 
             nn.Module? quantized = quantization?.Quantize(name, dense, model);
             nn.Module replacement = quantized ?? dense;
