@@ -54,7 +54,7 @@ internal static class ThroughputCommand
             string load = Load();
             IEnumerable<(ThroughputConfig Config, string Output)> outputs = lockstep
                 ? Lockstep(order, common, threads, Get("python", "python3"), warmup + steps)
-                : order.Select(config => (config, RunProcess(StartInfo(config, common, threads, Get("python", "python3")))));
+                : order.Select(config => (config, RunProcess(StartInfo(config, common, threads, Get("python", "python3"), lockstep: false))));
             foreach ((ThroughputConfig config, string output) in outputs)
             {
                 (double[] seconds, double peakRss, string faults) = Parse(output);
@@ -88,13 +88,13 @@ internal static class ThroughputCommand
     }
 
     /// <summary>The child process that runs one configuration: this benchmark's <c>throughput-step</c>, or step.py.</summary>
-    private static ProcessStartInfo StartInfo(ThroughputConfig config, string common, int threads, string python)
+    private static ProcessStartInfo StartInfo(ThroughputConfig config, string common, int threads, string python, bool lockstep)
     {
-        if (config.Kind != "pytorch") return DotnetChild($"throughput-step {config.Name} {common}", config.Environment());
+        string gate = lockstep ? " --lockstep" : string.Empty;
+        if (config.Kind != "pytorch") return DotnetChild($"throughput-step {config.Name} {common}{gate}", config.Environment());
         string script = FindUp(Path.Combine("benchmarks", "pytorch", "step.py"));
-        string flags = (config.DType == TorchSharp.torch.ScalarType.BFloat16 ? " --bf16" : string.Empty) + (common.Contains("--lockstep", StringComparison.Ordinal) ? " --lockstep" : string.Empty);
-        string pythonCommon = common.Replace(" --lockstep", string.Empty, StringComparison.Ordinal);
-        var start = new ProcessStartInfo(python, $"\"{script}\" --name {config.Name} --adapter {config.Adapter} {pythonCommon}{flags}") { RedirectStandardOutput = true, UseShellExecute = false };
+        string flags = (config.DType == TorchSharp.torch.ScalarType.BFloat16 ? " --bf16" : string.Empty) + gate;
+        var start = new ProcessStartInfo(python, $"\"{script}\" --name {config.Name} --adapter {config.Adapter} {common}{flags}") { RedirectStandardOutput = true, UseShellExecute = false };
         // Debian's PyTorch multiplies through OpenBLAS, whose own thread pool ignores torch.set_num_threads.
         start.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
         return start;
@@ -114,7 +114,7 @@ internal static class ThroughputCommand
         {
             foreach (ThroughputConfig config in configs)
             {
-                ProcessStartInfo start = StartInfo(config, common + " --lockstep", threads, python);
+                ProcessStartInfo start = StartInfo(config, common, threads, python, lockstep: true);
                 start.RedirectStandardInput = true;
                 processes.Add(Process.Start(start) ?? throw new InvalidOperationException($"could not start {start.FileName}"));
             }

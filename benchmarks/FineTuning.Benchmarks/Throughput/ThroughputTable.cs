@@ -57,7 +57,7 @@ internal static class ThroughputTable
                 List<double> ratios = baseline.Zip(times[c.Name], (b, t) => b / t).ToList();
                 double[] sorted = ratios.Order().ToArray();
                 text.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {c.Name} | {r} | {ratios.Count} | {Median(ratios):F3}x | {Quantile(sorted, 0.25):F3}-{Quantile(sorted, 0.75):F3}x | {ratios.Count(r => r > 1)} of {ratios.Count} |");
+                    $"| {c.Name} | {r} | {ratios.Count} | {Median(ratios):F3}x | {Quantile(sorted, 0.25):F3}-{Quantile(sorted, 0.75):F3}x | {ratios.Count(x => x > 1)} of {ratios.Count} |");
             }
         }
 
