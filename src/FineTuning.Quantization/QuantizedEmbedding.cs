@@ -50,9 +50,7 @@ public sealed class QuantizedEmbedding : QuantizedModule, IFrozenEmbedding
     /// <exception cref="QuantizationException"><paramref name="dtype"/> is not a floating-point dtype.</exception>
     public Tensor DenseWeightRows(long start, long count, ScalarType dtype)
     {
-        if (start < 0 || count < 1 || start + count > NumEmbeddings)
-            throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {start + count}) are not a non-empty range inside [0, {NumEmbeddings}).");
-        if (!is_floating_point(dtype)) throw new QuantizationException($"Weights dequantize to a floating-point dtype, not {dtype}.");
+        CheckRows(start, count, dtype);
         Tensor rows = empty(new[] { count, EmbeddingDim }, dtype, Weight.Packed.device);
         Weight.DequantizeRowsInto(start, count, rows, DequantizeMethod.Kernel);
         return rows;

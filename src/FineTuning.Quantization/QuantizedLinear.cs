@@ -79,9 +79,7 @@ public sealed class QuantizedLinear : QuantizedModule, IQuantizedLinear, IRequan
     /// </remarks>
     public Tensor DenseWeightRows(long start, long count, ScalarType dtype)
     {
-        if (start < 0 || count < 1 || start + count > OutFeatures)
-            throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {start + count}) are not a non-empty range inside [0, {OutFeatures}).");
-        if (!is_floating_point(dtype)) throw new QuantizationException($"Weights dequantize to a floating-point dtype, not {dtype}.");
+        CheckRows(start, count, dtype);
         return QuantizedMatmulFunction.Dense(Weight, start, count, dtype, Method);
     }
 

@@ -31,6 +31,16 @@ public abstract class QuantizedModule : nn.Module<Tensor, Tensor>, IQuantizedMod
     /// <summary>The owned weight; <see cref="QuantizedLinear.Requantize"/> replaces it.</summary>
     private protected QuantizedWeight StoredWeight { get; set; }
 
+    /// <summary>Refuses rows [start, start + count) that are not a non-empty range of the weight, or a non-floating <paramref name="dtype"/> (the checks of <c>DenseWeightRows</c>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The rows are not a non-empty range of the weight's rows.</exception>
+    /// <exception cref="QuantizationException"><paramref name="dtype"/> is not a floating-point dtype.</exception>
+    private protected void CheckRows(long start, long count, ScalarType dtype)
+    {
+        if (start < 0 || count < 1 || start + count > StoredWeight.Rows)
+            throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {start + count}) are not a non-empty range inside [0, {StoredWeight.Rows}).");
+        if (!is_floating_point(dtype)) throw new QuantizationException($"Weights dequantize to a floating-point dtype, not {dtype}.");
+    }
+
     /// <inheritdoc />
     public JsonObject QuantizationConfig() => Config.ToJson();
 
