@@ -49,16 +49,16 @@ internal static class TokenEmbeddings
 
     /// <summary>
     /// Row <paramref name="id"/> of the weight the module computes with now, detached, in the caller's dispose scope. A
-    /// frozen (quantized) embedding looks the one row up instead of dequantizing its whole table.
+    /// frozen (quantized) embedding dequantizes the one row (float32, as <see cref="Weight"/> gives its table) instead
+    /// of its whole table.
     /// </summary>
     internal static Tensor Row(nn.Module module, long id)
     {
         using var noGrad = torch.no_grad();
-        if (module is IFrozenEmbedding and nn.Module<Tensor, Tensor> lookup)
+        if (module is IFrozenEmbedding frozen)
         {
-            using Tensor ids = torch.tensor(new[] { id });
-            using Tensor rows = lookup.call(ids);
-            return rows[0].to(ScalarType.Float32);
+            using Tensor rows = frozen.DenseWeightRows(id, 1, ScalarType.Float32);
+            return rows[0];
         }
 
         using Tensor weight = Weight(module);
