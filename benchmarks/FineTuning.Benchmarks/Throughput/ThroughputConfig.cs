@@ -9,7 +9,7 @@ namespace FineTuning.Benchmarks.Throughput;
 /// One configuration, written <c>kind-adapter[:option...]</c>: kind <c>ours</c> (FineTuner), <c>plain</c> (the TorchSharp
 /// loop) or <c>pytorch</c> (benchmarks/pytorch/step.py); adapter <c>lora</c>, <c>qlora</c> or <c>full</c>; options
 /// <c>bf16</c>, <c>dq</c> (double quantization), <c>mmap=MiB</c> (glibc's M_MMAP_THRESHOLD for the process, through
-/// MALLOC_MMAP_THRESHOLD_), <c>tune=true|false</c> (TuneNativeAllocator), <c>trim=N</c> (HeapTrimEverySteps), <c>profile</c> (phase times and memory, <see cref="PhaseProfile"/>), <c>unfused</c> (LLaMA layers without the fused
+/// MALLOC_MMAP_THRESHOLD_), <c>trimthreshold=MiB</c> (glibc's M_TRIM_THRESHOLD, through MALLOC_TRIM_THRESHOLD_), <c>tune=true|false</c> (TuneNativeAllocator), <c>trim=N</c> (HeapTrimEverySteps), <c>profile</c> (phase times and memory, <see cref="PhaseProfile"/>), <c>unfused</c> (LLaMA layers without the fused
 /// SwiGLU function), <c>ckpt</c> (<c>GradientCheckpointing = true</c>, ours only), <c>glibc</c> (the child runs with
 /// <see cref="GlibcTunables"/>: glibc's per-thread cache and fast bins off, docs/benchmarks/hot-paths.md).
 /// </summary>
@@ -20,6 +20,9 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
     public bool DoubleQuantization { get; init; }
 
     public int? MmapThresholdMiB { get; init; }
+
+    /// <summary>glibc's M_TRIM_THRESHOLD for the child (MALLOC_TRIM_THRESHOLD_): free memory at the heap's top above it goes back to the kernel.</summary>
+    public int? TrimThresholdMiB { get; init; }
 
     public bool? TuneAllocator { get; init; }
 
@@ -54,6 +57,7 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
         Dictionary<string, string> environment = Glibc ? GlibcEnvironment() : new(StringComparer.Ordinal);
         if (HugePages) environment["THP_MEM_ALLOC_ENABLE"] = "1";
         if (MmapThresholdMiB is { } mib) environment["MALLOC_MMAP_THRESHOLD_"] = (mib * 1024L * 1024L).ToString(CultureInfo.InvariantCulture);
+        if (TrimThresholdMiB is { } trim) environment["MALLOC_TRIM_THRESHOLD_"] = (trim * 1024L * 1024L).ToString(CultureInfo.InvariantCulture);
         return environment;
     }
 
@@ -75,6 +79,7 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
                 "bf16" => config with { DType = torch.ScalarType.BFloat16 },
                 "dq" => config with { DoubleQuantization = true },
                 "mmap" => config with { MmapThresholdMiB = Number(text, kv) },
+                "trimthreshold" => config with { TrimThresholdMiB = Number(text, kv) },
                 "tune" => config with { TuneAllocator = kv.Length == 2 && bool.Parse(kv[1]) },
                 "trim" => config with { TrimEverySteps = Number(text, kv) },
                 "profile" => config with { Profile = true },
@@ -82,7 +87,7 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
                 "ckpt" => config with { Checkpointing = true },
                 "glibc" => config with { Glibc = true },
                 "thp" => config with { HugePages = true },
-                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, tune=true|false, trim=N, profile, unfused, ckpt, glibc, thp)"),
+                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, trimthreshold=MiB, tune=true|false, trim=N, profile, unfused, ckpt, glibc, thp)"),
             };
         }
 
