@@ -29,13 +29,36 @@ internal static class Program
 
     private static int StepRun(string[] args)
     {
+        const string usage = "usage: throughput-step CONFIG --batch N --seq N --warmup N --steps N --threads N [--lockstep] (a child of `throughput`; docs/benchmarks/throughput.md)";
         int Option(string name)
         {
             int i = Array.IndexOf(args, "--" + name);
-            return int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+            if (i < 0 || i + 1 >= args.Length || !int.TryParse(args[i + 1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int value))
+                throw new ArgumentException($"--{name} needs a whole number. {usage}");
+            return value;
         }
 
-        var shape = new ThroughputShape(Batch: Option("batch"), Sequence: Option("seq"));
-        return StepRunner.Run(ThroughputConfig.Parse(args[1]), shape, Option("warmup"), Option("steps"), Option("threads"), Array.IndexOf(args, "--lockstep") > 0);
+        if (args[1].StartsWith("--", StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine(usage);
+            return 2;
+        }
+
+        ThroughputConfig config;
+        ThroughputShape shape;
+        int warmup, steps, threads;
+        try
+        {
+            config = ThroughputConfig.Parse(args[1]);
+            shape = new ThroughputShape(Batch: Option("batch"), Sequence: Option("seq"));
+            (warmup, steps, threads) = (Option("warmup"), Option("steps"), Option("threads"));
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
+        return StepRunner.Run(config, shape, warmup, steps, threads, Array.IndexOf(args, "--lockstep") > 0);
     }
 }
