@@ -86,6 +86,13 @@ internal sealed class Trainer<TExample>
         var checkpointing = _options.GradientCheckpointing ? _model as ISupportsGradientCheckpointing : null;
         bool checkpointingBefore = checkpointing?.GradientCheckpointing ?? false;
         if (checkpointing is not null) checkpointing.GradientCheckpointing = true;
+        int threadsBefore = torch.get_num_threads();
+        if (_options.Threads is int threads && threads != threadsBefore)
+        {
+            torch.set_num_threads(threads);
+            TrainerLog.ThreadsSet(_logger, threads, threadsBefore);
+        }
+
         try
         {
             long resumedAt = resumeFolder is null ? 0 : checkpoints.Resume(resumeFolder, run, trainable, totalSteps);
@@ -145,6 +152,7 @@ internal sealed class Trainer<TExample>
         finally
         {
             if (checkpointing is not null) checkpointing.GradientCheckpointing = checkpointingBefore;
+            if (torch.get_num_threads() != threadsBefore) torch.set_num_threads(threadsBefore);
             ZeroGradients(trainable);
             _model.eval();
         }

@@ -57,6 +57,10 @@ internal static partial class TrainerLog
         Message = "Set the glibc malloc mmap threshold to {Bytes} bytes (TuneNativeAllocator: lower peak memory, slower steps)")]
     public static partial void AllocatorTuned(ILogger logger, int bytes);
 
+    [LoggerMessage(EventId = 14, Level = LogLevel.Information,
+        Message = "Running on {Threads} CPU threads per operation (TrainingOptions.Threads; {Before} before the run, restored after it)")]
+    public static partial void ThreadsSet(ILogger logger, int threads, int before);
+
     [LoggerMessage(EventId = 13, Level = LogLevel.Information,
         Message = "DTypePolicy.Auto chose {DType} parameters on {Device}")]
     public static partial void AutoDType(ILogger logger, string dtype, string device);

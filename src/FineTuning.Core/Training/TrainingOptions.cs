@@ -104,6 +104,16 @@ public sealed class TrainingOptions
     public const int NativeAllocatorDefaultThreshold = 4 * 1024 * 1024;
 
     /// <summary>
+    /// The CPU threads libtorch uses within one operation during the run (<c>torch.set_num_threads</c>), from 1 up;
+    /// null (default) leaves libtorch's setting, one thread per core unless the process set another. The setting is
+    /// process-wide, so the trainer sets it when the run starts and puts the previous value back when the run ends.
+    /// Fewer threads than cores pays off when other work keeps the cores busy: on 2 cores shared with two busy
+    /// processes, LoRA steps took 4.2-4.8 s on 1 thread against 4.6-7.6 s on 2; on the same cores idle, 2 threads were
+    /// 1.6x faster than 1 (docs/training.md#threads). The thread count also changes results at the last bits.
+    /// </summary>
+    public int? Threads { get; set; }
+
+    /// <summary>
     /// On Linux/glibc: give the heap memory freed by the steps back to the system (malloc_trim) after every this many
     /// optimizer steps and after each validation pass; 0 = never. Independent of <see cref="TuneNativeAllocator"/>.
     /// Default 10. Every step gives the lowest peak memory, but the next step then faults its memory in again: measured on
@@ -177,6 +187,7 @@ public sealed class TrainingOptions
         else if (DTypePolicy == DTypePolicy.Auto && ParameterDType != torch.ScalarType.Float32)
             yield return $"DTypePolicy is Auto but ParameterDType is set to {ParameterDType}: choose one (Auto picks the dtype itself).";
         if (LogEverySteps < 0) yield return $"LogEverySteps must not be negative (was {LogEverySteps}).";
+        if (Threads is < 1) yield return $"Threads must be at least 1, or null to leave libtorch's setting (was {Threads}).";
         if (HeapTrimEverySteps < 0) yield return $"HeapTrimEverySteps must not be negative (was {HeapTrimEverySteps}).";
         if (NativeAllocator.ThresholdProblem(NativeAllocatorMmapThreshold) is { } threshold)
             yield return "NativeAllocatorMmapThreshold " + threshold;
