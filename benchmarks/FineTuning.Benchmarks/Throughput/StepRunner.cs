@@ -51,6 +51,7 @@ internal static class StepRunner
         using var model = new LlamaForCausalLM(llama);
         using (var generator = new Generator(1)) model.InitializeWeights(generator);
         model.FusedKernels = !config.Unfused;
+        FineTuning.Models.Llama.RmsNorm.KernelEnabled = !config.OpsNorm;
         model.GradientCheckpointing = config.Checkpointing;
         FineTuner<TokenSequence> tuner = FineTuner.For(model);
         tuner = config.Adapter switch

@@ -26,10 +26,15 @@ internal sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>Gate the MLP with the fused SwiGLU function (default) or with ordinary ops.</summary>
+    /// <summary>Gate the MLP with the fused SwiGLU function and normalise with the RMSNorm kernel (default), or use ordinary ops.</summary>
     internal bool Fused
     {
-        set => mlp.Fused = value;
+        set
+        {
+            mlp.Fused = value;
+            input_layernorm.Fused = value;
+            post_attention_layernorm.Fused = value;
+        }
     }
 
     public override Tensor forward(Tensor input) =>

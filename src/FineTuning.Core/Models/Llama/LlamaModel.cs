@@ -56,6 +56,7 @@ internal sealed class LlamaModel : nn.Module<Tensor, Tensor>
         {
             _fused = value;
             foreach (LlamaDecoderLayer layer in layers) layer.Fused = value;
+            norm.Fused = value;
         }
     }
 
