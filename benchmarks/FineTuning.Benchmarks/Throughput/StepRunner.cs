@@ -52,6 +52,7 @@ internal static class StepRunner
         using (var generator = new Generator(1)) model.InitializeWeights(generator);
         model.FusedKernels = !config.Unfused;
         FineTuning.Models.Llama.RmsNorm.KernelEnabled = !config.OpsNorm;
+        FineTuning.Models.Llama.RotaryEmbedding.KernelEnabled = !config.OpsRope;
         model.GradientCheckpointing = config.Checkpointing;
         FineTuner<TokenSequence> tuner = FineTuner.For(model);
         tuner = config.Adapter switch

@@ -36,6 +36,9 @@ internal sealed class LlamaAttention : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Rotate float32 q and k with the C# kernel (the default) or with ordinary ops.</summary>
+    internal bool Fused { get; set; } = true;
+
     public override Tensor forward(Tensor input) =>
         throw new System.NotSupportedException("LlamaAttention needs rotary tables; call it through LlamaForCausalLM.");
 
@@ -48,8 +51,8 @@ internal sealed class LlamaAttention : nn.Module<Tensor, Tensor>
         Tensor q = q_proj.call(x).view(batch, seq, heads, headDim).transpose(1, 2);
         Tensor k = k_proj.call(x).view(batch, seq, kvHeads, headDim).transpose(1, 2);
         Tensor v = v_proj.call(x).view(batch, seq, kvHeads, headDim).transpose(1, 2);
-        q = RotaryEmbedding.Apply(q, cos, sin);
-        k = RotaryEmbedding.Apply(k, cos, sin);
+        q = RotaryEmbedding.Apply(q, cos, sin, Fused);
+        k = RotaryEmbedding.Apply(k, cos, sin, Fused);
         if (cache is not null)
         {
             (k, v) = cache.Append(layerIndex, k, v);

@@ -34,6 +34,7 @@ internal sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
             mlp.Fused = value;
             input_layernorm.Fused = value;
             post_attention_layernorm.Fused = value;
+            self_attn.Fused = value;
         }
     }
 

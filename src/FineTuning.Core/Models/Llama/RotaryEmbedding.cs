@@ -63,8 +63,18 @@ internal static class RotaryEmbedding
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
     }
 
-    /// <summary>Rotates <paramref name="x"/> [batch, heads, seq, headDim] by the tables from <see cref="Tables(Tensor, float[], ScalarType)"/>.</summary>
-    internal static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    /// <summary>
+    /// Rotates <paramref name="x"/> [batch, heads, seq, headDim] by the tables from <see cref="Tables(Tensor, float[], ScalarType)"/>:
+    /// in float32 with the C# kernel (<see cref="Fused.RotaryFunction"/>) when <paramref name="kernel"/> allows it, otherwise with ordinary ops.
+    /// </summary>
+    internal static Tensor Apply(Tensor x, Tensor cos, Tensor sin, bool kernel = true) =>
+        kernel && KernelEnabled && Fused.RotaryFunction.Applies(x, cos, sin) ? Fused.RotaryFunction.Apply(x, cos, sin) : ApplyOps(x, cos, sin);
+
+    /// <summary>Process-wide switch for the benchmark's before/after comparison: false rotates with ordinary ops everywhere.</summary>
+    internal static bool KernelEnabled { get; set; } = true;
+
+    /// <summary>The rotation as ordinary ops (bf16, fp64, and the reference of the kernel's tests).</summary>
+    internal static Tensor ApplyOps(Tensor x, Tensor cos, Tensor sin)
     {
         using var scope = torch.NewDisposeScope();
         long half = x.shape[^1] / 2;

@@ -133,9 +133,10 @@ public sealed class RmsNormFunctionTests
 }
 
 /// <summary>
-/// The RMSNorm kernel inside a float32 LLaMA (all norms go through it by default): its gradients are no further from
-/// the float64 model's than the composition's float32 gradients are, within a factor 4 (both are float32 evaluations of
-/// the same function; the kernel sums each row in another order).
+/// The C# kernels inside a float32 LLaMA (every RMSNorm and rotary embedding goes through them by default;
+/// <c>FusedKernels = false</c> runs ordinary ops): its gradients are no further from the float64 model's than the
+/// ordinary ops' float32 gradients are, within a factor 4 (both are float32 evaluations of the same function; the
+/// kernels sum and multiply in another order).
 /// </summary>
 [Collection(nameof(GlobalGeneratorCollection))]
 public sealed class RmsNormKernelModelTests

@@ -1,0 +1,133 @@
+using System.Collections.Generic;
+using System.Numerics;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace FineTuning.Models.Fused;
+
+/// <summary>
+/// The rotary embedding in Hugging Face's layout, <c>x cos + rotate_half(x) sin</c> with <c>rotate_half(x) =
+/// cat(-x2, x1)</c>, as one autograd node whose forward and backward are loops in C# over each head's row (float32, CPU):
+/// one read and one write of q or k each way, where libtorch's ops make four passes forward and about six backward
+/// (multiply, roll, multiply, accumulate, and a copy of the transposed gradient). x is [batch, heads, seq, dim] laid
+/// out as the projection wrote it ([batch, seq, heads, dim] in memory); the output has the same layout. Backward is the
+/// inverse rotation: <c>dx1 = g1 cos1 + g2 sin2</c>, <c>dx2 = g2 cos2 - g1 sin1</c>. Saves only the tables.
+/// Runs on the calling thread, as <see cref="RmsNormFunction"/> does.
+/// </summary>
+internal sealed class RotaryFunction : SingleTensorFunction<RotaryFunction>
+{
+    public override string Name => "RotaryKernel";
+
+    /// <summary>
+    /// Whether the kernel takes x [B, H, T, D] (D even, the last dimension contiguous) with float32 tables cos and
+    /// sin [B or 1, 1, T, D], all on the CPU.
+    /// </summary>
+    internal static bool Applies(Tensor x, Tensor cos, Tensor sin) =>
+        x.dtype == ScalarType.Float32 && cos.dtype == ScalarType.Float32 && sin.dtype == ScalarType.Float32
+        && x.device_type == DeviceType.CPU && cos.device_type == DeviceType.CPU && sin.device_type == DeviceType.CPU
+        && x.dim() == 4 && cos.dim() == 4 && x.shape[3] % 2 == 0 && x.numel() > 0
+        && System.Linq.Enumerable.SequenceEqual(cos.shape, sin.shape) && (cos.shape[0] == 1 || cos.shape[0] == x.shape[0])
+        && cos.shape[1] == 1 && cos.shape[2] == x.shape[2] && cos.shape[3] == x.shape[3];
+
+    /// <summary>Rotates x by the tables; see <see cref="Applies"/>.</summary>
+    internal static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => apply(x, new Tables(cos.contiguous(), sin.contiguous()));
+
+    /// <summary>vars: x, then the <see cref="Tables"/> (not autograd inputs).</summary>
+    public override Tensor forward(AutogradContext ctx, params object[] vars)
+    {
+        var x = (Tensor)vars[0];
+        var tables = (Tables)vars[1];
+        // [B, T, H, D] in memory: a view of the projection's output, or one copy for any other layout.
+        Tensor rows = x.transpose(1, 2).contiguous();
+        Tensor output = torch.empty_like(rows);
+        Rotate(rows, tables, output, inverse: false);
+        // The tables as saved variables: the model's forward scope frees its wrappers, the node keeps the storage.
+        ctx.save_for_backward(new List<Tensor> { tables.Cos, tables.Sin });
+        return output.transpose(1, 2);
+    }
+
+    public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
+    {
+        using var scope = NewDisposeScope();
+        List<Tensor> saved = SavedTensors.Take(ctx);
+        var tables = new Tables(saved[0], saved[1]);
+        Tensor g = grad_output.transpose(1, 2).contiguous();
+        Tensor gx = torch.empty_like(g);
+        Rotate(g, tables, gx, inverse: true);
+        SavedTensors.Release(grad_output);
+        return new List<Tensor> { SavedTensors.Return(gx.transpose(1, 2)), null! };
+    }
+
+    /// <summary>cos and sin [B or 1, 1, T, D], contiguous.</summary>
+    internal sealed record Tables(Tensor Cos, Tensor Sin);
+
+    private static unsafe nint Pointer(Tensor t)
+    {
+        fixed (byte* p = t.bytes) return (nint)p;
+    }
+
+    /// <summary>
+    /// Rotates every head row of <paramref name="input"/> [B, T, H, D] (contiguous) into <paramref name="output"/>; the
+    /// inverse rotation (the transpose, for backward) with <paramref name="inverse"/>.
+    /// </summary>
+    private static unsafe void Rotate(Tensor input, Tables tables, Tensor output, bool inverse)
+    {
+        long batch = input.shape[0], seq = input.shape[1], heads = input.shape[2];
+        int dim = (int)input.shape[3], half = dim / 2;
+        bool perBatch = tables.Cos.shape[0] != 1;
+        float* px = (float*)Pointer(input), po = (float*)Pointer(output);
+        float* pc = (float*)Pointer(tables.Cos), ps = (float*)Pointer(tables.Sin);
+        int width = Vector<float>.Count;
+        for (long b = 0; b < batch; b++)
+        {
+            for (long t = 0; t < seq; t++)
+            {
+                long table = ((perBatch ? b * seq : 0) + t) * dim;
+                float* c1 = pc + table, c2 = c1 + half, s1 = ps + table, s2 = s1 + half;
+                for (long h = 0; h < heads; h++)
+                {
+                    long offset = (((b * seq) + t) * heads + h) * dim;
+                    float* x1 = px + offset, x2 = x1 + half, o1 = po + offset, o2 = o1 + half;
+                    int i = 0;
+                    if (!inverse)
+                    {
+                        // out1 = x1 cos1 - x2 sin1, out2 = x2 cos2 + x1 sin2
+                        for (; i <= half - width; i += width)
+                        {
+                            var a = *(Vector<float>*)(x1 + i);
+                            var z = *(Vector<float>*)(x2 + i);
+                            *(Vector<float>*)(o1 + i) = (a * *(Vector<float>*)(c1 + i)) - (z * *(Vector<float>*)(s1 + i));
+                            *(Vector<float>*)(o2 + i) = (z * *(Vector<float>*)(c2 + i)) + (a * *(Vector<float>*)(s2 + i));
+                        }
+
+                        for (; i < half; i++)
+                        {
+                            float a = x1[i], z = x2[i];
+                            o1[i] = (a * c1[i]) - (z * s1[i]);
+                            o2[i] = (z * c2[i]) + (a * s2[i]);
+                        }
+                    }
+                    else
+                    {
+                        // dx1 = g1 cos1 + g2 sin2, dx2 = g2 cos2 - g1 sin1
+                        for (; i <= half - width; i += width)
+                        {
+                            var a = *(Vector<float>*)(x1 + i);
+                            var z = *(Vector<float>*)(x2 + i);
+                            *(Vector<float>*)(o1 + i) = (a * *(Vector<float>*)(c1 + i)) + (z * *(Vector<float>*)(s2 + i));
+                            *(Vector<float>*)(o2 + i) = (z * *(Vector<float>*)(c2 + i)) - (a * *(Vector<float>*)(s1 + i));
+                        }
+
+                        for (; i < half; i++)
+                        {
+                            float a = x1[i], z = x2[i];
+                            o1[i] = (a * c1[i]) + (z * s2[i]);
+                            o2[i] = (z * c2[i]) - (a * s1[i]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
