@@ -2,6 +2,7 @@ using System;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using System.Threading.Tasks;
+using FineTuning.Models.Fused;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -36,7 +37,7 @@ internal static unsafe class DequantizeKernel
         long firstBlock = start * w.Columns / w.BlockSize;
         long blocks = count * w.Columns / w.BlockSize;
         if (blocks == 0) return;
-        var job = new Job(w, firstBlock, Address(output), output.dtype == ScalarType.BFloat16);
+        var job = new Job(w, firstBlock, TensorMemory.Address(output), output.dtype == ScalarType.BFloat16);
         parts = (int)Math.Min(Math.Max(1, parts), blocks);
         if (parts == 1)
         {
@@ -55,7 +56,7 @@ internal static unsafe class DequantizeKernel
     public static void Gather(QuantizedWeight w, long[] rows, Tensor output)
     {
         if (rows.Length == 0) return;
-        var job = new Job(w, 0, Address(output), output.dtype == ScalarType.BFloat16);
+        var job = new Job(w, 0, TensorMemory.Address(output), output.dtype == ScalarType.BFloat16);
         long blocksPerRow = w.Columns / w.BlockSize;
         int parts = (int)Math.Min(rows.Length, rows.LongLength * w.Columns < ParallelThreshold ? 1 : torch.get_num_threads());
         if (parts <= 1)
@@ -69,11 +70,6 @@ internal static unsafe class DequantizeKernel
         {
             for (int i = p * per; i < Math.Min(rows.Length, (p + 1) * per); i++) job.DecodeRow(rows[i], i, blocksPerRow);
         });
-    }
-
-    private static nint Address(Tensor t)
-    {
-        fixed (byte* p = t.bytes) return (nint)p;
     }
 
     /// <summary>Everything one call needs, as raw addresses (native memory: nothing to pin).</summary>
@@ -95,7 +91,7 @@ internal static unsafe class DequantizeKernel
 
         public Job(QuantizedWeight w, long firstBlock, nint output, bool bf16)
         {
-            _packed = Address(w.Packed);
+            _packed = TensorMemory.Address(w.Packed);
             _table = w.Type.Table;
             _blockSize = w.BlockSize;
             _bits = w.Type.BitsPerValue;
@@ -105,12 +101,12 @@ internal static unsafe class DequantizeKernel
             _nestedMap = Codebooks.Dynamic;
             if (w.Scales is null)
             {
-                _absmax = Address(w.Absmax!);
+                _absmax = TensorMemory.Address(w.Absmax!);
             }
             else
             {
-                _scaleCodes = Address(w.Scales.Codes);
-                _nestedAbsmax = Address(w.Scales.NestedAbsmax);
+                _scaleCodes = TensorMemory.Address(w.Scales.Codes);
+                _nestedAbsmax = TensorMemory.Address(w.Scales.NestedAbsmax);
                 _nestedMap = w.Scales.Map;
                 _offset = w.Scales.Offset;
                 _nestedBlock = w.Scales.BlockSize;

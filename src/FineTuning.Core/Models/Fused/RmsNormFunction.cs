@@ -41,7 +41,7 @@ internal sealed class RmsNormFunction : SingleTensorFunction<RmsNormFunction>
         long rows = x.numel() / cols;
         Tensor y = torch.empty_like(x);
         Tensor r = torch.empty(rows, ScalarType.Float32);
-        Forward(Pointer(x), Pointer(w), Pointer(y), Pointer(r), rows, cols, (float)settings.Eps);
+        Forward(TensorMemory.Address(x), TensorMemory.Address(w), TensorMemory.Address(y), TensorMemory.Address(r), rows, cols, (float)settings.Eps);
         ctx.save_for_backward(new List<Tensor> { x, r, w });
         ctx.save_data("needWeight", weight.requires_grad);
         return y;
@@ -58,7 +58,7 @@ internal sealed class RmsNormFunction : SingleTensorFunction<RmsNormFunction>
         long rows = x.numel() / cols;
         Tensor gx = torch.empty_like(x);
         float[]? gw = needWeight ? new float[cols] : null;
-        Backward(Pointer(x), Pointer(w), Pointer(g), Pointer(r), Pointer(gx), gw, rows, cols);
+        Backward(TensorMemory.Address(x), TensorMemory.Address(w), TensorMemory.Address(g), TensorMemory.Address(r), TensorMemory.Address(gx), gw, rows, cols);
         SavedTensors.Release(grad_output);
         Tensor? weightGrad = gw is null ? null : SavedTensors.Return(torch.tensor(gw));
         return new List<Tensor> { SavedTensors.Return(gx), weightGrad!, null! };
@@ -66,11 +66,6 @@ internal sealed class RmsNormFunction : SingleTensorFunction<RmsNormFunction>
 
     /// <summary>The epsilon: not an autograd input.</summary>
     internal sealed record Settings(double Eps);
-
-    private static unsafe nint Pointer(Tensor t)
-    {
-        fixed (byte* p = t.bytes) return (nint)p;
-    }
 
     internal static unsafe void Forward(nint x, nint w, nint y, nint r, long rows, int cols, float eps)
     {

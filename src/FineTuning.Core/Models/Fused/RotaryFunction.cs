@@ -62,11 +62,6 @@ internal sealed class RotaryFunction : SingleTensorFunction<RotaryFunction>
     /// <summary>cos and sin [B or 1, 1, T, D], contiguous.</summary>
     internal sealed record Tables(Tensor Cos, Tensor Sin);
 
-    private static unsafe nint Pointer(Tensor t)
-    {
-        fixed (byte* p = t.bytes) return (nint)p;
-    }
-
     /// <summary>
     /// Rotates every head row of <paramref name="input"/> [B, T, H, D] (contiguous) into <paramref name="output"/>; the
     /// inverse rotation (the transpose, for backward) with <paramref name="inverse"/>.
@@ -76,8 +71,8 @@ internal sealed class RotaryFunction : SingleTensorFunction<RotaryFunction>
         long batch = input.shape[0], seq = input.shape[1], heads = input.shape[2];
         int dim = (int)input.shape[3], half = dim / 2;
         bool perBatch = tables.Cos.shape[0] != 1;
-        float* px = (float*)Pointer(input), po = (float*)Pointer(output);
-        float* pc = (float*)Pointer(tables.Cos), ps = (float*)Pointer(tables.Sin);
+        float* px = (float*)TensorMemory.Address(input), po = (float*)TensorMemory.Address(output);
+        float* pc = (float*)TensorMemory.Address(tables.Cos), ps = (float*)TensorMemory.Address(tables.Sin);
         int width = Vector<float>.Count;
         for (long b = 0; b < batch; b++)
         {

@@ -126,7 +126,8 @@ public sealed class RmsNormFunctionTests
         Tensor gwr = (g * w * rs).abs();
         Tensor dotMagnitude = (g * w * x).abs().sum(new long[] { -1 }, keepdim: true);
         Tensor gx = (gwr + (x.abs() * rs.pow(3) * dotMagnitude / n)) * (((3 * n) + 20) * u);
-        Tensor gw = (g * x * rs).abs().reshape(-1, n).sum(0) * ((rows + n + 10) * u);
+        // sum over dimension 0 (a literal 0 alone would bind to the ScalarType overload of sum)
+        Tensor gw = (g * x * rs).abs().reshape(-1, n).sum(new long[] { 0 }) * ((rows + n + 10) * u);
         // A floor of one float32 subnormal step keeps exact zeros comparable.
         return new Bounds(y + 1e-40, gx + 1e-40, gw + 1e-40);
     }
