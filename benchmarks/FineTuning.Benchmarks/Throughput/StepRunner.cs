@@ -51,8 +51,13 @@ internal static class StepRunner
         using var model = new LlamaForCausalLM(llama);
         using (var generator = new Generator(1)) model.InitializeWeights(generator);
         model.FusedKernels = !config.Unfused;
-        FineTuning.Models.Llama.RmsNorm.KernelEnabled = !config.OpsNorm;
-        FineTuning.Models.Llama.RotaryEmbedding.KernelEnabled = !config.OpsRope;
+        // After FusedKernels, which sets every layer's flags: one kernel back to libtorch's ops for a before/after run.
+        foreach (nn.Module module in model.modules())
+        {
+            if (config.OpsNorm && module is FineTuning.Models.Llama.RmsNorm norm) norm.Fused = false;
+            if (config.OpsRope && module is FineTuning.Models.Llama.LlamaAttention attention) attention.Fused = false;
+        }
+
         model.GradientCheckpointing = config.Checkpointing;
         FineTuner<TokenSequence> tuner = FineTuner.For(model);
         tuner = config.Adapter switch

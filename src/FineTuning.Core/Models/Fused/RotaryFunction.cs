@@ -73,53 +73,36 @@ internal sealed class RotaryFunction : SingleTensorFunction<RotaryFunction>
         bool perBatch = tables.Cos.shape[0] != 1;
         float* px = (float*)TensorMemory.Address(input), po = (float*)TensorMemory.Address(output);
         float* pc = (float*)TensorMemory.Address(tables.Cos), ps = (float*)TensorMemory.Address(tables.Sin);
+        // The inverse rotation is the rotation with the sines of the other half, negated (negation is exact):
+        // forward out1 = x1 c1 - x2 s1, out2 = x2 c2 + x1 s2; inverse dx1 = g1 c1 + g2 s2, dx2 = g2 c2 - g1 s1.
+        int firstSine = inverse ? half : 0, secondSine = inverse ? 0 : half;
+        float sign = inverse ? -1f : 1f;
+        var signs = new Vector<float>(sign);
         int width = Vector<float>.Count;
         for (long b = 0; b < batch; b++)
         {
             for (long t = 0; t < seq; t++)
             {
                 long table = ((perBatch ? b * seq : 0) + t) * dim;
-                float* c1 = pc + table, c2 = c1 + half, s1 = ps + table, s2 = s1 + half;
+                float* c1 = pc + table, c2 = c1 + half, s1 = ps + table + firstSine, s2 = ps + table + secondSine;
                 for (long h = 0; h < heads; h++)
                 {
                     long offset = (((b * seq) + t) * heads + h) * dim;
                     float* x1 = px + offset, x2 = x1 + half, o1 = po + offset, o2 = o1 + half;
                     int i = 0;
-                    if (!inverse)
+                    for (; i <= half - width; i += width)
                     {
-                        // out1 = x1 cos1 - x2 sin1, out2 = x2 cos2 + x1 sin2
-                        for (; i <= half - width; i += width)
-                        {
-                            var a = *(Vector<float>*)(x1 + i);
-                            var z = *(Vector<float>*)(x2 + i);
-                            *(Vector<float>*)(o1 + i) = (a * *(Vector<float>*)(c1 + i)) - (z * *(Vector<float>*)(s1 + i));
-                            *(Vector<float>*)(o2 + i) = (z * *(Vector<float>*)(c2 + i)) + (a * *(Vector<float>*)(s2 + i));
-                        }
-
-                        for (; i < half; i++)
-                        {
-                            float a = x1[i], z = x2[i];
-                            o1[i] = (a * c1[i]) - (z * s1[i]);
-                            o2[i] = (z * c2[i]) + (a * s2[i]);
-                        }
+                        var a = *(Vector<float>*)(x1 + i);
+                        var z = *(Vector<float>*)(x2 + i);
+                        *(Vector<float>*)(o1 + i) = (a * *(Vector<float>*)(c1 + i)) - (z * (*(Vector<float>*)(s1 + i) * signs));
+                        *(Vector<float>*)(o2 + i) = (z * *(Vector<float>*)(c2 + i)) + (a * (*(Vector<float>*)(s2 + i) * signs));
                     }
-                    else
-                    {
-                        // dx1 = g1 cos1 + g2 sin2, dx2 = g2 cos2 - g1 sin1
-                        for (; i <= half - width; i += width)
-                        {
-                            var a = *(Vector<float>*)(x1 + i);
-                            var z = *(Vector<float>*)(x2 + i);
-                            *(Vector<float>*)(o1 + i) = (a * *(Vector<float>*)(c1 + i)) + (z * *(Vector<float>*)(s2 + i));
-                            *(Vector<float>*)(o2 + i) = (z * *(Vector<float>*)(c2 + i)) - (a * *(Vector<float>*)(s1 + i));
-                        }
 
-                        for (; i < half; i++)
-                        {
-                            float a = x1[i], z = x2[i];
-                            o1[i] = (a * c1[i]) + (z * s2[i]);
-                            o2[i] = (z * c2[i]) - (a * s1[i]);
-                        }
+                    for (; i < half; i++)
+                    {
+                        float a = x1[i], z = x2[i];
+                        o1[i] = (a * c1[i]) - (z * (s1[i] * sign));
+                        o2[i] = (z * c2[i]) + (a * (s2[i] * sign));
                     }
                 }
             }

@@ -28,12 +28,9 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     /// <summary>Normalise float32 rows with the C# kernel (<see cref="Fused.RmsNormFunction"/>, the default) or with ordinary ops.</summary>
     internal bool Fused { get; set; } = true;
 
-    /// <summary>Process-wide switch for the benchmark's before/after comparison: false runs every RMSNorm as ordinary ops.</summary>
-    internal static bool KernelEnabled { get; set; } = true;
-
     public override Tensor forward(Tensor input)
     {
-        if (Fused && KernelEnabled && Models.Fused.RmsNormFunction.Applies(input, weight)) return Models.Fused.RmsNormFunction.Apply(input, weight, eps);
+        if (Fused && Models.Fused.RmsNormFunction.Applies(input, weight)) return Models.Fused.RmsNormFunction.Apply(input, weight, eps);
         using var scope = torch.NewDisposeScope();
         Tensor x = input.AtLeastFloat32();
         Tensor variance;

@@ -68,10 +68,7 @@ internal static class RotaryEmbedding
     /// in float32 with the C# kernel (<see cref="Fused.RotaryFunction"/>) when <paramref name="kernel"/> allows it, otherwise with ordinary ops.
     /// </summary>
     internal static Tensor Apply(Tensor x, Tensor cos, Tensor sin, bool kernel = true) =>
-        kernel && KernelEnabled && Fused.RotaryFunction.Applies(x, cos, sin) ? Fused.RotaryFunction.Apply(x, cos, sin) : ApplyOps(x, cos, sin);
-
-    /// <summary>Process-wide switch for the benchmark's before/after comparison: false rotates with ordinary ops everywhere.</summary>
-    internal static bool KernelEnabled { get; set; } = true;
+        kernel && Fused.RotaryFunction.Applies(x, cos, sin) ? Fused.RotaryFunction.Apply(x, cos, sin) : ApplyOps(x, cos, sin);
 
     /// <summary>The rotation as ordinary ops (bf16, fp64, and the reference of the kernel's tests).</summary>
     internal static Tensor ApplyOps(Tensor x, Tensor cos, Tensor sin)
