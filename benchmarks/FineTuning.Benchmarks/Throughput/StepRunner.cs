@@ -56,6 +56,7 @@ internal static class StepRunner
         {
             if (config.OpsNorm && module is FineTuning.Models.Llama.RmsNorm norm) norm.Fused = false;
             if (config.OpsRope && module is FineTuning.Models.Llama.LlamaAttention attention) attention.Fused = false;
+            if (config.OpsSwiGlu && module is FineTuning.Models.Llama.LlamaMlp mlp) mlp.Kernel = false;
         }
 
         model.GradientCheckpointing = config.Checkpointing;
@@ -77,7 +78,9 @@ internal static class StepRunner
         var clock = new Stopwatch();
         long lastFaults = 0;
         PhaseProfile? profile = config.Profile ? new PhaseProfile() : null;
-        if (profile is not null) tuner = tuner.WithObjective(profile.Wrap(model.DefaultObjective));
+        ITrainingObjective<TokenSequence> objective = config.OpsLoss ? new CausalLMObjective { LossKernel = false } : model.DefaultObjective;
+        if (profile is not null) objective = profile.Wrap(objective);
+        if (config.OpsLoss || profile is not null) tuner = tuner.WithObjective(objective);
         tuner = tuner.WithOptions(o =>
         {
             o.MaxSteps = totalSteps;

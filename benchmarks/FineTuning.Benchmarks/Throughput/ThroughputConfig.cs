@@ -10,7 +10,7 @@ namespace FineTuning.Benchmarks.Throughput;
 /// loop) or <c>pytorch</c> (benchmarks/pytorch/step.py); adapter <c>lora</c>, <c>qlora</c> or <c>full</c>; options
 /// <c>bf16</c>, <c>dq</c> (double quantization), <c>mmap=MiB</c> (glibc's M_MMAP_THRESHOLD for the process, through
 /// MALLOC_MMAP_THRESHOLD_), <c>trimthreshold=MiB</c> (glibc's M_TRIM_THRESHOLD, through MALLOC_TRIM_THRESHOLD_), <c>tune=true|false</c> (TuneNativeAllocator), <c>trim=N</c> (HeapTrimEverySteps), <c>profile</c> (phase times and memory, <see cref="PhaseProfile"/>), <c>unfused</c> (LLaMA layers without the fused
-/// SwiGLU function and RMSNorm kernel), <c>opsnorm</c> (RMSNorm as ordinary ops, the rest as by default), <c>opsrope</c> (the same for the rotary embedding), <c>passive</c> (<c>OMP_WAIT_POLICY=PASSIVE</c>), <c>ckpt</c> (<c>GradientCheckpointing = true</c>, ours only), <c>glibc</c> (the child runs with
+/// SwiGLU function and RMSNorm kernel), <c>opsnorm</c> (RMSNorm as ordinary ops, the rest as by default), <c>opsrope</c> (the same for the rotary embedding), <c>opsswiglu</c> (the fused SwiGLU node with libtorch's ops inside instead of its C# loops), <c>opsloss</c> (the chunked loss with libtorch's ops instead of its C# loop), <c>passive</c> (<c>OMP_WAIT_POLICY=PASSIVE</c>), <c>ckpt</c> (<c>GradientCheckpointing = true</c>, ours only), <c>glibc</c> (the child runs with
 /// <see cref="GlibcTunables"/>: glibc's per-thread cache and fast bins off, docs/benchmarks/hot-paths.md).
 /// </summary>
 internal sealed record ThroughputConfig(string Name, string Kind, string Adapter)
@@ -42,6 +42,12 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
 
     /// <summary>RMSNorm as ordinary ops instead of the C# kernel (ours only): the before/after comparison.</summary>
     public bool OpsNorm { get; init; }
+
+    /// <summary>The fused SwiGLU node with libtorch's ops inside instead of its C# loops (ours only): the before/after comparison.</summary>
+    public bool OpsSwiGlu { get; init; }
+
+    /// <summary>The chunked loss with libtorch's ops instead of its C# loop (ours only): the before/after comparison.</summary>
+    public bool OpsLoss { get; init; }
 
     /// <summary>Recompute each decoder layer in backward (<c>GradientCheckpointing = true</c>; ours only).</summary>
     public bool Checkpointing { get; init; }
@@ -97,10 +103,12 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
                 "ckpt" => config with { Checkpointing = true },
                 "opsnorm" => config with { OpsNorm = true },
                 "opsrope" => config with { OpsRope = true },
+                "opsswiglu" => config with { OpsSwiGlu = true },
+                "opsloss" => config with { OpsLoss = true },
                 "passive" => config with { PassiveOpenMp = true },
                 "glibc" => config with { Glibc = true },
                 "thp" => config with { HugePages = true },
-                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, trimthreshold=MiB, tune=true|false, trim=N, profile, unfused, opsnorm, opsrope, passive, ckpt, glibc, thp)"),
+                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, trimthreshold=MiB, tune=true|false, trim=N, profile, unfused, opsnorm, opsrope, opsswiglu, opsloss, passive, ckpt, glibc, thp)"),
             };
         }
 

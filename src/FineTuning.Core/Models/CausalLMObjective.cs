@@ -42,6 +42,12 @@ public sealed class CausalLMObjective : Evaluation.IEvaluatingObjective<TokenSeq
 
     private readonly int? _lossChunkSize;
 
+    /// <summary>
+    /// Let the chunked loss use its float32 C# loop where it applies (default); false keeps libtorch's ops (the
+    /// benchmark's before/after switch).
+    /// </summary>
+    internal bool LossKernel { get; init; } = true;
+
     /// <inheritdoc />
     public long CountTargets(IReadOnlyList<TokenSequence> examples)
     {
@@ -85,7 +91,7 @@ public sealed class CausalLMObjective : Evaluation.IEvaluatingObjective<TokenSeq
         using var scope = torch.NewDisposeScope();
         Tensor input = torch.tensor(ids, new long[] { examples.Count, length }, device: device);
         Tensor target = torch.tensor(labels, new long[] { examples.Count, length }, device: device);
-        return SummedNextTokenLoss(model, LossChunkSize, input, target, null, null, () => lm.call(input), predictions).MoveToOuterDisposeScope();
+        return SummedNextTokenLoss(model, LossChunkSize, input, target, null, null, () => lm.call(input), predictions, LossKernel).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -97,7 +103,7 @@ public sealed class CausalLMObjective : Evaluation.IEvaluatingObjective<TokenSeq
     /// predicted tokens, but the loss is computed exactly as without them, so a metric pass and a plain pass agree bit for bit.
     /// </remarks>
     internal static Tensor SummedNextTokenLoss(nn.Module model, int? chunkSize, Tensor input, Tensor labels, Tensor? mask, Tensor? positions, Func<Tensor> logits,
-        Evaluation.PredictionRecorder? predictions = null)
+        Evaluation.PredictionRecorder? predictions = null, bool kernel = true)
     {
         if (chunkSize != 0 && model is ICausalLMHiddenStates lm && lm.OutputHead() is OutputHead head)
         {
@@ -115,7 +121,7 @@ public sealed class CausalLMObjective : Evaluation.IEvaluatingObjective<TokenSeq
                 }
             }
 
-            return LinearCrossEntropy.SummedNextTokenLoss(hidden, head, labels, chunkSize ?? LinearCrossEntropy.AutomaticChunkSize(head.Vocab));
+            return LinearCrossEntropy.SummedNextTokenLoss(hidden, head, labels, chunkSize ?? LinearCrossEntropy.AutomaticChunkSize(head.Vocab), kernel);
         }
 
         using Tensor full = logits();

@@ -43,7 +43,7 @@ internal sealed class ChunkedCrossEntropyFunction : SingleTensorFunction<Chunked
                 using Tensor hChunk = h.narrow(0, chunk, rows);
                 gw.addmm_(d.t(), hChunk);
             }
-        });
+        }, targets.Kernel);
         ctx.save_for_backward(new List<Tensor> { gh!, gw! });
         ctx.save_data("need", (needH, needW, vars.Length));
         return loss;
@@ -70,6 +70,9 @@ internal sealed class ChunkedCrossEntropyFunction : SingleTensorFunction<Chunked
         return result;
     }
 
-    /// <summary>The labels [N] (int64, <c>-100</c> = ignored), the tokens per chunk and the head: not autograd inputs.</summary>
-    internal sealed record Targets(Tensor Labels, long ChunkSize, OutputHead Head);
+    /// <summary>
+    /// The labels [N] (int64, <c>-100</c> = ignored), the tokens per chunk, the head and whether float32 chunks may use
+    /// <see cref="Fused.CrossEntropyKernel"/>: not autograd inputs.
+    /// </summary>
+    internal sealed record Targets(Tensor Labels, long ChunkSize, OutputHead Head, bool Kernel = true);
 }

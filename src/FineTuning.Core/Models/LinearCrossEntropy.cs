@@ -53,15 +53,15 @@ internal static class LinearCrossEntropy
     /// The same with any <see cref="OutputHead"/>: a dense weight, or a frozen (quantized) head read in blocks of rows,
     /// which gets no gradient.
     /// </summary>
-    internal static Tensor SummedNextTokenLoss(Tensor hidden, OutputHead head, Tensor labels, long chunkSize)
+    internal static Tensor SummedNextTokenLoss(Tensor hidden, OutputHead head, Tensor labels, long chunkSize, bool kernel = true)
     {
         using var scope = torch.NewDisposeScope();
         Tensor h = hidden.reshape(-1, hidden.shape[^1]);
         Tensor targets = ShiftLeft(labels).reshape(-1);
-        var chunked = new ChunkedCrossEntropyFunction.Targets(targets, chunkSize, head);
+        var chunked = new ChunkedCrossEntropyFunction.Targets(targets, chunkSize, head, kernel);
         bool weightGrad = head.Weight?.requires_grad ?? false;
         Tensor loss = !torch.is_grad_enabled() || !(h.requires_grad || weightGrad)
-            ? ChunkLosses(h, head, targets, chunkSize, null)
+            ? ChunkLosses(h, head, targets, chunkSize, null, kernel)
             : head.Weight is not null
                 ? ChunkedCrossEntropyFunction.apply(h, head.Weight, chunked)
                 : ChunkedCrossEntropyFunction.apply(h, chunked);
@@ -71,9 +71,11 @@ internal static class LinearCrossEntropy
     /// <summary>
     /// The summed loss over chunks of <paramref name="chunkSize"/> rows of h [N, hidden] (the last chunk may be
     /// shorter). When <paramref name="onGradient"/> is given it receives (first row, rows, dL/dlogits [rows, vocab]),
-    /// computed in the logits' precision (at least float32) and valid only during the call.
+    /// computed in the logits' precision (at least float32) and valid only during the call. With <paramref name="kernel"/>
+    /// (default) float32 chunks go through <see cref="Fused.CrossEntropyKernel"/> where it applies; false keeps libtorch's
+    /// ops (the benchmark's before/after switch).
     /// </summary>
-    internal static Tensor ChunkLosses(Tensor h, OutputHead head, Tensor labels, long chunkSize, Action<long, long, Tensor>? onGradient)
+    internal static Tensor ChunkLosses(Tensor h, OutputHead head, Tensor labels, long chunkSize, Action<long, long, Tensor>? onGradient, bool kernel = true)
     {
         if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize), chunkSize, "the chunk size must be at least 1.");
         long n = h.shape[0];
@@ -84,15 +86,23 @@ internal static class LinearCrossEntropy
             using var scope = torch.NewDisposeScope();
             long rows = Math.Min(chunkSize, n - start);
             Tensor y = labels.narrow(0, start, rows);
-            Tensor keep = y.ne(TokenSequence.IgnoreIndex);
-            Tensor index = y.masked_fill(keep.logical_not(), 0).unsqueeze(1);
             Tensor logProbs;
             using (Tensor chunkLogits = head.Logits(h.narrow(0, start, rows)))
             using (Tensor logits = chunkLogits.AtLeastFloat32())
             {
+                if (kernel && Fused.CrossEntropyKernel.Applies(logits))
+                {
+                    // One pass per row in C#: the loss, and the gradient written over the logits (Fused.CrossEntropyKernel).
+                    total.add_(Fused.CrossEntropyKernel.Run(logits, y, onGradient is not null));
+                    onGradient?.Invoke(start, rows, logits);
+                    continue;
+                }
+
                 logProbs = logits.log_softmax(1); // libtorch's fused kernel: faster than logsumexp composed from ops
             }
 
+            Tensor keep = y.ne(TokenSequence.IgnoreIndex);
+            Tensor index = y.masked_fill(keep.logical_not(), 0).unsqueeze(1);
             Tensor ignored = keep.logical_not().unsqueeze(1);
             total.sub_(logProbs.gather(1, index).masked_fill_(ignored, 0).sum());
             if (onGradient is null) continue;

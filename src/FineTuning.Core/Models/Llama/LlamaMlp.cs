@@ -26,12 +26,18 @@ internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     /// <summary>Gate with <see cref="SwiGluFunction"/> (silu recomputed in backward, default) or with ordinary ops.</summary>
     internal bool Fused { get; set; } = true;
 
+    /// <summary>
+    /// Let the fused node use its float32 C# loops where they apply (default); false keeps libtorch's ops inside it
+    /// (the benchmark's before/after switch).
+    /// </summary>
+    internal bool Kernel { get; set; } = true;
+
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
         Tensor gate = gate_proj.call(input);
         Tensor up = up_proj.call(input);
-        Tensor hidden = Fused ? SwiGluFunction.apply(gate, up) : nn.functional.silu(gate) * up;
+        Tensor hidden = Fused ? SwiGluFunction.Apply(gate, up, Kernel) : nn.functional.silu(gate) * up;
         return down_proj.call(hidden).MoveToOuterDisposeScope();
     }
 }
