@@ -44,6 +44,14 @@ internal sealed class AdamWState : IOptimizerState
         {
             Tensor? grad = s.Parameter.grad;
             if (grad is null) continue;
+            if (s.Master is null && OptimizerKernels.Applies(s.Parameter) && OptimizerKernels.Applies(grad) && OptimizerKernels.Applies(s.M) && OptimizerKernels.Applies(s.V))
+            {
+                // float32 without master weights (LoRA's factors): the same update as one C# loop (OptimizerKernels).
+                OptimizerKernels.AdamW(s.Parameter, grad, s.M, s.V, (float)_options.Beta1, (float)_options.Beta2, (float)Math.Sqrt(bias2), (float)_options.Epsilon,
+                    (float)(-learningRate / bias1), s.Decay && _options.WeightDecay != 0 ? (float)(1 - (learningRate * _options.WeightDecay)) : 1f);
+                continue;
+            }
+
             Tensor g = grad.dtype == s.M.dtype ? grad : grad.to(s.M.dtype);
             Tensor target = s.Master?.Weights ?? s.Parameter;
             if (s.Decay && _options.WeightDecay != 0) target.mul_(decay);

@@ -20,7 +20,9 @@ internal static class Gradients
             Tensor? g = p.Parameter.grad;
             if (g is null) continue;
             grads.Add(g);
-            sumOfSquares += g.to(MasterWeights.StateType(g)).square().sum().to(ScalarType.Float64).item<double>();
+            sumOfSquares += OptimizerKernels.Applies(g)
+                ? OptimizerKernels.SumOfSquares(g) // one C# pass, in float64 (OptimizerKernels)
+                : g.to(MasterWeights.StateType(g)).square().sum().to(ScalarType.Float64).item<double>();
         }
         double norm = Math.Sqrt(sumOfSquares);
         if (maxNorm is { } max && double.IsFinite(norm) && norm > max)
