@@ -10,7 +10,7 @@ namespace FineTuning.Benchmarks.Throughput;
 /// loop) or <c>pytorch</c> (benchmarks/pytorch/step.py); adapter <c>lora</c>, <c>qlora</c> or <c>full</c>; options
 /// <c>bf16</c>, <c>dq</c> (double quantization), <c>mmap=MiB</c> (glibc's M_MMAP_THRESHOLD for the process, through
 /// MALLOC_MMAP_THRESHOLD_), <c>trimthreshold=MiB</c> (glibc's M_TRIM_THRESHOLD, through MALLOC_TRIM_THRESHOLD_), <c>tune=true|false</c> (TuneNativeAllocator), <c>trim=N</c> (HeapTrimEverySteps), <c>profile</c> (phase times and memory, <see cref="PhaseProfile"/>), <c>unfused</c> (LLaMA layers without the fused
-/// SwiGLU function and RMSNorm kernel), <c>opsnorm</c> (RMSNorm as ordinary ops, the rest as by default), <c>opsrope</c> (the same for the rotary embedding), <c>opsswiglu</c> (the fused SwiGLU node with libtorch's ops inside instead of its C# loops), <c>opsloss</c> (the chunked loss with libtorch's ops instead of its C# loop), <c>passive</c> (<c>OMP_WAIT_POLICY=PASSIVE</c>), <c>ckpt</c> (<c>GradientCheckpointing = true</c>, ours only), <c>glibc</c> (the child runs with
+/// SwiGLU function and RMSNorm kernel), <c>opsnorm</c> (RMSNorm as ordinary ops, the rest as by default), <c>opsrope</c> (the same for the rotary embedding), <c>opsswiglu</c> (the fused SwiGLU node with libtorch's ops inside instead of its C# loops), <c>opsloss</c> (the chunked loss with libtorch's ops instead of its C# loop), <c>passive</c> (<c>OMP_WAIT_POLICY=PASSIVE</c>), <c>serialkernels</c> (the C# kernels on the calling thread only: <c>FINETUNING_KERNEL_THREADS=0</c>), <c>ckpt</c> (<c>GradientCheckpointing = true</c>, ours only), <c>glibc</c> (the child runs with
 /// <see cref="GlibcTunables"/>: glibc's per-thread cache and fast bins off, docs/benchmarks/hot-paths.md).
 /// </summary>
 internal sealed record ThroughputConfig(string Name, string Kind, string Adapter)
@@ -36,6 +36,9 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
 
     /// <summary>Run the child with <c>OMP_WAIT_POLICY=PASSIVE</c>: libgomp's idle workers sleep instead of spinning.</summary>
     public bool PassiveOpenMp { get; init; }
+
+    /// <summary>Run the child with <c>FINETUNING_KERNEL_THREADS=0</c>: the C# kernels stay on the calling thread (the before/after comparison).</summary>
+    public bool SerialKernels { get; init; }
 
     /// <summary>Rotary embedding as ordinary ops instead of the C# kernel (ours only).</summary>
     public bool OpsRope { get; init; }
@@ -72,6 +75,7 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
         Dictionary<string, string> environment = Glibc ? GlibcEnvironment() : new(StringComparer.Ordinal);
         if (HugePages) environment["THP_MEM_ALLOC_ENABLE"] = "1";
         if (PassiveOpenMp) environment["OMP_WAIT_POLICY"] = "PASSIVE";
+        if (SerialKernels) environment["FINETUNING_KERNEL_THREADS"] = "0";
         if (MmapThresholdMiB is { } mib) environment["MALLOC_MMAP_THRESHOLD_"] = (mib * 1024L * 1024L).ToString(CultureInfo.InvariantCulture);
         if (TrimThresholdMiB is { } trim) environment["MALLOC_TRIM_THRESHOLD_"] = (trim * 1024L * 1024L).ToString(CultureInfo.InvariantCulture);
         return environment;
@@ -106,9 +110,10 @@ internal sealed record ThroughputConfig(string Name, string Kind, string Adapter
                 "opsswiglu" => config with { OpsSwiGlu = true },
                 "opsloss" => config with { OpsLoss = true },
                 "passive" => config with { PassiveOpenMp = true },
+                "serialkernels" => config with { SerialKernels = true },
                 "glibc" => config with { Glibc = true },
                 "thp" => config with { HugePages = true },
-                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, trimthreshold=MiB, tune=true|false, trim=N, profile, unfused, opsnorm, opsrope, opsswiglu, opsloss, passive, ckpt, glibc, thp)"),
+                _ => throw new ArgumentException($"configuration '{text}': unknown option '{option}' (bf16, dq, mmap=MiB, trimthreshold=MiB, tune=true|false, trim=N, profile, unfused, opsnorm, opsrope, opsswiglu, opsloss, passive, serialkernels, ckpt, glibc, thp)"),
             };
         }
 

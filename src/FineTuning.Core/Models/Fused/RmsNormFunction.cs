@@ -12,9 +12,9 @@ namespace FineTuning.Models.Fused;
 /// backward are loops over the rows in C# (float32, CPU): forward reads each row twice and writes it once, backward
 /// reads g and x twice and writes the input gradient once, where libtorch's composition makes five passes forward and
 /// about eight backward. Saves x and r only. Backward, with u = g * w: <c>dx = r u - x r^3 mean(u x)</c>;
-/// <c>dw = sum over rows of g x r</c> when w trains. The loops run on the calling thread: measured in the LoRA step,
-/// splitting them over a second thread lost to libgomp's worker, which spins on that core between libtorch's parallel
-/// operations (docs/benchmarks/hot-paths.md).
+/// <c>dw = sum over rows of g x r</c> when w trains. The rows are split over libtorch's own threads
+/// (<see cref="KernelThreads"/>): measured in the LoRA step, splitting them over a second .NET thread lost to libgomp's
+/// worker, which spins on that core between libtorch's parallel operations (docs/benchmarks/hot-paths.md).
 /// </summary>
 internal sealed class RmsNormFunction : SingleTensorFunction<RmsNormFunction>
 {
@@ -67,11 +67,17 @@ internal sealed class RmsNormFunction : SingleTensorFunction<RmsNormFunction>
     /// <summary>The epsilon: not an autograd input.</summary>
     internal sealed record Settings(double Eps);
 
-    internal static unsafe void Forward(nint x, nint w, nint y, nint r, long rows, int cols, float eps)
+    /// <summary>Rows per thread below which the loops stay on one thread: about libtorch's element-wise grain of 32,768 values.</summary>
+    private static long MinimumRows(int cols) => Math.Max(1, 32768 / cols);
+
+    internal static void Forward(nint x, nint w, nint y, nint r, long rows, int cols, float eps) =>
+        KernelThreads.For(rows, MinimumRows(cols), 1, (start, end, _) => Forward(x, w, y, r, start, end, cols, eps));
+
+    private static unsafe void Forward(nint x, nint w, nint y, nint r, long start, long end, int cols, float eps)
     {
         float* px = (float*)x, pw = (float*)w, py = (float*)y, pr = (float*)r;
         int width = Vector<float>.Count;
-        for (long i = 0; i < rows; i++)
+        for (long i = start; i < end; i++)
         {
             float* row = px + (i * cols), output = py + (i * cols);
             var acc = Vector<float>.Zero;
@@ -93,13 +99,30 @@ internal sealed class RmsNormFunction : SingleTensorFunction<RmsNormFunction>
         }
     }
 
-    internal static unsafe void Backward(nint x, nint w, nint g, nint r, nint gx, float[]? gw, long rows, int cols)
+    internal static void Backward(nint x, nint w, nint g, nint r, nint gx, float[]? gw, long rows, int cols)
+    {
+        // Each part sums its rows' weight gradient into its own array; the parts' sums are added in part order.
+        float[][]? partial = gw is null ? null : new float[KernelThreads.Parts(rows, MinimumRows(cols))][];
+        KernelThreads.For(rows, MinimumRows(cols), 1, (start, end, part) =>
+        {
+            float[]? sum = partial is null ? null : partial[part] = new float[cols];
+            Backward(x, w, g, r, gx, sum, start, end, cols);
+        });
+        if (gw is null) return;
+        foreach (float[]? sum in partial!)
+        {
+            if (sum is null) continue;
+            for (int c = 0; c < cols; c++) gw[c] += sum[c];
+        }
+    }
+
+    private static unsafe void Backward(nint x, nint w, nint g, nint r, nint gx, float[]? gw, long start, long end, int cols)
     {
         float* px = (float*)x, pw = (float*)w, pg = (float*)g, pr = (float*)r, pgx = (float*)gx;
         int width = Vector<float>.Count;
         fixed (float* pm = gw)
         {
-            for (long i = 0; i < rows; i++)
+            for (long i = start; i < end; i++)
             {
                 float* xr = px + (i * cols), gr = pg + (i * cols), output = pgx + (i * cols);
                 float rs = pr[i];

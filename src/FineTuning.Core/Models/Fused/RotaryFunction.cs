@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Numerics;
 using TorchSharp;
@@ -13,7 +14,7 @@ namespace FineTuning.Models.Fused;
 /// (multiply, roll, multiply, accumulate, and a copy of the transposed gradient). x is [batch, heads, seq, dim] laid
 /// out as the projection wrote it ([batch, seq, heads, dim] in memory); the output has the same layout. Backward is the
 /// inverse rotation: <c>dx1 = g1 cos1 + g2 sin2</c>, <c>dx2 = g2 cos2 - g1 sin1</c>. Saves only the tables.
-/// Runs on the calling thread, as <see cref="RmsNormFunction"/> does.
+/// Split over libtorch's threads (<see cref="KernelThreads"/>), as <see cref="RmsNormFunction"/> is.
 /// </summary>
 internal sealed class RotaryFunction : SingleTensorFunction<RotaryFunction>
 {
@@ -79,15 +80,18 @@ internal sealed class RotaryFunction : SingleTensorFunction<RotaryFunction>
         float sign = inverse ? -1f : 1f;
         var signs = new Vector<float>(sign);
         int width = Vector<float>.Count;
-        for (long b = 0; b < batch; b++)
+        long rows = batch * seq, rowValues = heads * dim;
+        // Positions (b, t) split over libtorch's threads (KernelThreads): each writes its own head rows only.
+        KernelThreads.For(rows, Math.Max(1, 32768 / rowValues), 1, (start, end, _) =>
         {
-            for (long t = 0; t < seq; t++)
+            for (long bt = start; bt < end; bt++)
             {
+                long b = bt / seq, t = bt % seq;
                 long table = ((perBatch ? b * seq : 0) + t) * dim;
                 float* c1 = pc + table, c2 = c1 + half, s1 = ps + table + firstSine, s2 = ps + table + secondSine;
                 for (long h = 0; h < heads; h++)
                 {
-                    long offset = (((b * seq) + t) * heads + h) * dim;
+                    long offset = ((bt * heads) + h) * dim;
                     float* x1 = px + offset, x2 = x1 + half, o1 = po + offset, o2 = o1 + half;
                     int i = 0;
                     for (; i <= half - width; i += width)
@@ -106,6 +110,6 @@ internal sealed class RotaryFunction : SingleTensorFunction<RotaryFunction>
                     }
                 }
             }
-        }
+        });
     }
 }

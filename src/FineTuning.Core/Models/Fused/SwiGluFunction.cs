@@ -14,8 +14,8 @@ namespace FineTuning.Models.Fused;
 /// <c>d_gate = g * up * s * (1 + gate - gate * s)</c>, computed in float32 for lower-precision inputs.
 /// </summary>
 /// <remarks>
-/// Float32 on the CPU, where AVX-512 runs 16-lane vectors, forward and backward are one C# loop each on the calling
-/// thread (<see cref="FastExp"/> for the sigmoid): one read of gate and up and one write forward, one read of gate, up
+/// Float32 on the CPU, where AVX-512 runs 16-lane vectors, forward and backward are one C# loop each, split over
+/// libtorch's threads (<see cref="KernelThreads"/>; <see cref="FastExp"/> for the sigmoid): one read of gate and up and one write forward, one read of gate, up
 /// and g and two writes backward, where libtorch's ops make two passes forward and seven backward. Measured on
 /// [2048 x 1376]: 30 % less time than the ops (docs/benchmarks/hot-paths.md). With 8 lanes (AVX2) the loop was no
 /// faster than the ops, so other CPUs and dtypes keep them.
@@ -90,11 +90,22 @@ internal sealed class SwiGluFunction : SingleTensorFunction<SwiGluFunction>
         return result;
     }
 
-    /// <summary>y = a s b with s = 1 / (1 + e^-a), over <paramref name="count"/> contiguous floats.</summary>
-    internal static unsafe void Forward(nint gate, nint up, nint output, long count)
+    /// <summary>Items per thread below which the loops stay on one thread (libtorch's grain size for element-wise operators).</summary>
+    private const long Grain = 32768;
+
+    /// <summary>y = a s b with s = 1 / (1 + e^-a), over <paramref name="count"/> contiguous floats, on libtorch's threads (<see cref="KernelThreads"/>).</summary>
+    internal static void Forward(nint gate, nint up, nint output, long count) =>
+        KernelThreads.For(count, Grain, 16, (start, end, _) => Forward(gate, up, output, start, end));
+
+    /// <summary>d_gate and d_up over <paramref name="count"/> contiguous floats, on libtorch's threads (<see cref="KernelThreads"/>).</summary>
+    internal static void Backward(nint gate, nint up, nint grad, nint gateGrad, nint upGrad, long count) =>
+        KernelThreads.For(count, Grain, 16, (start, end, _) => Backward(gate, up, grad, gateGrad, upGrad, start, end));
+
+    /// <summary>y = a s b with s = 1 / (1 + e^-a), for the floats [start, end).</summary>
+    private static unsafe void Forward(nint gate, nint up, nint output, long start, long count)
     {
         float* a = (float*)gate, b = (float*)up, y = (float*)output;
-        long i = 0;
+        long i = start;
         if (Vector512.IsHardwareAccelerated)
         {
             for (; i <= count - 16; i += 16)
@@ -112,11 +123,11 @@ internal sealed class SwiGluFunction : SingleTensorFunction<SwiGluFunction>
         }
     }
 
-    /// <summary>d_gate = g b s (1 + a - a s) and d_up = g a s, over <paramref name="count"/> contiguous floats.</summary>
-    internal static unsafe void Backward(nint gate, nint up, nint grad, nint gateGrad, nint upGrad, long count)
+    /// <summary>d_gate = g b s (1 + a - a s) and d_up = g a s, for the floats [start, end).</summary>
+    private static unsafe void Backward(nint gate, nint up, nint grad, nint gateGrad, nint upGrad, long start, long count)
     {
         float* a = (float*)gate, b = (float*)up, g = (float*)grad, da = (float*)gateGrad, db = (float*)upGrad;
-        long i = 0;
+        long i = start;
         if (Vector512.IsHardwareAccelerated)
         {
             for (; i <= count - 16; i += 16)
