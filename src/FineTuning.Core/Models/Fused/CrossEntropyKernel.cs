@@ -18,10 +18,10 @@ internal static class CrossEntropyKernel
 {
     /// <summary>
     /// Whether the loop takes these logits: float32 on the CPU, 2-D, contiguous, outside autograd (the loop overwrites
-    /// them), and 16-lane vectors in hardware (with 8 lanes libtorch's two threads are as fast).
+    /// them), and 8- or 16-lane vectors in hardware (AVX2, AVX-512).
     /// </summary>
     internal static bool Applies(Tensor logits) =>
-        FastExp.Wide && logits.dtype == ScalarType.Float32 && logits.device_type == DeviceType.CPU && logits.dim() == 2
+        FastExp.Narrow && logits.dtype == ScalarType.Float32 && logits.device_type == DeviceType.CPU && logits.dim() == 2
         && logits.is_contiguous() && !logits.requires_grad && logits.shape[1] > 0;
 
     /// <summary>
@@ -93,6 +93,12 @@ internal static class CrossEntropyKernel
             for (c = 16; c <= n - 16; c += 16) v = Vector512.Max(v, Vector512.Load(x + c));
             for (int k = 0; k < 16; k++) m = MathF.Max(m, v.GetElement(k));
         }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            Vector256<float> v = Vector256.Load(x);
+            for (c = 8; c <= n - 8; c += 8) v = Vector256.Max(v, Vector256.Load(x + c));
+            for (int k = 0; k < 8; k++) m = MathF.Max(m, v.GetElement(k));
+        }
 
         for (; c < n; c++) m = MathF.Max(m, x[c]);
         return m;
@@ -114,6 +120,18 @@ internal static class CrossEntropyKernel
 
             s = Vector512.Sum(sum);
         }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> vm = Vector256.Create(m), sum = Vector256<float>.Zero;
+            for (; c <= n - 8; c += 8)
+            {
+                Vector256<float> e = FastExp.Exp(Vector256.Load(x + c) - vm);
+                e.Store(x + c);
+                sum += e;
+            }
+
+            s = Vector256.Sum(sum);
+        }
 
         for (; c < n; c++)
         {
@@ -132,6 +150,11 @@ internal static class CrossEntropyKernel
         {
             Vector512<float> f = Vector512.Create(factor);
             for (; c <= n - 16; c += 16) (Vector512.Load(x + c) * f).Store(x + c);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> f = Vector256.Create(factor);
+            for (; c <= n - 8; c += 8) (Vector256.Load(x + c) * f).Store(x + c);
         }
 
         for (; c < n; c++) x[c] *= factor;

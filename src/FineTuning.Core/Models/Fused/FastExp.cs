@@ -13,7 +13,8 @@ namespace FineTuning.Models.Fused;
 /// exponentials of non-positive numbers or of numbers whose exponential is added to 1). NaN gives NaN.
 /// </summary>
 /// <remarks>
-/// .NET 10's <c>Vector512.Exp</c> computes in float64 and was measured about half as fast in these loops (docs/benchmarks/hot-paths.md).
+/// .NET 10's <c>Vector.Exp</c> for floats widens to float64; the SwiGLU loop built on it lost to libtorch's ops, and
+/// the one built on this won (docs/benchmarks/hot-paths.md).
 /// </remarks>
 internal static class FastExp
 {
@@ -29,10 +30,7 @@ internal static class FastExp
     private const float P4 = 1.6666665459E-1f;
     private const float P5 = 5.0000001201E-1f;
 
-    /// <summary>Whether <see cref="Exp(Vector512{float})"/> runs in hardware (AVX-512), so the kernels use 16 lanes.</summary>
-    internal static bool Wide => Vector512.IsHardwareAccelerated;
-
-    /// <summary>Whether <see cref="Exp(Vector256{float})"/> runs in hardware (AVX2 or NEON pairs), so the kernels use 8 lanes.</summary>
+    /// <summary>Whether <see cref="Exp(Vector256{float})"/> runs in hardware (AVX2 or NEON pairs), so the kernels run as vector loops (16 lanes where Vector512 runs in hardware too).</summary>
     internal static bool Narrow => Vector256.IsHardwareAccelerated;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -14,19 +14,19 @@ namespace FineTuning.Models.Fused;
 /// <c>d_gate = g * up * s * (1 + gate - gate * s)</c>, computed in float32 for lower-precision inputs.
 /// </summary>
 /// <remarks>
-/// Float32 on the CPU, where AVX-512 runs 16-lane vectors, forward and backward are one C# loop each, split over
+/// Float32 on the CPU, where AVX2 or AVX-512 runs 8- or 16-lane vectors, forward and backward are one C# loop each, split over
 /// libtorch's threads (<see cref="KernelThreads"/>; <see cref="FastExp"/> for the sigmoid): one read of gate and up and one write forward, one read of gate, up
 /// and g and two writes backward, where libtorch's ops make two passes forward and seven backward. Measured on
-/// [2048 x 1376]: 30 % less time than the ops (docs/benchmarks/hot-paths.md). With 8 lanes (AVX2) the loop was no
-/// faster than the ops, so other CPUs and dtypes keep them.
+/// [2048 x 1376] with 16 lanes: 30 % less time than the ops on one thread, and 4.8-5.1 against 8.8-9.2 ms on two
+/// threads instead of one (docs/benchmarks/hot-paths.md). Other CPUs and dtypes keep the ops.
 /// </remarks>
 internal sealed class SwiGluFunction : SingleTensorFunction<SwiGluFunction>
 {
     public override string Name => "FusedSwiGLU";
 
-    /// <summary>Whether the C# loops take these inputs: float32 on the CPU, the same shape, and 16-lane vectors in hardware.</summary>
+    /// <summary>Whether the C# loops take these inputs: float32 on the CPU, the same shape, and 8- or 16-lane vectors in hardware.</summary>
     internal static bool KernelApplies(Tensor gate, Tensor up) =>
-        FastExp.Wide && gate.dtype == ScalarType.Float32 && up.dtype == ScalarType.Float32 && gate.device_type == DeviceType.CPU
+        FastExp.Narrow && gate.dtype == ScalarType.Float32 && up.dtype == ScalarType.Float32 && gate.device_type == DeviceType.CPU
         && up.device_type == DeviceType.CPU && gate.shape.AsSpan().SequenceEqual(up.shape);
 
     /// <summary><c>silu(gate) * up</c>; with <paramref name="kernel"/> false always through libtorch's ops (a before/after switch).</summary>
@@ -115,6 +115,15 @@ internal sealed class SwiGluFunction : SingleTensorFunction<SwiGluFunction>
                 (x * s * Vector512.Load(b + i)).Store(y + i);
             }
         }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= count - 8; i += 8)
+            {
+                Vector256<float> x = Vector256.Load(a + i);
+                Vector256<float> s = Vector256<float>.One / (Vector256<float>.One + FastExp.Exp(-x));
+                (x * s * Vector256.Load(b + i)).Store(y + i);
+            }
+        }
 
         for (; i < count; i++)
         {
@@ -138,6 +147,18 @@ internal sealed class SwiGluFunction : SingleTensorFunction<SwiGluFunction>
                 Vector512<float> silu = x * s;
                 (dy * silu).Store(db + i);
                 (dy * Vector512.Load(b + i) * s * (Vector512<float>.One + x - silu)).Store(da + i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= count - 8; i += 8)
+            {
+                Vector256<float> x = Vector256.Load(a + i);
+                Vector256<float> s = Vector256<float>.One / (Vector256<float>.One + FastExp.Exp(-x));
+                Vector256<float> dy = Vector256.Load(g + i);
+                Vector256<float> silu = x * s;
+                (dy * silu).Store(db + i);
+                (dy * Vector256.Load(b + i) * s * (Vector256<float>.One + x - silu)).Store(da + i);
             }
         }
 
