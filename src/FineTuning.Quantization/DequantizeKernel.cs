@@ -1,7 +1,6 @@
 using System;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using System.Threading.Tasks;
 using FineTuning.Models.Fused;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -15,60 +14,45 @@ namespace FineTuning.Quantization;
 /// with two 8-entry permutes and a blend; otherwise scalar. 8-bit codes: AVX2 gathers from the 256-entry table.
 /// Values are <c>code * scale</c> in float32 (the same single rounding as the composed ops, so results are
 /// identical), and bfloat16 output rounds to nearest even as libtorch's conversion does.
-/// Blocks are split over libtorch's thread count when the weight is very large (4M values or more).
+/// Blocks are split over libtorch's own threads (<see cref="KernelThreads"/>) from 32K values per thread.
 /// </summary>
 internal static unsafe class DequantizeKernel
 {
-    // Below 4M values one thread decodes in a few milliseconds at most; splitting wakes .NET pool threads that compete
-    // with libtorch's spinning OpenMP workers for the same cores, and measured 2-4x slower up to 2.9M values on 2 cores
-    // (docs/benchmarks/qlora-memory.md).
-    private const long ParallelThreshold = 1 << 22;
+    // Values per thread below which one thread decodes alone (libtorch's element-wise grain). The parts run on
+    // libtorch's own OpenMP threads (KernelThreads): .NET pool threads competed with libtorch's spinning OpenMP worker
+    // for the same cores and measured 2-4x slower up to 2.9M values on 2 cores (docs/benchmarks/qlora-memory.md).
+    private const long Grain = 32768;
 
     public static bool Supports(QuantizedWeight w, ScalarType dtype) =>
         dtype is ScalarType.Float32 or ScalarType.BFloat16 && w.Packed.device_type == DeviceType.CPU;
 
     /// <summary>Dequantizes rows [start, start + count) into <paramref name="output"/>, a contiguous CPU [count, in] tensor.</summary>
     public static void Run(QuantizedWeight w, long start, long count, Tensor output) =>
-        Run(w, start, count, output, count * w.Columns < ParallelThreshold ? 1 : torch.get_num_threads());
+        Run(w, start, count, output, Math.Max(1, Grain / w.BlockSize));
 
-    /// <summary>As the other overload, with the blocks split into <paramref name="parts"/> ranges decoded on .NET pool threads.</summary>
-    internal static void Run(QuantizedWeight w, long start, long count, Tensor output, int parts)
+    /// <summary>As the other overload, with at least <paramref name="minimumBlocks"/> blocks per thread (long.MaxValue: one thread).</summary>
+    internal static void Run(QuantizedWeight w, long start, long count, Tensor output, long minimumBlocks)
     {
         long firstBlock = start * w.Columns / w.BlockSize;
         long blocks = count * w.Columns / w.BlockSize;
         if (blocks == 0) return;
         var job = new Job(w, firstBlock, TensorMemory.Address(output), output.dtype == ScalarType.BFloat16);
-        parts = (int)Math.Min(Math.Max(1, parts), blocks);
-        if (parts == 1)
-        {
-            job.Decode(0, blocks);
-            return;
-        }
-        long per = (blocks + parts - 1) / parts;
-        Parallel.For(0, parts, p => job.Decode(p * per, Math.Min(blocks, (p + 1) * per)));
+        KernelThreads.For(blocks, minimumBlocks, 1, (from, to, _) => job.Decode(from, to));
     }
 
     /// <summary>
     /// Dequantizes the rows listed in <paramref name="rows"/> (each in [0, Rows), checked by the caller) into
     /// <paramref name="output"/>, a contiguous CPU [rows.Length, in] tensor: output row i is weight row rows[i]. The
-    /// lookup of a quantized embedding; split over libtorch's thread count above 4M values.
+    /// lookup of a quantized embedding; split over libtorch's threads like <see cref="Run(QuantizedWeight, long, long, Tensor)"/>.
     /// </summary>
     public static void Gather(QuantizedWeight w, long[] rows, Tensor output)
     {
         if (rows.Length == 0) return;
         var job = new Job(w, 0, TensorMemory.Address(output), output.dtype == ScalarType.BFloat16);
         long blocksPerRow = w.Columns / w.BlockSize;
-        int parts = (int)Math.Min(rows.Length, rows.LongLength * w.Columns < ParallelThreshold ? 1 : torch.get_num_threads());
-        if (parts <= 1)
+        KernelThreads.For(rows.Length, Math.Max(1, Grain / w.Columns), 1, (from, to, _) =>
         {
-            for (int i = 0; i < rows.Length; i++) job.DecodeRow(rows[i], i, blocksPerRow);
-            return;
-        }
-
-        int per = (rows.Length + parts - 1) / parts;
-        Parallel.For(0, parts, p =>
-        {
-            for (int i = p * per; i < Math.Min(rows.Length, (p + 1) * per); i++) job.DecodeRow(rows[i], i, blocksPerRow);
+            for (long i = from; i < to; i++) job.DecodeRow(rows[i], i, blocksPerRow);
         });
     }
 

@@ -51,8 +51,18 @@ public sealed class KernelTests
         Tensor composed = q.DequantizeRows(3, 590, dtype, DequantizeMethod.Composed);
         Tensor serial = empty(new long[] { 590, 512 }, dtype);
         Tensor split = empty(new long[] { 590, 512 }, dtype);
-        DequantizeKernel.Run(q, 3, 590, serial, 1);
-        DequantizeKernel.Run(q, 3, 590, split, parts);
+        DequantizeKernel.Run(q, 3, 590, serial, minimumBlocks: long.MaxValue);
+        int threads = get_num_threads();
+        set_num_threads(parts); // KernelThreads splits into libtorch's thread count
+        try
+        {
+            Assert.Equal(FineTuning.Models.Fused.KernelThreads.Available ? parts : 1, FineTuning.Models.Fused.KernelThreads.Parts(590 * 512 / 64, 1));
+            DequantizeKernel.Run(q, 3, 590, split, minimumBlocks: 1);
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
         Assert.True(serial.bytes.SequenceEqual(composed.bytes), "one thread");
         Assert.True(split.bytes.SequenceEqual(composed.bytes), $"{parts} parts");
     }
