@@ -18,17 +18,15 @@ namespace FineTuning.Quantization;
 /// </summary>
 internal static unsafe class DequantizeKernel
 {
-    // Values per thread below which one thread decodes alone (libtorch's element-wise grain). The parts run on
-    // libtorch's own OpenMP threads (KernelThreads): .NET pool threads competed with libtorch's spinning OpenMP worker
-    // for the same cores and measured 2-4x slower up to 2.9M values on 2 cores (docs/benchmarks/qlora-memory.md).
-    private const long Grain = 32768;
-
     public static bool Supports(QuantizedWeight w, ScalarType dtype) =>
         dtype is ScalarType.Float32 or ScalarType.BFloat16 && w.Packed.device_type == DeviceType.CPU;
 
+    // The parts run on libtorch's own OpenMP threads (KernelThreads, from its grain of 32K values per thread): .NET pool
+    // threads competed with libtorch's spinning OpenMP worker for the same cores and measured 2-4x slower up to 2.9M
+    // values on 2 cores (docs/benchmarks/qlora-memory.md).
     /// <summary>Dequantizes rows [start, start + count) into <paramref name="output"/>, a contiguous CPU [count, in] tensor.</summary>
     public static void Run(QuantizedWeight w, long start, long count, Tensor output) =>
-        Run(w, start, count, output, Math.Max(1, Grain / w.BlockSize));
+        Run(w, start, count, output, KernelThreads.MinimumItems(w.BlockSize));
 
     /// <summary>As the other overload, with at least <paramref name="minimumBlocks"/> blocks per thread (long.MaxValue: one thread).</summary>
     internal static void Run(QuantizedWeight w, long start, long count, Tensor output, long minimumBlocks)
@@ -50,7 +48,7 @@ internal static unsafe class DequantizeKernel
         if (rows.Length == 0) return;
         var job = new Job(w, 0, TensorMemory.Address(output), output.dtype == ScalarType.BFloat16);
         long blocksPerRow = w.Columns / w.BlockSize;
-        KernelThreads.For(rows.Length, Math.Max(1, Grain / w.Columns), 1, (from, to, _) =>
+        KernelThreads.For(rows.Length, KernelThreads.MinimumItems(w.Columns), 1, (from, to, _) =>
         {
             for (long i = from; i < to; i++) job.DecodeRow(rows[i], i, blocksPerRow);
         });

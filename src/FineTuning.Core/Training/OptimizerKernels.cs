@@ -10,7 +10,7 @@ namespace FineTuning.Training;
 /// The optimizer's per-parameter work as C# loops over float32 CPU memory on the calling thread: the gradient's sum of
 /// squares for clipping, and AdamW's update of a parameter and its two moments in one pass. A LoRA run has a hundred or
 /// more small parameters, each of which costs libtorch five to eight operator calls a step (dispatch, and a parallel
-/// region for the larger ones); one loop over all of them reads each value once (docs/benchmarks/hot-paths.md).
+/// region for the larger ones); one loop per parameter reads each value once (docs/benchmarks/hot-paths.md).
 /// </summary>
 internal static class OptimizerKernels
 {

@@ -50,7 +50,7 @@ internal static class CrossEntropyKernel
         }
 
         // Rows split over libtorch's threads (KernelThreads), each part summing its own rows' losses.
-        long minimumRows = Math.Max(1, 32768 / vocab);
+        long minimumRows = KernelThreads.MinimumItems(vocab);
         var sums = new double[KernelThreads.Parts(rows, minimumRows)];
         KernelThreads.For(rows, minimumRows, 1, (start, end, part) => sums[part] = Rows(logits, y, start, end, vocab, gradient));
         double total = 0;

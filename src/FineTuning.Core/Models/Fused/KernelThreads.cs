@@ -27,6 +27,15 @@ internal static unsafe class KernelThreads
 {
     private static readonly Lazy<Entry?> s_entry = new(Load);
 
+    /// <summary>
+    /// Values per thread below which a loop is not split: libtorch's grain size for element-wise operators (32,768).
+    /// Fewer values finish before a second thread would be worth waking.
+    /// </summary>
+    internal const long Grain = 32768;
+
+    /// <summary>The <c>minimum</c> for <see cref="For"/> over items of <paramref name="valuesPerItem"/> values each (rows, blocks): <see cref="Grain"/> values per thread.</summary>
+    internal static long MinimumItems(long valuesPerItem) => Math.Max(1, Grain / Math.Max(1, valuesPerItem));
+
     /// <summary>Whether libgomp was found in this process (the loops can then use libtorch's threads).</summary>
     internal static bool Available => s_entry.Value is not null;
 

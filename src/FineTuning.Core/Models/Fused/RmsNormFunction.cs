@@ -67,8 +67,8 @@ internal sealed class RmsNormFunction : SingleTensorFunction<RmsNormFunction>
     /// <summary>The epsilon: not an autograd input.</summary>
     internal sealed record Settings(double Eps);
 
-    /// <summary>Rows per thread below which the loops stay on one thread: about libtorch's element-wise grain of 32,768 values.</summary>
-    private static long MinimumRows(int cols) => Math.Max(1, 32768 / cols);
+    /// <summary>Rows per thread below which the loops stay on one thread (<see cref="KernelThreads.Grain"/> values).</summary>
+    private static long MinimumRows(int cols) => KernelThreads.MinimumItems(cols);
 
     internal static void Forward(nint x, nint w, nint y, nint r, long rows, int cols, float eps) =>
         KernelThreads.For(rows, MinimumRows(cols), 1, (start, end, _) => Forward(x, w, y, r, start, end, cols, eps));

@@ -82,7 +82,7 @@ internal sealed class RotaryFunction : SingleTensorFunction<RotaryFunction>
         int width = Vector<float>.Count;
         long rows = batch * seq, rowValues = heads * dim;
         // Positions (b, t) split over libtorch's threads (KernelThreads): each writes its own head rows only.
-        KernelThreads.For(rows, Math.Max(1, 32768 / rowValues), 1, (start, end, _) =>
+        KernelThreads.For(rows, KernelThreads.MinimumItems(rowValues), 1, (start, end, _) =>
         {
             for (long bt = start; bt < end; bt++)
             {

@@ -90,16 +90,13 @@ internal sealed class SwiGluFunction : SingleTensorFunction<SwiGluFunction>
         return result;
     }
 
-    /// <summary>Items per thread below which the loops stay on one thread (libtorch's grain size for element-wise operators).</summary>
-    private const long Grain = 32768;
-
     /// <summary>y = a s b with s = 1 / (1 + e^-a), over <paramref name="count"/> contiguous floats, on libtorch's threads (<see cref="KernelThreads"/>).</summary>
     internal static void Forward(nint gate, nint up, nint output, long count) =>
-        KernelThreads.For(count, Grain, 16, (start, end, _) => Forward(gate, up, output, start, end));
+        KernelThreads.For(count, KernelThreads.Grain, 16, (start, end, _) => Forward(gate, up, output, start, end));
 
     /// <summary>d_gate and d_up over <paramref name="count"/> contiguous floats, on libtorch's threads (<see cref="KernelThreads"/>).</summary>
     internal static void Backward(nint gate, nint up, nint grad, nint gateGrad, nint upGrad, long count) =>
-        KernelThreads.For(count, Grain, 16, (start, end, _) => Backward(gate, up, grad, gateGrad, upGrad, start, end));
+        KernelThreads.For(count, KernelThreads.Grain, 16, (start, end, _) => Backward(gate, up, grad, gateGrad, upGrad, start, end));
 
     /// <summary>y = a s b with s = 1 / (1 + e^-a), for the floats [start, end).</summary>
     private static unsafe void Forward(nint gate, nint up, nint output, long start, long count)

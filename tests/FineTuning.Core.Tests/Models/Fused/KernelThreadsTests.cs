@@ -85,7 +85,7 @@ public sealed class KernelThreadsTests
         {
             KernelThreads.For(1 << 16, 1024, 1, (_, end, _) =>
             {
-                if (end == 1 << 16) throw new InvalidOperationException("last part"); // with two threads, the other thread's
+                if (end == 1 << 16) throw new InvalidOperationException("last part"); // with two threads, on the worker
             });
             return 0;
         }));
